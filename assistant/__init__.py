@@ -1,0 +1,1 @@
+"""Conversation and grounded answers (built on `knowledge` and `voice`)."""

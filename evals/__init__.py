@@ -1,0 +1,1 @@
+"""Evaluation harness: golden cases, metrics and reports."""

@@ -1,0 +1,153 @@
+"""The knowledge base: catalog (texts + BM25) and vector store, opened from the settings."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from langchain_core.embeddings import Embeddings
+
+from knowledge.catalog import Catalog, DocumentRecord, Filters
+from knowledge.embeddings import embedder_id, make_embeddings
+from knowledge.hybrid import FusionWeights, HybridRetriever, SearchHit, SearchMode, fuse
+from knowledge.lexical import lexical_tokens
+from knowledge.normalize import normalize_query
+from knowledge.vectors import VectorStore, make_client
+from xiangyin.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class IngestInProgress(RuntimeError):
+    """Another process is writing to this knowledge base."""
+
+
+@dataclass(frozen=True)
+class KnowledgeStats:
+    documents: int
+    chunks: int
+    vectors: int
+    chars: int
+    by_kind: dict[str, int] = field(default_factory=dict)
+    regions: list[str] = field(default_factory=list)
+    embedder: str = ""
+    collection: str = ""
+    store: str = ""
+
+
+class KnowledgeBase:
+    def __init__(self, settings: Settings, embeddings: Embeddings | None = None) -> None:
+        self.settings = settings
+        self.catalog = Catalog(settings.index_dir / "catalog.sqlite3")
+        if embeddings is not None:
+            self.__dict__["embeddings"] = embeddings
+        self.weights = FusionWeights(settings.fusion_k, settings.dense_weight, settings.lexical_weight)
+
+    @cached_property
+    def embeddings(self) -> Embeddings:
+        s = self.settings
+        return make_embeddings(
+            s.embedder,
+            model_path=s.embedder_model_path,
+            threads=s.embed_threads,
+            batch_size=s.embed_batch_size,
+        )
+
+    @cached_property
+    def vectors(self) -> VectorStore:
+        client = make_client(self.settings.chroma_url, self.settings.index_dir / "chroma")
+        name = f"{self.settings.collection_prefix}_{embedder_id(self.embeddings)}"
+        return VectorStore(client, name, self.embeddings)
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        """One writer at a time per data home (readers are never blocked)."""
+        lock_path = self.settings.index_dir / "ingest.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with lock_path.open("w") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                raise IngestInProgress("another ingest is running on this knowledge base") from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # Retrieval
+
+    def dense_search(self, query: str, limit: int, filters: Filters | None = None) -> list[tuple[str, float]]:
+        vector = self.embeddings.embed_query(normalize_query(query))
+        return self.vectors.search(vector, limit, filters)
+
+    def lexical_search(
+        self, query: str, limit: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        return self.catalog.lexical_search(lexical_tokens(normalize_query(query)), limit, filters)
+
+    def search(
+        self, query: str, k: int = 5, mode: SearchMode = "hybrid", filters: Filters | None = None
+    ) -> list[SearchHit]:
+        if not query.strip():
+            return []
+        limit = max(k, self.settings.candidates)
+        dense = self.dense_search(query, limit, filters) if mode in ("hybrid", "dense") else []
+        lexical = self.lexical_search(query, limit, filters) if mode in ("hybrid", "lexical") else []
+        ranked = fuse(dense, lexical, self.weights) if mode == "hybrid" else (dense or lexical)
+        # Only chunks in the committed catalog count: vectors left by an interrupted ingest are ignored.
+        chunks = self.catalog.chunks([chunk_id for chunk_id, _ in ranked[: limit * 2]])
+        dense_info = {cid: (rank, score) for rank, (cid, score) in enumerate(dense, start=1)}
+        lexical_info = {cid: (rank, score) for rank, (cid, score) in enumerate(lexical, start=1)}
+        hits: list[SearchHit] = []
+        for chunk_id, score in ranked:
+            chunk = chunks.get(chunk_id)
+            if chunk is None or (filters is not None and not filters.accepts(chunk)):
+                continue
+            d_rank, d_score = dense_info.get(chunk_id, (None, None))
+            l_rank, l_score = lexical_info.get(chunk_id, (None, None))
+            hits.append(SearchHit(chunk, score, d_score, l_score, d_rank, l_rank))
+            if len(hits) == k:
+                break
+        return hits
+
+    def as_retriever(self, **kwargs: Any) -> HybridRetriever:
+        return HybridRetriever(knowledge_base=self, **kwargs)
+
+    # Administration
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.catalog.documents()
+
+    def remove(self, sources: Sequence[str]) -> list[str]:
+        """Remove documents by source path; returns those that were present."""
+        with self.writer():
+            present = [s for s in sources if self.catalog.document(s) is not None]
+            stale = sorted(self.catalog.chunk_ids(present))
+            self.catalog.apply([], present)
+            self.vectors.delete(stale)
+            return present
+
+    def stats(self) -> KnowledgeStats:
+        documents = self.catalog.documents()
+        by_kind: dict[str, int] = {}
+        for doc in documents:
+            by_kind[doc.kind] = by_kind.get(doc.kind, 0) + 1
+        return KnowledgeStats(
+            documents=len(documents),
+            chunks=self.catalog.chunk_count(),
+            vectors=self.vectors.count(),
+            chars=sum(d.chars for d in documents),
+            by_kind=by_kind,
+            regions=sorted({d.region for d in documents if d.region}),
+            embedder=embedder_id(self.embeddings),
+            collection=self.vectors.name,
+            store=self.settings.chroma_url or str(self.settings.index_dir / "chroma"),
+        )

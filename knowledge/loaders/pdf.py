@@ -1,0 +1,76 @@
+"""PDF files: text outside tables re-flowed into paragraphs, tables kept as rows (pdfplumber)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pdfplumber
+
+from knowledge.loaders.base import Block, LoadError, ParsedDocument, clean_cell
+
+_SENTENCE_END = re.compile(r"[。！？；：:!?;]$")
+# A line that starts a new paragraph even when the previous one did not end a sentence.
+_STARTS_ITEM = re.compile(
+    r"^(第[一二三四五六七八九十百零〇\d]+[章节条编款]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d+[.、．]|问[:：]|答[:：])"
+)
+
+
+def _reflow(lines: list[str]) -> list[str]:
+    """PDF text arrives hard-wrapped; join lines back into paragraphs."""
+    paragraphs: list[str] = []
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        if paragraphs and not _SENTENCE_END.search(paragraphs[-1]) and not _STARTS_ITEM.match(line):
+            joiner = " " if paragraphs[-1][-1:].isascii() and line[:1].isascii() else ""
+            paragraphs[-1] += joiner + line
+        else:
+            paragraphs.append(line)
+    return paragraphs
+
+
+def _page_blocks(page: Any) -> list[Block]:
+    tables = page.find_tables()
+    bboxes = [t.bbox for t in tables]
+
+    def outside_tables(obj: dict[str, Any]) -> bool:
+        if obj.get("object_type") != "char":
+            return True
+        x, top = obj["x0"], obj["top"]
+        return not any(x0 <= x <= x1 and t0 <= top <= t1 for x0, t0, x1, t1 in bboxes)
+
+    text = page.filter(outside_tables).extract_text() or ""
+    blocks = [Block("paragraph", p) for p in _reflow(text.splitlines())]
+    # Tables go after the page text above them; good enough for retrieval, where each row is self-contained.
+    for table in sorted(tables, key=lambda t: t.bbox[1]):
+        rows = tuple(
+            tuple(clean_cell(cell or "") for cell in row)
+            for row in table.extract()
+            if any(c for c in row if c)
+        )
+        if rows:
+            blocks.append(Block("table", rows=rows))
+    return blocks
+
+
+def load_pdf(path: Path) -> ParsedDocument:
+    blocks: list[Block] = []
+    meta: dict[str, str] = {}
+    try:
+        with pdfplumber.open(path) as pdf:
+            info = pdf.metadata or {}
+            title = info.get("Title")
+            if isinstance(title, str) and title.strip():
+                meta["title"] = title.strip()
+            for page in pdf.pages:
+                blocks.extend(_page_blocks(page))
+    except LoadError:
+        raise
+    except Exception as exc:  # pdfminer raises many unrelated types for corrupt files
+        raise LoadError(f"unreadable PDF: {type(exc).__name__}: {exc}") from exc
+    if not any(b.text or b.rows for b in blocks):
+        raise LoadError("PDF has no extractable text (scanned image?)")
+    return ParsedDocument(blocks=blocks, title=meta.get("title"), meta=meta)

@@ -1,0 +1,108 @@
+"""Plain text and Markdown, with optional YAML front matter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import yaml
+
+from knowledge.loaders.base import Block, LoadError, ParsedDocument, clean_cell
+from knowledge.loaders.encoding import decode_bytes
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+_TABLE_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
+_BULLET = re.compile(r"^\s*[-*+]\s+")
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_NUMBERED = re.compile(r"^(第[一二三四五六七八九十百零〇\d]+[编章节条]|[一二三四五六七八九十]+、|[（(]|\d)")
+_EMPHASIS = re.compile(r"(\*\*|__|\*|`)(.+?)\1")
+
+
+def split_front_matter(text: str) -> tuple[dict[str, str], str]:
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return {}, text
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError as exc:
+        raise LoadError(f"invalid front matter: {exc}") from exc
+    if not isinstance(data, dict):
+        return {}, text
+    meta: dict[str, str] = {}
+    for key, value in data.items():
+        if value is None:
+            continue
+        meta[str(key)] = value.isoformat() if isinstance(value, dt.date) else str(value)
+    return meta, text[match.end() :]
+
+
+def _inline(text: str) -> str:
+    text = _LINK.sub(r"\1", text)
+    return _EMPHASIS.sub(r"\2", text).strip()
+
+
+def _table_cells(line: str) -> tuple[str, ...]:
+    line = line.strip().strip("|")
+    return tuple(clean_cell(_inline(cell)) for cell in line.split("|"))
+
+
+def parse_markdown(text: str) -> ParsedDocument:
+    meta, body = split_front_matter(text)
+    blocks: list[Block] = []
+    lines = body.splitlines()
+    i = 0
+    in_code = False
+    while i < len(lines):
+        raw = lines[i]
+        line = raw.strip()
+        i += 1
+        if line.startswith("```"):
+            in_code = not in_code
+            continue
+        if not line:
+            continue
+        if in_code:
+            blocks.append(Block("paragraph", line))
+            continue
+        heading = _HEADING.match(line)
+        if heading:
+            blocks.append(Block("heading", _inline(heading.group(2)), level=len(heading.group(1))))
+            continue
+        if line.startswith("|") and i < len(lines) and _TABLE_SEPARATOR.match(lines[i].strip()):
+            rows = [_table_cells(line)]
+            i += 1
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                rows.append(_table_cells(lines[i]))
+                i += 1
+            blocks.append(Block("table", rows=tuple(rows)))
+            continue
+        line = _BULLET.sub("", line)
+        if line.startswith(">"):
+            line = line.lstrip("> ")
+        blocks.append(Block("paragraph", _inline(line)))
+    title = meta.get("title") or next((b.text for b in blocks if b.kind == "heading"), None)
+    return ParsedDocument(blocks=blocks, title=title, meta=meta)
+
+
+def parse_plain(text: str) -> ParsedDocument:
+    meta, body = split_front_matter(text)
+    blocks = [Block("paragraph", line.strip()) for line in body.splitlines() if line.strip()]
+    title = meta.get("title")
+    first = blocks[0].text if blocks else ""
+    if first and len(first) <= 60 and not re.search(r"[。；！？]$", first) and not _NUMBERED.match(first):
+        # The first short line of a plain-text notice is its title, not a passage of its own.
+        title = title or blocks[0].text
+        blocks[0] = Block("heading", blocks[0].text, level=1)
+    return ParsedDocument(blocks=blocks, title=title, meta=meta)
+
+
+def load_text(path: Path) -> ParsedDocument:
+    text, _ = decode_bytes(path.read_bytes())
+    return parse_plain(text)
+
+
+def load_markdown(path: Path) -> ParsedDocument:
+    text, _ = decode_bytes(path.read_bytes())
+    return parse_markdown(text)

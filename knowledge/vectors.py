@@ -1,0 +1,133 @@
+"""Dense vectors in Chroma: embedded `PersistentClient`, or a shared `chroma run` server by URL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.api.types import Documents, EmbeddingFunction
+from chromadb.config import Settings as ChromaSettings
+from langchain_core.embeddings import Embeddings
+
+from knowledge.catalog import Filters
+from knowledge.chunking import Chunk
+
+_BATCH = 1000
+
+
+class LangChainEmbeddingFunction(EmbeddingFunction[Documents]):
+    """Our LangChain embedder as Chroma's embedding function, so Chroma never falls back to its
+    downloading default model."""
+
+    def __init__(self, embeddings: Embeddings) -> None:
+        self._embeddings = embeddings
+
+    def __call__(self, input: Documents) -> Any:
+        return self._embeddings.embed_documents(list(input))
+
+    def embed_query(self, input: Documents) -> Any:
+        return [self._embeddings.embed_query(text) for text in input]
+
+    @staticmethod
+    def name() -> str:
+        return "xiangyin"
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> LangChainEmbeddingFunction:
+        raise NotImplementedError("xiangyin collections are always opened with their embedder")
+
+
+def make_client(chroma_url: str | None, path: Path) -> ClientAPI:
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if chroma_url:
+        url = urlparse(chroma_url)
+        return chromadb.HttpClient(
+            host=url.hostname or "127.0.0.1",
+            port=url.port or (443 if url.scheme == "https" else 8000),
+            ssl=url.scheme == "https",
+            settings=settings,
+        )
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def _where(filters: Filters | None) -> dict[str, Any] | None:
+    if filters is None:
+        return None
+    clauses: list[dict[str, Any]] = []
+    if filters.kind:
+        clauses.append({"kind": filters.kind})
+    if filters.region:
+        clauses.append({"$or": [{"region": filters.region}, {"region": ""}]})
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class VectorStore:
+    """One Chroma collection per embedding model, so switching models never mixes vector spaces."""
+
+    def __init__(self, client: ClientAPI, name: str, embeddings: Embeddings) -> None:
+        self.name = name
+        self._embeddings = embeddings
+        self._collection: Collection = client.get_or_create_collection(
+            name=name,
+            embedding_function=LangChainEmbeddingFunction(embeddings),  # type: ignore[arg-type]
+            metadata={"hnsw:space": "cosine"},
+        )
+
+    def count(self) -> int:
+        return self._collection.count()
+
+    def existing(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(ids), _BATCH):
+            found.update(self._collection.get(ids=list(ids[start : start + _BATCH]), include=[])["ids"])
+        return found
+
+    def all_ids(self) -> set[str]:
+        found: set[str] = set()
+        offset = 0
+        while True:
+            page = self._collection.get(include=[], limit=_BATCH * 10, offset=offset)["ids"]
+            found.update(page)
+            if len(page) < _BATCH * 10:
+                return found
+            offset += len(page)
+
+    def add(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+        for start in range(0, len(chunks), _BATCH):
+            part = chunks[start : start + _BATCH]
+            self._collection.upsert(
+                ids=[c.id for c in part],
+                embeddings=cast(Any, [list(v) for v in vectors[start : start + _BATCH]]),
+                metadatas=cast(Any, [c.metadata() for c in part]),
+            )
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), _BATCH):
+            self._collection.delete(ids=list(ids[start : start + _BATCH]))
+
+    def search(
+        self, vector: Sequence[float], limit: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity), best first."""
+        if limit <= 0 or self.count() == 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=cast(Any, [list(vector)]),
+            n_results=limit,
+            where=cast(Any, _where(filters)),
+            include=["distances"],
+        )
+        ids = result["ids"][0]
+        distances = (result.get("distances") or [[]])[0]
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]

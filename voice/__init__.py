@@ -1,0 +1,1 @@
+"""Speech in (recognition) and speech out (synthesis)."""

@@ -1,0 +1,220 @@
+"""The `xiangyin` command line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import asdict
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from knowledge.base import KnowledgeBase
+from knowledge.catalog import Filters
+from knowledge.hybrid import SearchHit, SearchMode
+from knowledge.ingest import IngestReport, ingest
+from xiangyin.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="乡音 Xiangyin: answers villagers' questions from their county's documents.", no_args_is_help=True
+)
+kb_app = typer.Typer(help="Inspect and manage the knowledge base.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+
+console = Console()
+err = Console(stderr=True)
+
+SAMPLE_QUESTION = "种粮补贴每亩多少钱？"
+
+
+class _State:
+    settings: Settings | None = None
+
+
+def _settings() -> Settings:
+    if _State.settings is None:
+        _State.settings = load_settings()
+    return _State.settings
+
+
+def _open() -> KnowledgeBase:
+    return KnowledgeBase(_settings())
+
+
+@app.callback()
+def main(
+    home: Annotated[
+        Path | None,
+        typer.Option(help="Data home (index, caches, models). Default: $XIANGYIN_HOME or the user data dir."),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")] = False,
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    _State.settings = load_settings(home)
+
+
+def _run_ingest(kb: KnowledgeBase, paths: list[Path], prune: bool, quiet: bool) -> IngestReport:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, disable=quiet, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+        labels = {"read": "读取文档", "embed": "计算向量"}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        return ingest(kb, paths, prune=prune, progress=update)
+
+
+def _print_report(report: IngestReport) -> None:
+    console.print(
+        f"新增 {len(report.added)} · 更新 {len(report.updated)} · 未变 {len(report.unchanged)} · "
+        f"删除 {len(report.removed)} · 跳过 {len(report.skipped)} · 共 {report.chunks} 段 · "
+        f"本次计算向量 {report.embedded} 段 · 用时 {report.seconds:.1f} 秒"
+    )
+    for skipped in report.skipped:
+        console.print(f"[yellow]跳过[/yellow] {skipped.source}: {skipped.reason}")
+
+
+@app.command("ingest")
+def ingest_command(
+    paths: Annotated[list[Path], typer.Argument(help="Folders or files to load.", exists=True)],
+    prune: Annotated[
+        bool, typer.Option(help="Remove documents whose files are gone from an ingested folder.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Load documents (.txt .md .html .pdf .docx) into the knowledge base; re-running is incremental."""
+    kb = _open()
+    try:
+        report = _run_ingest(kb, paths, prune, quiet=as_json)
+    finally:
+        kb.close()
+    if as_json:
+        print(
+            json.dumps({**asdict(report), "seconds": round(report.seconds, 3)}, ensure_ascii=False, indent=2)
+        )
+    else:
+        _print_report(report)
+
+
+def _print_hits(hits: list[SearchHit]) -> None:
+    if not hits:
+        console.print("没有找到相关内容。")
+        return
+    for n, hit in enumerate(hits, start=1):
+        where = " > ".join(part for part in (hit.chunk.title, hit.chunk.section) if part)
+        console.print(f"[bold][{n}][/bold] {where}  [dim]{hit.chunk.source} · {hit.score:.4f}[/dim]")
+        console.print(hit.chunk.text, markup=False, highlight=False)
+        console.print()
+
+
+@app.command("search")
+def search_command(
+    question: Annotated[str, typer.Argument(help="The question, as a villager would ask it.")],
+    k: Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="How many passages.")] = 5,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or lexical.")] = "hybrid",
+    kind: Annotated[
+        str | None, typer.Option(help="Only this document kind (policy, handbook, case).")
+    ] = None,
+    region: Annotated[
+        str | None, typer.Option(help="Only this region (and documents with no region).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of passages.")] = False,
+) -> None:
+    """Find the passages that answer a question."""
+    if mode not in ("hybrid", "dense", "lexical"):
+        raise typer.BadParameter("mode must be hybrid, dense or lexical", param_hint="--mode")
+    search_mode: SearchMode = mode  # type: ignore[assignment]
+    kb = _open()
+    try:
+        hits = kb.search(question, k=k, mode=search_mode, filters=Filters(kind=kind, region=region))
+    finally:
+        kb.close()
+    if as_json:
+        print(json.dumps([hit.as_dict() for hit in hits], ensure_ascii=False, indent=2))
+    else:
+        _print_hits(hits)
+
+
+@app.command("demo")
+def demo_command(
+    question: Annotated[
+        str, typer.Argument(help="A question to ask the demo knowledge base.")
+    ] = SAMPLE_QUESTION,
+) -> None:
+    """Build the demo knowledge base (a fictional county) and answer a sample question."""
+    kb = _open()
+    try:
+        with resources.as_file(resources.files("knowledge").joinpath("demo")) as demo:
+            console.print(f"载入示例知识库：{demo}")
+            _print_report(_run_ingest(kb, [demo], prune=True, quiet=False))
+        console.print(f"\n问：{question}\n")
+        _print_hits(kb.search(question, k=3))
+    finally:
+        kb.close()
+
+
+@kb_app.command("stats")
+def kb_stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Counts of documents, chunks and vectors, by kind."""
+    kb = _open()
+    try:
+        stats = kb.stats()
+    finally:
+        kb.close()
+    if as_json:
+        print(json.dumps(asdict(stats), ensure_ascii=False, indent=2))
+        return
+    console.print(
+        f"文档 {stats.documents} 篇 · 段落 {stats.chunks} 段 · 向量 {stats.vectors} 个 · {stats.chars} 字"
+    )
+    console.print("按类型：" + "，".join(f"{kind} {n}" for kind, n in sorted(stats.by_kind.items())))
+    if stats.regions:
+        console.print("地区：" + "，".join(stats.regions))
+    console.print(f"向量模型：{stats.embedder} · 集合：{stats.collection} · 存储：{stats.store}")
+
+
+@kb_app.command("list")
+def kb_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the loaded documents."""
+    kb = _open()
+    try:
+        documents = kb.documents()
+    finally:
+        kb.close()
+    if as_json:
+        print(json.dumps([asdict(d) for d in documents], ensure_ascii=False, indent=2))
+        return
+    table = Table("来源", "标题", "类型", "地区", "有效期", "段数")
+    for d in documents:
+        validity = f"{d.valid_from}~{d.valid_to}" if d.valid_from or d.valid_to else ""
+        table.add_row(d.source, d.title, d.kind, d.region, validity, str(d.chunks))
+    console.print(table)
+
+
+@kb_app.command("remove")
+def kb_remove(
+    sources: Annotated[list[str], typer.Argument(help="Source paths as `kb list` shows them.")],
+) -> None:
+    """Remove documents from the knowledge base."""
+    kb = _open()
+    try:
+        removed = kb.remove(sources)
+    finally:
+        kb.close()
+    for source in sources:
+        console.print(f"已删除 {source}" if source in removed else f"[yellow]没有这个文档[/yellow] {source}")
+    if len(removed) < len(sources):
+        raise typer.Exit(1)

@@ -1,0 +1,67 @@
+"""All configuration in one place: `XIANGYIN_` environment variables and one data home folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbedderName = Literal["e5", "use", "sentence-transformers"]
+
+
+def default_home() -> Path:
+    return Path(platformdirs.user_data_dir("xiangyin", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Deployment settings. Every field can be set as `XIANGYIN_<FIELD>` (e.g. `XIANGYIN_HOME`)."""
+
+    model_config = SettingsConfigDict(env_prefix="XIANGYIN_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home, description="Data home: index, caches and models.")
+
+    # Knowledge base
+    chroma_url: str | None = Field(
+        default=None,
+        description="URL of a `chroma run` server shared by several workers; embedded store if unset.",
+    )
+    collection_prefix: str = "xiangyin"
+    embedder: EmbedderName = "e5"
+    embedder_model_path: Path | None = Field(
+        default=None, description="Local sentence-transformers model folder (embedder=sentence-transformers)."
+    )
+    embed_batch_size: int = 16
+    embed_threads: int | None = Field(
+        default=None, description="Threads for the embedder; all cores if unset."
+    )
+    chunk_max_chars: int = 420
+    chunk_min_chars: int = 80
+
+    # Hybrid retrieval (weighted reciprocal rank fusion; defaults tuned on shared/data/domainrag)
+    fusion_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    candidates: int = 40
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+
+def load_settings(home: Path | None = None) -> Settings:
+    """Settings from the environment, with `home` (e.g. from `--home`) taking precedence."""
+    settings = Settings()
+    if home is not None:
+        settings = settings.model_copy(update={"home": home.expanduser().resolve()})
+    return settings
