@@ -45,6 +45,8 @@ class _Unit:
     path: tuple[str, ...]
     lines: list[str] = field(default_factory=list)
     label: str = ""
+    caption: str = ""
+    """A table's caption, repeated at the top of each piece when the table is split."""
 
     @property
     def text(self) -> str:
@@ -232,11 +234,15 @@ class _UnitBuilder:
             return
         self.close()
         if rows:
-            self._emit(_Unit("table", self.path, caption + rows))
+            self._emit(_Unit("table", self.path, caption + rows, caption=caption[0] if caption else ""))
 
 
 def build_units(blocks: list[Block]) -> list[_Unit]:
     builder = _UnitBuilder()
+    top_headings = [b for b in blocks if b.kind == "heading" and b.level == 1]
+    if blocks and len(top_headings) == 1 and blocks[0] is top_headings[0]:
+        # A lone top heading that opens the document is its title, not a section of every chunk.
+        blocks = blocks[1:]
     for block in blocks:
         if block.kind == "heading":
             builder.heading(block)
@@ -259,7 +265,7 @@ def _split_long(unit: _Unit, max_chars: int) -> list[list[str]]:
         for sentence in split_sentences(line):
             # A sentence longer than the limit is cut at the limit: rare, and better than an unbounded chunk.
             atoms.extend(sentence[i : i + max_chars] for i in range(0, len(sentence), max_chars))
-    header = unit.lines[0] if unit.kind == "table" and len(unit.lines[0]) <= _HEADING_MAX else ""
+    header = unit.caption
     for atom in atoms:
         if pieces and size + len(atom) + 1 <= max_chars:
             pieces[-1].append(atom)
@@ -306,8 +312,8 @@ def _pack(units: list[_Unit], max_chars: int, min_chars: int) -> list[_Draft]:
                 and not draft.alone
                 and last.path == draft.path
                 and len(pieces) == 1
-                # Whole articles stand alone unless one of the two is too short to be useful alone.
-                and ((not draft.labels[0] and not last.labels[0]) or min(last.size, draft.size) < min_chars)
+                # Whole articles stand alone (precise citations) unless both are too short to be useful alone.
+                and ((not draft.labels[0] and not last.labels[0]) or max(last.size, draft.size) < min_chars)
             ):
                 last.lines.extend(draft.lines)
                 last.labels.extend(draft.labels)
@@ -316,10 +322,9 @@ def _pack(units: list[_Unit], max_chars: int, min_chars: int) -> list[_Draft]:
     return drafts
 
 
-def _section(draft: _Draft, title: str) -> str:
-    path = draft.path[1:] if draft.path and draft.path[0] == title else draft.path
+def _section(draft: _Draft) -> str:
     labels = _label_range(draft.labels)
-    return " > ".join([*path, labels] if labels else path)
+    return " > ".join([*draft.path, labels] if labels else draft.path)
 
 
 def chunk_document(
@@ -332,7 +337,7 @@ def chunk_document(
         text = "\n".join(draft.lines).strip()
         if not text:
             continue
-        section = _section(draft, meta.title)
+        section = _section(draft)
         content_hash = hashlib.sha256(text.encode()).hexdigest()
         identity = "\x1f".join(
             (meta.source, meta.title, section, meta.kind, meta.region, meta.valid_from, meta.valid_to, text)

@@ -95,7 +95,7 @@ class SentenceTransformerEmbeddings(Embeddings):
             torch.set_num_threads(threads)
         self._model = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
         self._batch = batch_size
-        self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
         digest = hashlib.sha256(str(model_path.resolve()).encode()).hexdigest()[:8]
         self.model_id = f"st-{model_path.name.lower()}-{digest}"
 

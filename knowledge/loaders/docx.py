@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import zipfile
 from pathlib import Path
 
 import docx
@@ -34,7 +33,7 @@ def _table_rows(table: Table) -> tuple[tuple[str, ...], ...]:
 def load_docx(path: Path) -> ParsedDocument:
     try:
         document = docx.Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except Exception as exc:  # python-docx raises several unrelated types for a damaged package
         raise LoadError(f"unreadable Word file: {type(exc).__name__}: {exc}") from exc
     blocks: list[Block] = []
     for item in document.iter_inner_content():

@@ -42,17 +42,24 @@ def _page_blocks(page: Any) -> list[Block]:
         x, top = obj["x0"], obj["top"]
         return not any(x0 <= x <= x1 and t0 <= top <= t1 for x0, t0, x1, t1 in bboxes)
 
-    text = page.filter(outside_tables).extract_text() or ""
-    blocks = [Block("paragraph", p) for p in _reflow(text.splitlines())]
-    # Tables go after the page text above them; good enough for retrieval, where each row is self-contained.
-    for table in sorted(tables, key=lambda t: t.bbox[1]):
-        rows = tuple(
-            tuple(clean_cell(cell or "") for cell in row)
-            for row in table.extract()
-            if any(c for c in row if c)
-        )
+    # Text and tables in reading order: lines are grouped into runs separated by the tables between them.
+    items: list[tuple[float, list[str] | tuple[tuple[str, ...], ...]]] = []
+    runs: dict[int, tuple[float, list[str]]] = {}
+    for line in page.filter(outside_tables).extract_text_lines():
+        top = float(line["top"])
+        run = sum(1 for t in tables if t.bbox[1] < top)
+        runs.setdefault(run, (top, []))[1].append(line["text"])
+    items.extend(runs.values())
+    for table in tables:
+        rows = tuple(tuple(clean_cell(cell or "") for cell in row) for row in table.extract() if any(row))
         if rows:
-            blocks.append(Block("table", rows=rows))
+            items.append((float(table.bbox[1]), rows))
+    blocks: list[Block] = []
+    for _, item in sorted(items, key=lambda entry: entry[0]):
+        if isinstance(item, list):
+            blocks.extend(Block("paragraph", p) for p in _reflow(item))
+        else:
+            blocks.append(Block("table", rows=item))
     return blocks
 
 

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import pytest
+from langchain_core.documents import Document
+
+from knowledge.base import KnowledgeBase
+from knowledge.catalog import Filters
+from knowledge.hybrid import FusionWeights, HybridRetriever, fuse
+from knowledge.lexical import lexical_tokens
+from knowledge.normalize import normalize_query
+
+
+@pytest.mark.parametrize(
+    ("question", "source", "snippet"),
+    [
+        ("种粮补贴每亩给多少钱", "policy/grain.md", "每亩120元"),
+        ("低保一个月能领多少", "policy/dibao.txt", "每人每月680元"),
+        ("家里4口人宅基地能批多大", "policy/homestead.html", "140平方米"),
+        ("买拖拉机补贴多少", "policy/machinery.pdf", "8000元"),
+        ("村村响一个月多少钱", "handbook/broadcast.docx", "30元/月"),
+        ("县医院住院报销多少", "policy/medical.md", "75%"),
+        ("交养老保险有哪几个档次", "policy/pension.txt", "5000元"),
+    ],
+)
+def test_hybrid_finds_the_passage_that_answers(
+    shared_kb: KnowledgeBase, question: str, source: str, snippet: str
+) -> None:
+    hits = shared_kb.search(question, k=3)
+    assert hits[0].chunk.source == source
+    assert any(snippet in h.chunk.text for h in hits)
+
+
+def test_traditional_and_full_width_questions_are_normalised(shared_kb: KnowledgeBase) -> None:
+    assert normalize_query("醫保個人繳費多少錢？２０２５年") == "医保个人缴费多少钱?2025年"
+    hits = shared_kb.search("２０２５年醫保個人繳費多少錢", k=3)
+    assert hits[0].chunk.source == "policy/medical.md"
+    assert "每人每年400元" in hits[0].chunk.text
+
+
+def test_each_mode_alone_returns_ranked_hits_with_its_own_scores(shared_kb: KnowledgeBase) -> None:
+    dense = shared_kb.search("低保标准", k=3, mode="dense")
+    lexical = shared_kb.search("低保标准", k=3, mode="lexical")
+    hybrid = shared_kb.search("低保标准", k=3)
+    assert all(h.dense_score is not None and h.lexical_score is None for h in dense)
+    assert all(h.lexical_score is not None and h.dense_score is None for h in lexical)
+    assert [h.score for h in dense] == sorted((h.score for h in dense), reverse=True)
+    assert hybrid[0].dense_rank is not None and hybrid[0].lexical_rank is not None
+    assert lexical[0].chunk.source == "policy/dibao.txt"
+
+
+def test_kind_filter(shared_kb: KnowledgeBase) -> None:
+    hits = shared_kb.search("每月多少钱", k=5, filters=Filters(kind="handbook"))
+    assert hits and all(h.chunk.kind == "handbook" for h in hits)
+
+
+def test_region_filter_keeps_documents_without_region(shared_kb: KnowledgeBase) -> None:
+    hits = shared_kb.search("补贴", k=20, filters=Filters(region="江南省青溪县"))
+    regions = {h.chunk.region for h in hits}
+    assert regions <= {"江南省青溪县", ""} and "江南省青溪县" in regions
+    elsewhere = shared_kb.search("补贴", k=20, filters=Filters(region="江北省某县"))
+    assert elsewhere and all(h.chunk.region == "" for h in elsewhere)
+
+
+def test_blank_question_returns_nothing(shared_kb: KnowledgeBase) -> None:
+    assert shared_kb.search("   ") == []
+    assert shared_kb.search("？？", mode="lexical") == []
+
+
+def test_langchain_retriever_returns_documents_with_citation_metadata(shared_kb: KnowledgeBase) -> None:
+    retriever = shared_kb.as_retriever(k=2)
+    assert isinstance(retriever, HybridRetriever)
+    documents = retriever.invoke("宅基地审批要多久")
+    assert len(documents) == 2
+    top = documents[0]
+    assert isinstance(top, Document)
+    assert "20个工作日" in top.page_content
+    assert top.metadata["source"] == "policy/homestead.html"
+    assert top.metadata["title"] == "青溪县农村宅基地申请办事指南"
+    assert top.metadata["section"] == "三、审批时限"
+    assert top.metadata["score"] > 0
+    assert top.id == top.metadata["id"]
+    filtered = shared_kb.as_retriever(k=3, kind="handbook").invoke("资费")
+    assert filtered and all(d.metadata["kind"] == "handbook" for d in filtered)
+
+
+def test_fuse_rewards_agreement_and_respects_weights() -> None:
+    dense = [("a", 0.9), ("b", 0.8), ("c", 0.7)]
+    lexical = [("c", 9.0), ("a", 5.0), ("d", 1.0)]
+    fused = dict(fuse(dense, lexical, FusionWeights(k=60)))
+    assert fused["a"] == pytest.approx(1 / 61 + 1 / 62)
+    assert max(fused, key=lambda key: fused[key]) == "a"
+    lexical_heavy = fuse(dense, lexical, FusionWeights(k=60, dense=0.1, lexical=1.0))
+    assert lexical_heavy[0][0] == "c"
+
+
+def test_lexical_tokens_use_the_domain_dictionary_and_drop_question_words() -> None:
+    tokens = lexical_tokens("新农合一年交多少钱？")
+    assert "新农合" in tokens
+    assert "多少" not in tokens and "？" not in tokens

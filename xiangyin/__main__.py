@@ -1,0 +1,3 @@
+from xiangyin.cli import app
+
+app(prog_name="xiangyin")
