@@ -23,7 +23,7 @@ from pathlib import Path
 from knowledge.base import KnowledgeBase
 from knowledge.catalog import DocumentRecord, DocumentUpdate
 from knowledge.chunking import CHUNKER_VERSION, Chunk, chunk_document
-from knowledge.lexical import lexical_tokens
+from knowledge.lexical import TOKENIZER_VERSION, lexical_tokens
 from knowledge.loaders import LoadError, is_supported, load_document
 from knowledge.metadata import document_meta
 
@@ -84,7 +84,9 @@ def discover(paths: Sequence[Path]) -> list[_SourceFile]:
 
 
 def _chunker_id(kb: KnowledgeBase) -> str:
-    return f"{CHUNKER_VERSION}:{kb.settings.chunk_max_chars}:{kb.settings.chunk_min_chars}"
+    """The recipe a document was indexed with; a document indexed another way is indexed again."""
+    s = kb.settings
+    return f"{CHUNKER_VERSION}:{TOKENIZER_VERSION}:{s.chunk_max_chars}:{s.chunk_min_chars}"
 
 
 def ingest(

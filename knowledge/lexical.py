@@ -30,10 +30,16 @@ def _tokenizer() -> jieba.Tokenizer:
     return tokenizer
 
 
+TOKENIZER_VERSION = "precise-1"
+"""Changes whenever tokens change, so an ingest re-indexes documents tokenized the old way."""
+
+
 def lexical_tokens(text: str) -> list[str]:
-    """Tokens for indexing and querying. Search mode also yields the parts of long words
-    (城乡居民医保 -> 城乡, 居民, 医保, 城乡居民), so partial matches still score."""
+    """Tokens for indexing and querying: jieba's precise mode over normalised text, minus stopwords.
+
+    Precise mode beat search mode (which adds every sub-word of long words) on shared/data/domainrag:
+    BM25 hit@1 .54 vs .47, MRR@10 .63 vs .57; the extra sub-words inflate term counts."""
     normalised = to_simplified(fold_width(text)).lower()
     stop = _stopwords()
-    words = (word.strip() for word in _tokenizer().cut_for_search(normalised))
+    words = (word.strip() for word in _tokenizer().cut(normalised))
     return [word for word in words if word and word not in stop and _WORDLIKE.search(word)]

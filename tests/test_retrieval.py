@@ -96,4 +96,5 @@ def test_fuse_rewards_agreement_and_respects_weights() -> None:
 def test_lexical_tokens_use_the_domain_dictionary_and_drop_question_words() -> None:
     tokens = lexical_tokens("新农合一年交多少钱？")
     assert "新农合" in tokens
+    assert lexical_tokens("城乡居民基本医疗保险")[:2] == ["城乡居民", "基本"]
     assert "多少" not in tokens and "？" not in tokens

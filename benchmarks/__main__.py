@@ -1,0 +1,53 @@
+"""Run the benchmarks and print their tables: `python -m benchmarks [--only quality|speed]`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from benchmarks import quality, scale
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "knowledge" / "demo"
+DOMAINRAG = ROOT.parent / "shared" / "data" / "domainrag"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--only", choices=["quality", "speed"], help="run one part only")
+    parser.add_argument("--embedders", default="e5,use", help="comma-separated embedders to compare")
+    parser.add_argument("--sizes", default="1000,10000,100000", help="index sizes for query latency")
+    parser.add_argument(
+        "--domainrag", type=Path, default=DOMAINRAG, help="folder with corpus/ and cases.jsonl"
+    )
+    parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    embedders = [e for e in args.embedders.split(",") if e]
+    args.results.mkdir(parents=True, exist_ok=True)
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+
+    if args.only in (None, "quality"):
+        if (args.domainrag / "cases.jsonl").exists():
+            summary = quality.main(
+                args.domainrag / "corpus", args.domainrag / "cases.jsonl", args.results, embedders, say
+            )
+            (args.results / "quality.json").write_text(json.dumps(summary, indent=2))
+        else:
+            say(f"skipping retrieval quality: {args.domainrag} not found")
+    if args.only in (None, "speed"):
+        cases = [
+            json.loads(line)
+            for line in (ROOT / "evals" / "demo_cases.jsonl").read_text().splitlines()
+            if line
+        ]
+        questions = [c["question"] for c in cases]
+        scale.main(DEMO, questions, [int(s) for s in args.sizes.split(",")], embedders, say)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""Retrieval quality on shared/data/domainrag: hit@1, hit@5 and MRR@10 for dense, BM25 and hybrid.
+
+A hit means a returned chunk contains one of the case's `evidence` strings. Each embedder indexes the
+corpus once into its own data home under benchmarks/results/ (later runs reuse it incrementally).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from benchmarks.report import table
+from knowledge.base import KnowledgeBase
+from knowledge.hybrid import FusionWeights, fuse
+from knowledge.ingest import ingest
+from knowledge.lexical import lexical_tokens
+from knowledge.normalize import normalize_query
+from xiangyin.settings import Settings
+
+Ranked = list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    question: str
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Scores:
+    hit1: float
+    hit5: float
+    mrr10: float
+
+
+def load_cases(path: Path) -> list[Case]:
+    cases = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            raw = json.loads(line)
+            if raw.get("evidence") and not raw.get("should_refuse"):
+                cases.append(Case(raw["id"], raw["question"], tuple(raw["evidence"])))
+    return cases
+
+
+def score(cases: Sequence[Case], rankings: Sequence[Sequence[str]], texts: dict[str, str]) -> Scores:
+    """`rankings[i]` is the ranked chunk ids returned for `cases[i]`."""
+    hit1 = hit5 = mrr = 0.0
+    for case, ranking in zip(cases, rankings, strict=True):
+        rank = next(
+            (n for n, cid in enumerate(ranking[:10], start=1) if any(e in texts[cid] for e in case.evidence)),
+            None,
+        )
+        if rank is not None:
+            mrr += 1 / rank
+            hit1 += rank == 1
+            hit5 += rank <= 5
+    n = len(cases)
+    return Scores(hit1 / n, hit5 / n, mrr / n)
+
+
+@dataclass
+class EmbedderRun:
+    embedder: str
+    chunks: int
+    embed_rate: float | None
+    dense: list[Ranked]
+    lexical: list[Ranked]
+    texts: dict[str, str]
+    query_ms: float
+
+
+def run_embedder(
+    embedder: str, corpus: Path, cases: Sequence[Case], results: Path, depth: int = 40
+) -> EmbedderRun:
+    settings = Settings(home=results / f"domainrag-{embedder}", embedder=embedder)  # type: ignore[arg-type]
+    kb = KnowledgeBase(settings)
+    try:
+        report = ingest(kb, [corpus])
+        rate = report.embedded / report.seconds if report.embedded > 100 else None
+        started = time.perf_counter()
+        dense = [kb.dense_search(c.question, depth) for c in cases]
+        query_ms = (time.perf_counter() - started) / len(cases) * 1000
+        lexical = [kb.lexical_search(c.question, depth) for c in cases]
+        ids = sorted({cid for ranked in (*dense, *lexical) for cid, _ in ranked})
+        texts = {cid: chunk.text for cid, chunk in kb.catalog.chunks(ids).items()}
+        return EmbedderRun(embedder, kb.catalog.chunk_count(), rate, dense, lexical, texts, query_ms)
+    finally:
+        kb.close()
+
+
+def bm25s_rankings(
+    home: Path, cases: Sequence[Case], depth: int = 40
+) -> tuple[list[list[str]], dict[str, str]]:
+    """The same tokens ranked by the bm25s library, to compare with SQLite FTS5's bm25()."""
+    import sqlite3
+
+    db = sqlite3.connect(home / "index" / "catalog.sqlite3")
+    rows = db.execute(
+        "SELECT c.id, c.text, f.tokens FROM chunks c JOIN chunks_fts f ON f.rowid = c.rowid ORDER BY c.rowid"
+    ).fetchall()
+    db.close()
+    ids = [r[0] for r in rows]
+    retriever = bm25s.BM25()
+    retriever.index([r[2].split() for r in rows], show_progress=False)
+    rankings = []
+    for case in cases:
+        tokens = [t for t in lexical_tokens(normalize_query(case.question)) if t]
+        docs, _ = retriever.retrieve([tokens], k=depth, show_progress=False)
+        rankings.append([ids[int(i)] for i in np.asarray(docs)[0]])
+    return rankings, {r[0]: r[1] for r in rows}
+
+
+def ids(ranked: Ranked) -> list[str]:
+    return [cid for cid, _ in ranked]
+
+
+def sweep_fusion(run: EmbedderRun, cases: Sequence[Case]) -> list[tuple[FusionWeights, Scores]]:
+    results = []
+    for k in (5, 10, 20, 40, 60, 100):
+        for dense_weight in (0.5, 0.75, 1.0, 1.25, 1.5, 2.0):
+            weights = FusionWeights(k=k, dense=dense_weight, lexical=1.0)
+            ranked = [
+                [cid for cid, _ in fuse(d, lx, weights)] for d, lx in zip(run.dense, run.lexical, strict=True)
+            ]
+            results.append((weights, score(cases, ranked, run.texts)))
+    return sorted(results, key=lambda item: (item[1].mrr10, item[1].hit5), reverse=True)
+
+
+def main(
+    corpus: Path, cases_path: Path, results: Path, embedders: Sequence[str], say: Callable[[str], None]
+) -> dict[str, object]:
+    cases = load_cases(cases_path)
+    say(f"domainrag: {len(cases)} cases with evidence, corpus {corpus}")
+    rows: list[tuple[object, ...]] = []
+    summary: dict[str, object] = {}
+    configured = Settings()
+    current = FusionWeights(configured.fusion_k, configured.dense_weight, configured.lexical_weight)
+    lexical_done = False
+    for embedder in embedders:
+        say(f"indexing with {embedder} (first run embeds the whole corpus; later runs reuse it)...")
+        run = run_embedder(embedder, corpus, cases, results)
+        dense = score(cases, [ids(r) for r in run.dense], run.texts)
+        hybrid = score(
+            cases,
+            [ids(fuse(d, lx, current)) for d, lx in zip(run.dense, run.lexical, strict=True)],
+            run.texts,
+        )
+        if not lexical_done:
+            lexical = score(cases, [ids(r) for r in run.lexical], run.texts)
+            rows.append(("BM25 (jieba, SQLite FTS5)", "-", lexical.hit1, lexical.hit5, lexical.mrr10, "-"))
+            alt, alt_texts = bm25s_rankings(results / f"domainrag-{embedder}", cases)
+            alt_scores = score(cases, alt, alt_texts)
+            rows.append(
+                ("BM25 (same tokens, bm25s)", "-", alt_scores.hit1, alt_scores.hit5, alt_scores.mrr10, "-")
+            )
+            lexical_done = True
+        rate = f"{run.embed_rate:.1f}" if run.embed_rate else "(cached)"
+        rows.append((f"dense {embedder}", run.chunks, dense.hit1, dense.hit5, dense.mrr10, rate))
+        rows.append(
+            (
+                f"hybrid {embedder} + BM25 (RRF k={current.k}, w={current.dense})",
+                run.chunks,
+                hybrid.hit1,
+                hybrid.hit5,
+                hybrid.mrr10,
+                "",
+            )
+        )
+        best = sweep_fusion(run, cases)
+        say(f"\nfusion sweep for {embedder} (best 5 by MRR@10):")
+        say(
+            table(
+                ["k", "dense weight", "hit@1", "hit@5", "MRR@10"],
+                [(w.k, w.dense, s.hit1, s.hit5, s.mrr10) for w, s in best[:5]],
+            )
+        )
+        summary[embedder] = {"dense": dense.__dict__, "hybrid": hybrid.__dict__, "query_ms": run.query_ms}
+    say("\nRetrieval quality on shared/data/domainrag (hit = a returned chunk contains the evidence):")
+    say(table(["retriever", "chunks", "hit@1", "hit@5", "MRR@10", "embed chunks/s"], rows))
+    return summary
