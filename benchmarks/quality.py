@@ -122,16 +122,28 @@ def ids(ranked: Ranked) -> list[str]:
     return [cid for cid, _ in ranked]
 
 
-def sweep_fusion(run: EmbedderRun, cases: Sequence[Case]) -> list[tuple[FusionWeights, Scores]]:
+def sweep_fusion(
+    run: EmbedderRun, cases: Sequence[Case]
+) -> list[tuple[FusionWeights, Scores, Scores, Scores]]:
+    """Every fusion setting tried, with scores on all cases and on each half (even / odd lines), so a
+    setting that only wins on one half shows up as unstable."""
+    settings = [
+        FusionWeights("score", dense=round(1 - w, 2), lexical=w) for w in (0.5, 0.6, 0.7, 0.8, 0.9)
+    ] + [FusionWeights("rrf", dense=w, lexical=1.0, k=k) for k in (5, 10, 60) for w in (0.2, 0.5, 1.0)]
+    halves = (range(0, len(cases), 2), range(1, len(cases), 2))
     results = []
-    for k in (5, 10, 20, 40, 60, 100):
-        for dense_weight in (0.5, 0.75, 1.0, 1.25, 1.5, 2.0):
-            weights = FusionWeights(k=k, dense=dense_weight, lexical=1.0)
-            ranked = [
-                [cid for cid, _ in fuse(d, lx, weights)] for d, lx in zip(run.dense, run.lexical, strict=True)
-            ]
-            results.append((weights, score(cases, ranked, run.texts)))
-    return sorted(results, key=lambda item: (item[1].mrr10, item[1].hit5), reverse=True)
+    for weights in settings:
+        ranked = [ids(fuse(d, lx, weights)) for d, lx in zip(run.dense, run.lexical, strict=True)]
+        whole = score(cases, ranked, run.texts)
+        even, odd = (score([cases[i] for i in h], [ranked[i] for i in h], run.texts) for h in halves)
+        results.append((weights, whole, even, odd))
+    return sorted(results, key=lambda item: (item[1].mrr10, item[1].hit1), reverse=True)
+
+
+def _describe(weights: FusionWeights) -> str:
+    if weights.method == "rrf":
+        return f"RRF k={weights.k}, dense {weights.dense:g} : BM25 {weights.lexical:g}"
+    return f"score, dense {weights.dense:g} : BM25 {weights.lexical:g}"
 
 
 def main(
@@ -142,7 +154,9 @@ def main(
     rows: list[tuple[object, ...]] = []
     summary: dict[str, object] = {}
     configured = Settings()
-    current = FusionWeights(configured.fusion_k, configured.dense_weight, configured.lexical_weight)
+    current = FusionWeights(
+        configured.fusion, configured.dense_weight, configured.lexical_weight, configured.fusion_k
+    )
     lexical_done = False
     for embedder in embedders:
         say(f"indexing with {embedder} (first run embeds the whole corpus; later runs reuse it)...")
@@ -166,7 +180,7 @@ def main(
         rows.append((f"dense {embedder}", run.chunks, dense.hit1, dense.hit5, dense.mrr10, rate))
         rows.append(
             (
-                f"hybrid {embedder} + BM25 (RRF k={current.k}, w={current.dense})",
+                f"hybrid {embedder} + BM25 ({_describe(current)})",
                 run.chunks,
                 hybrid.hit1,
                 hybrid.hit5,
@@ -175,11 +189,16 @@ def main(
             )
         )
         best = sweep_fusion(run, cases)
-        say(f"\nfusion sweep for {embedder} (best 5 by MRR@10):")
+        say(
+            f"\nfusion settings for {embedder}, best 6 by MRR@10 (hit@1 / MRR@10 on all, even and odd cases):"
+        )
         say(
             table(
-                ["k", "dense weight", "hit@1", "hit@5", "MRR@10"],
-                [(w.k, w.dense, s.hit1, s.hit5, s.mrr10) for w, s in best[:5]],
+                ["fusion", "all", "even half", "odd half"],
+                [
+                    (_describe(w), *(f"{s.hit1:.3f} / {s.mrr10:.3f}" for s in (a, e, o)))
+                    for w, a, e, o in best[:6]
+                ],
             )
         )
         summary[embedder] = {"dense": dense.__dict__, "hybrid": hybrid.__dict__, "query_ms": run.query_ms}

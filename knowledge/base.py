@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,8 +18,6 @@ from knowledge.lexical import lexical_tokens
 from knowledge.normalize import normalize_query
 from knowledge.vectors import VectorStore, make_client
 from xiangyin.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 class IngestInProgress(RuntimeError):
@@ -46,7 +43,9 @@ class KnowledgeBase:
         self.catalog = Catalog(settings.index_dir / "catalog.sqlite3")
         if embeddings is not None:
             self.__dict__["embeddings"] = embeddings
-        self.weights = FusionWeights(settings.fusion_k, settings.dense_weight, settings.lexical_weight)
+        self.weights = FusionWeights(
+            settings.fusion, settings.dense_weight, settings.lexical_weight, settings.fusion_k
+        )
 
     @cached_property
     def embeddings(self) -> Embeddings:

@@ -1,7 +1,9 @@
-"""Lexical tokens for Chinese BM25: jieba search-mode words over normalised text, minus stopwords."""
+"""Lexical tokens for Chinese BM25: jieba precise-mode words over normalised text, minus stopwords."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import re
 from functools import lru_cache
@@ -14,10 +16,14 @@ from knowledge.normalize import fold_width, to_simplified
 _WORDLIKE = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 
 
+def _data(name: str) -> str:
+    return resources.files("knowledge").joinpath(f"data/{name}").read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    text = resources.files("knowledge").joinpath("data/stopwords.txt").read_text(encoding="utf-8")
-    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    lines = _data("stopwords.txt").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 @lru_cache(maxsize=1)
@@ -25,13 +31,15 @@ def _tokenizer() -> jieba.Tokenizer:
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
-    with resources.as_file(resources.files("knowledge").joinpath("data/userdict.txt")) as path:
-        tokenizer.load_userdict(str(path))
+    # Only words jieba gets wrong (新农合 -> 新农 / 合一); long compounds would stop partial matches.
+    tokenizer.load_userdict(io.StringIO(_data("userdict.txt")))
     return tokenizer
 
 
-TOKENIZER_VERSION = "precise-1"
-"""Changes whenever tokens change, so an ingest re-indexes documents tokenized the old way."""
+TOKENIZER_VERSION = (
+    "precise-" + hashlib.sha256((_data("userdict.txt") + _data("stopwords.txt")).encode()).hexdigest()[:8]
+)
+"""Changes whenever tokens would change, so an ingest re-indexes documents tokenized the old way."""
 
 
 def lexical_tokens(text: str) -> list[str]:

@@ -120,7 +120,7 @@ class VectorStore:
         self, vector: Sequence[float], limit: int, filters: Filters | None = None
     ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity), best first."""
-        if limit <= 0 or self.count() == 0:
+        if limit <= 0:
             return []
         result = self._collection.query(
             query_embeddings=cast(Any, [list(vector)]),

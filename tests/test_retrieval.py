@@ -83,14 +83,27 @@ def test_langchain_retriever_returns_documents_with_citation_metadata(shared_kb:
     assert filtered and all(d.metadata["kind"] == "handbook" for d in filtered)
 
 
-def test_fuse_rewards_agreement_and_respects_weights() -> None:
+def test_rrf_fusion_rewards_agreement_and_respects_weights() -> None:
     dense = [("a", 0.9), ("b", 0.8), ("c", 0.7)]
     lexical = [("c", 9.0), ("a", 5.0), ("d", 1.0)]
-    fused = dict(fuse(dense, lexical, FusionWeights(k=60)))
+    fused = dict(fuse(dense, lexical, FusionWeights("rrf", 1.0, 1.0, k=60)))
     assert fused["a"] == pytest.approx(1 / 61 + 1 / 62)
     assert max(fused, key=lambda key: fused[key]) == "a"
-    lexical_heavy = fuse(dense, lexical, FusionWeights(k=60, dense=0.1, lexical=1.0))
+    lexical_heavy = fuse(dense, lexical, FusionWeights("rrf", dense=0.1, lexical=1.0, k=60))
     assert lexical_heavy[0][0] == "c"
+
+
+def test_score_fusion_scales_each_list_to_unit_range() -> None:
+    dense = [("a", 0.90), ("b", 0.85), ("c", 0.80)]
+    lexical = [("c", 12.0), ("a", 7.0), ("d", 2.0)]
+    fused = dict(fuse(dense, lexical, FusionWeights("score", dense=0.2, lexical=0.8)))
+    assert fused["c"] == pytest.approx(0.8)
+    assert fused["a"] == pytest.approx(0.2 + 0.8 * 0.5)
+    assert fused["b"] == pytest.approx(0.2 * 0.5)
+    assert fused["d"] == pytest.approx(0.0)
+    assert [cid for cid, _ in fuse(dense, lexical, FusionWeights("score"))][:2] == ["c", "a"]
+    # A list of one (or of equal scores) counts fully rather than vanishing.
+    assert dict(fuse([], [("x", 3.0)], FusionWeights("score"))) == {"x": pytest.approx(0.8)}
 
 
 def test_lexical_tokens_use_the_domain_dictionary_and_drop_question_words() -> None:

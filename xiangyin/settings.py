@@ -40,11 +40,12 @@ class Settings(BaseSettings):
     chunk_max_chars: int = 420
     chunk_min_chars: int = 80
 
-    # Hybrid retrieval (weighted reciprocal rank fusion; defaults tuned on shared/data/domainrag)
-    fusion_k: int = 60
-    dense_weight: float = 1.0
-    lexical_weight: float = 1.0
-    candidates: int = 40
+    # Hybrid retrieval; defaults tuned on shared/data/domainrag (benchmarks/quality.py)
+    fusion: Literal["score", "rrf"] = "score"
+    dense_weight: float = 0.2
+    lexical_weight: float = 0.8
+    fusion_k: int = Field(default=60, description="k of reciprocal rank fusion (fusion=rrf).")
+    candidates: int = Field(default=40, description="Passages each retriever hands to the fusion.")
 
     @property
     def index_dir(self) -> Path:
