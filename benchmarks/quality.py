@@ -73,6 +73,7 @@ class EmbedderRun:
     embed_rate: float | None
     dense: list[Ranked]
     lexical: list[Ranked]
+    bm25s: list[list[str]]
     texts: dict[str, str]
     query_ms: float
 
@@ -89,33 +90,29 @@ def run_embedder(
         dense = [kb.dense_search(c.question, depth) for c in cases]
         query_ms = (time.perf_counter() - started) / len(cases) * 1000
         lexical = [kb.lexical_search(c.question, depth) for c in cases]
-        ids = sorted({cid for ranked in (*dense, *lexical) for cid, _ in ranked})
-        texts = {cid: chunk.text for cid, chunk in kb.catalog.chunks(ids).items()}
-        return EmbedderRun(embedder, kb.catalog.chunk_count(), rate, dense, lexical, texts, query_ms)
+        alternative = bm25s_rankings(kb, cases, depth)
+        found = {cid for ranked in (*dense, *lexical) for cid, _ in ranked} | {
+            c for r in alternative for c in r
+        }
+        texts = {cid: chunk.text for cid, chunk in kb.catalog.chunks(sorted(found)).items()}
+        return EmbedderRun(
+            embedder, kb.catalog.chunk_count(), rate, dense, lexical, alternative, texts, query_ms
+        )
     finally:
         kb.close()
 
 
-def bm25s_rankings(
-    home: Path, cases: Sequence[Case], depth: int = 40
-) -> tuple[list[list[str]], dict[str, str]]:
+def bm25s_rankings(kb: KnowledgeBase, cases: Sequence[Case], depth: int = 40) -> list[list[str]]:
     """The same tokens ranked by the bm25s library, to compare with SQLite FTS5's bm25()."""
-    import sqlite3
-
-    db = sqlite3.connect(home / "index" / "catalog.sqlite3")
-    rows = db.execute(
-        "SELECT c.id, c.text, f.tokens FROM chunks c JOIN chunks_fts f ON f.rowid = c.rowid ORDER BY c.rowid"
-    ).fetchall()
-    db.close()
-    ids = [r[0] for r in rows]
+    indexed = kb.catalog.indexed_tokens()
     retriever = bm25s.BM25()
-    retriever.index([r[2].split() for r in rows], show_progress=False)
+    retriever.index([tokens for _, tokens in indexed], show_progress=False)
     rankings = []
     for case in cases:
-        tokens = [t for t in lexical_tokens(normalize_query(case.question)) if t]
+        tokens = lexical_tokens(normalize_query(case.question)) or ["的"]
         docs, _ = retriever.retrieve([tokens], k=depth, show_progress=False)
-        rankings.append([ids[int(i)] for i in np.asarray(docs)[0]])
-    return rankings, {r[0]: r[1] for r in rows}
+        rankings.append([indexed[int(i)][0] for i in np.asarray(docs)[0]])
+    return rankings
 
 
 def ids(ranked: Ranked) -> list[str]:
@@ -170,8 +167,7 @@ def main(
         if not lexical_done:
             lexical = score(cases, [ids(r) for r in run.lexical], run.texts)
             rows.append(("BM25 (jieba, SQLite FTS5)", "-", lexical.hit1, lexical.hit5, lexical.mrr10, "-"))
-            alt, alt_texts = bm25s_rankings(results / f"domainrag-{embedder}", cases)
-            alt_scores = score(cases, alt, alt_texts)
+            alt_scores = score(cases, run.bm25s, run.texts)
             rows.append(
                 ("BM25 (same tokens, bm25s)", "-", alt_scores.hit1, alt_scores.hit5, alt_scores.mrr10, "-")
             )

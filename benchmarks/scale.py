@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import bm25s
 import numpy as np
 
 from benchmarks.report import percentile, table
@@ -112,6 +113,21 @@ def _latency(fn: Callable[[str], object], questions: Sequence[str]) -> tuple[flo
     return percentile(times, 50), percentile(times, 95)
 
 
+def _bm25s_latency(kb: KnowledgeBase, questions: Sequence[str]) -> tuple[float, tuple[float, float]]:
+    """The alternative lexical index: bm25s over the same tokens. It has no incremental update, so its
+    whole index is rebuilt (seconds returned) whenever a document changes."""
+    corpus = [tokens for _, tokens in kb.catalog.indexed_tokens()]
+    started = time.perf_counter()
+    retriever = bm25s.BM25()
+    retriever.index(corpus, show_progress=False)
+    rebuild = time.perf_counter() - started
+
+    def query(question: str) -> object:
+        return retriever.retrieve([lexical_tokens(question) or ["的"]], k=40, show_progress=False)
+
+    return rebuild, _latency(query, questions)
+
+
 def measure_latency(
     demo: Path, questions: Sequence[str], sizes: Sequence[int], say: Callable[[str], None]
 ) -> list[tuple[object, ...]]:
@@ -135,7 +151,8 @@ def measure_latency(
                 dense = _latency(lambda q: kb.dense_search(q, 40), questions)
                 lexical = _latency(lambda q: kb.lexical_search(q, 40), questions)
                 hybrid = _latency(lambda q: kb.search(q, k=5), questions)
-                rows.append((size, *dense, *lexical, *hybrid, peak_rss_mb()))
+                rebuild, alternative = _bm25s_latency(kb, questions)
+                rows.append((size, *dense, *lexical, *hybrid, alternative[0], rebuild, peak_rss_mb()))
         finally:
             kb.close()
     return rows
@@ -164,6 +181,8 @@ def main(
                 "BM25 p95",
                 "hybrid p50",
                 "hybrid p95",
+                "bm25s p50",
+                "bm25s rebuild s",
                 "peak RSS MB",
             ],
             latency_rows,

@@ -192,6 +192,13 @@ class Catalog:
         ).fetchall()
         return [Chunk(*row) for row in rows]
 
+    def indexed_tokens(self) -> list[tuple[str, list[str]]]:
+        """(chunk id, lexical tokens) for every chunk, in insertion order: to build other lexical indexes."""
+        rows = self._db.execute(
+            "SELECT c.id, f.tokens FROM chunks c JOIN chunks_fts f ON f.rowid = c.rowid ORDER BY c.rowid"
+        )
+        return [(str(chunk_id), str(tokens).split()) for chunk_id, tokens in rows]
+
     def lexical_search(
         self, tokens: Sequence[str], limit: int, filters: Filters | None = None
     ) -> list[tuple[str, float]]:
