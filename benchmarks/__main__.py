@@ -25,6 +25,7 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     embedders = [e for e in args.embedders.split(",") if e]
     args.results.mkdir(parents=True, exist_ok=True)
 
