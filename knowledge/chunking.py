@@ -34,7 +34,7 @@ _HEADING_MAX = 40
 
 # Heading ranks: markup headings (1-6) outrank textual markers; a smaller rank is a higher level.
 _RANK_PART, _RANK_CHAPTER, _RANK_SECTION = 10, 11, 12
-_RANK_ITEM = {1: 14, 2: 15, 3: 16, 4: 17}
+_RANK_ITEM = {1: 14, 2: 15}
 
 UnitKind = Literal["text", "article", "qa", "table"]
 
@@ -207,14 +207,11 @@ class _UnitBuilder:
         if level in (1, 2) and _is_heading_like(text):
             self.push_heading(_RANK_ITEM[level], text)
             return
-        if level:
+        if level or current is None or current.kind != "text":
+            # A numbered item starts a unit of its own; plain paragraphs run on in the current one.
             self.start("text", text)
-            return
-        if current is not None and current.kind == "table":
-            self.close()
-        self.append(text) if self.current is not None and self.current.kind == "text" else self.start(
-            "text", text
-        )
+        else:
+            self.append(text)
 
     def heading(self, block: Block) -> None:
         if _QUESTION.match(block.text):
