@@ -27,7 +27,8 @@ def _stopwords() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _tokenizer() -> jieba.Tokenizer:
+def word_tokenizer() -> jieba.Tokenizer:
+    """The jieba tokenizer with the project's dictionary, shared by everything that cuts words."""
     jieba.setLogLevel(logging.WARNING)
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
@@ -49,5 +50,5 @@ def lexical_tokens(text: str) -> list[str]:
     BM25 hit@1 .54 vs .47, MRR@10 .63 vs .57; the extra sub-words inflate term counts."""
     normalised = to_simplified(fold_width(text)).lower()
     stop = _stopwords()
-    words = (word.strip() for word in _tokenizer().cut(normalised))
+    words = (word.strip() for word in word_tokenizer().cut(normalised))
     return [word for word in words if word and word not in stop and _WORDLIKE.search(word)]

@@ -47,6 +47,21 @@ class Settings(BaseSettings):
     fusion_k: int = Field(default=60, description="k of reciprocal rank fusion (fusion=rrf).")
     candidates: int = Field(default=40, description="Passages each retriever hands to the fusion.")
 
+    # Assistant
+    assistant_name: str = Field(default="小音", description="What the assistant calls itself.")
+    handoff: str = Field(
+        default="请咨询村委会，或拨打12345政务服务便民热线。",
+        description="Who to ask when the documents do not answer (e.g. the village committee's phone).",
+    )
+    max_question_chars: int = 200
+    answer_passages: int = Field(default=5, description="Passages retrieved and offered to the composer.")
+    session_max_turns: int = 12
+    session_max_age_s: int = Field(default=3600, description="Turns older than this are forgotten.")
+    # Refusal: answer only when the evidence is strong enough. Calibrated on evals/demo_cases.jsonl
+    # (benchmarks/answers.py prints the sweep behind these values).
+    refusal_min_coverage: float = Field(default=0.35, description="Answer-evidence overlap to answer.")
+    refusal_min_dense: float = Field(default=0.80, description="Best passage's cosine similarity to answer.")
+
     @property
     def index_dir(self) -> Path:
         return self.home / "index"

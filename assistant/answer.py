@@ -1,0 +1,50 @@
+"""The assistant's result types, as the API, WeChat and the evaluation harness receive them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+AnswerKind = Literal["answer", "refusal", "greeting", "thanks", "goodbye", "identity", "invalid", "foreign"]
+
+
+class Citation(BaseModel):
+    number: int = Field(description="The [n] mark used in the answer text.")
+    chunk_id: str
+    source: str = Field(description="Document path relative to the ingested folder.")
+    title: str
+    section: str
+    quote: str = Field(description="The passage text the answer was taken from.")
+
+
+class Passage(BaseModel):
+    """A retrieved passage, with its retrieval scores."""
+
+    chunk_id: str
+    source: str
+    title: str
+    section: str
+    text: str
+    score: float
+    dense_score: float | None = None
+    lexical_score: float | None = None
+    region: str = ""
+    valid_from: str = ""
+    valid_to: str = ""
+
+
+class Answer(BaseModel):
+    question: str
+    standalone_question: str = Field(description="The question rewritten to stand alone (follow-ups).")
+    answer: str = Field(description="Display text with [n] citation marks.")
+    speech: str = Field(
+        description="The same answer written to be spoken: no marks, no URLs, short sentences."
+    )
+    refused: bool
+    kind: AnswerKind
+    citations: list[Citation] = Field(default_factory=list)
+    passages: list[Passage] = Field(default_factory=list)
+    session_id: str
+    composer: str = ""
+    timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -1,0 +1,40 @@
+"""The composer interface: numbered evidence in, a drafted answer with [n] citation marks out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from knowledge.hybrid import SearchHit
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A retrieved passage offered to the composer as passage [number]."""
+
+    number: int
+    hit: SearchHit
+
+    @property
+    def text(self) -> str:
+        return self.hit.chunk.text
+
+
+@dataclass
+class Draft:
+    text: str
+    """The answer with [n] marks; empty when the composer refuses."""
+    cited: list[int] = field(default_factory=list)
+    refused: bool = False
+    coverage: float = 0.0
+    """How much of the question the chosen evidence covers (0-1): the answer-evidence overlap."""
+    composer: str = ""
+    note: str = ""
+    """Why a draft was refused or replaced (for logs and the JSON answer, never shown as an error)."""
+
+
+class Composer(Protocol):
+    name: str
+
+    def compose(self, question: str, evidence: Sequence[Evidence]) -> Draft: ...

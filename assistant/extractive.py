@@ -1,0 +1,152 @@
+"""The extractive composer: answers with the evidence's own sentences, so every number is verbatim.
+
+Sentences are scored by how much of the question they cover (words and character pairs, the
+passage's title and section counting at half weight), by whether they carry what the question type
+asks for (an amount, a date, a phone number ...), and by their passage's retrieval rank. The best one
+to three are kept, in document order, trimmed of list markers and cited.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from assistant.composing import Draft, Evidence
+from assistant.followup import rewrite
+from assistant.questions import SENTENCE_SIGNALS, question_types
+from knowledge.chunking import split_sentences
+from knowledge.lexical import lexical_tokens
+
+_QUESTION_LINE = re.compile(r"^(?:\d{1,3}[、．.]\s*)?(?:问|Q|问题)\s*\d*\s*[:：]")
+_ANSWER_PREFIX = re.compile(r"^(?:答|A|回答)\s*\d*\s*[:：]\s*")
+_TABLE_ROW = re.compile(r"^[^：；。]{1,24}：[^；]+(；[^：；]{1,24}：[^；]*)+$")
+_MARKER = re.compile(
+    r"^(第[一二三四五六七八九十百零〇\d]+条\s*|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d{1,2}[.、．](?!\d)\s*|[①②③④⑤⑥⑦⑧⑨⑩])"
+)
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+# Preambles and scope clauses of official documents: on topic by their words, never an answer.
+_BOILERPLATE = re.compile(
+    r"^(为了?|为进一步|为贯彻|为加快|为做好|根据).{0,120}(制定|印发|结合)|本(办法|方案|细则|规定|通知)(所称|由|自|适用)"
+)
+_MAX_CHARS = 160
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    passage: int
+    """Index of the evidence item."""
+    position: int
+    text: str
+
+
+def sentences_of(text: str) -> Iterator[str]:
+    """Answer-bearing sentences of a passage: table rows whole, Q&A answers without their question."""
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or _QUESTION_LINE.match(line) or line.endswith(("？", "?")):
+            continue
+        line = _ANSWER_PREFIX.sub("", line)
+        if _TABLE_ROW.match(line):
+            yield line
+            continue
+        yield from (s.strip() for s in split_sentences(line) if s.strip())
+
+
+def display(sentence: str) -> str:
+    return _MARKER.sub("", sentence).strip()
+
+
+def _bigrams(text: str) -> set[str]:
+    return {run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)}
+
+
+def _weight(token: str) -> float:
+    return 2.0 if any(ch.isdigit() for ch in token) else float(min(len(token), 4))
+
+
+def _penalty(sentence: str) -> float:
+    """Sentences a villager should not be read: long ones, preambles, and headings ending in a colon."""
+    text = display(sentence)
+    penalty = 0.3 if len(text) > 140 else 0.15 if len(text) > 90 else 0.0
+    if _BOILERPLATE.search(text):
+        penalty += 0.3
+    if len(text) < 8 or text.endswith(("：", ":")):
+        penalty += 0.2
+    return penalty
+
+
+class ExtractiveComposer:
+    name = "extractive"
+
+    def __init__(self, max_sentences: int = 3, max_chars: int = _MAX_CHARS) -> None:
+        self.max_sentences = max_sentences
+        self.max_chars = max_chars
+
+    def score(self, question: str, evidence: Sequence[Evidence]) -> list[tuple[float, float, _Sentence]]:
+        """(score, coverage, sentence) for every candidate sentence, best first."""
+        q_tokens = set(lexical_tokens(question))
+        q_weight = sum(_weight(t) for t in q_tokens) or 1.0
+        q_bigrams = _bigrams(question)
+        types = question_types(question)
+        scored = []
+        for index, item in enumerate(evidence):
+            chunk = item.hit.chunk
+            context_tokens = set(lexical_tokens(f"{chunk.title} {chunk.section}"))
+            prior = 1.0 / (1 + index)
+            for position, sentence in enumerate(sentences_of(chunk.text)):
+                s_tokens = set(lexical_tokens(sentence))
+                words = sum(_weight(t) for t in q_tokens & s_tokens)
+                context = sum(_weight(t) for t in (q_tokens & context_tokens) - s_tokens)
+                coverage = min(1.0, (words + 0.5 * context) / q_weight)
+                pairs = len(q_bigrams & _bigrams(sentence)) / max(len(q_bigrams), 1)
+                signal = sum(1 for t in types if SENTENCE_SIGNALS[t].search(sentence)) / max(len(types), 1)
+                total = 0.45 * coverage + 0.25 * pairs + 0.2 * signal + 0.1 * prior - _penalty(sentence)
+                scored.append((total, coverage, _Sentence(index, position, sentence)))
+        return sorted(scored, key=lambda item: item[0], reverse=True)
+
+    def compose(self, question: str, evidence: Sequence[Evidence]) -> Draft:
+        chosen: list[_Sentence] = []
+        coverages: list[float] = []
+        size = 0
+        for part in sub_questions(question):
+            scored = self.score(part, evidence)
+            if not scored:
+                continue
+            best_score, coverage, _ = scored[0]
+            coverages.append(coverage)
+            taken = 0
+            for total, _, sentence in scored:
+                if taken and total < 0.85 * best_score:
+                    break
+                text = display(sentence.text)
+                if any(text == display(c.text) for c in chosen):
+                    taken += 1  # another part already answered with it
+                    continue
+                if len(chosen) == self.max_sentences or (chosen and size + len(text) > self.max_chars):
+                    break
+                chosen.append(sentence)
+                size += len(text)
+                taken += 1
+        if not chosen:
+            return Draft("", refused=True, composer=self.name, note="no sentences in the evidence")
+        chosen.sort(key=lambda s: (s.passage, s.position))
+        parts = []
+        for sentence in chosen:
+            text = display(sentence.text).rstrip("。；;，,")
+            parts.append(f"{text}[{evidence[sentence.passage].number}]。")
+        cited = list(dict.fromkeys(evidence[s.passage].number for s in chosen))
+        return Draft("".join(parts), cited=cited, coverage=min(coverages), composer=self.name)
+
+
+def sub_questions(question: str) -> list[str]:
+    """"插秧机补贴找谁问？电话多少？" asks two things; each gets its own best sentence. Words after the last
+    question mark (synonyms the normaliser added) belong to every part."""
+    pieces = [p.strip() for p in re.split(r"(?<=[？?])", question) if p.strip()]
+    if len(pieces) < 2:
+        return [question]
+    context = "" if pieces[-1].endswith(("？", "?")) else pieces.pop()
+    pieces = [p for p in pieces if len(p) > 2][:3]
+    # "要自己去申请吗？" after "高龄补贴一个月多少？" is about 高龄补贴, as a follow-up would be.
+    parts = [pieces[0], *(rewrite(p, [pieces[0]]) for p in pieces[1:])] if pieces else [question]
+    return [f"{p} {context}".strip() for p in parts]

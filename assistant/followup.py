@@ -1,0 +1,93 @@
+"""Rewriting follow-up questions ("那报销比例呢？") into questions that stand alone, without a language model.
+
+A question is a follow-up when it opens with a linking word (那、那么、还有 …), ends in 呢, or carries no
+topic of its own. Its topic then comes from the latest earlier question: the nouns that question had
+and this one lacks are put in front ("新农合一年交多少钱？" + "那报销比例呢？" -> "新农合 报销比例呢？").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+import jieba.posseg
+
+from knowledge.lexical import word_tokenizer
+
+_OPENERS = re.compile(r"^(那么|那要|那得|那就|那|还有|另外|再问一下|再问|顺便问一下|我再问|它|这个|那个|这)")
+_TOPIC_FLAGS = ("n", "nz", "nt", "ns", "nr", "vn", "eng", "j", "l")
+_GENERIC_NOUNS = {
+    "钱",
+    "事",
+    "事情",
+    "时候",
+    "地方",
+    "东西",
+    "人",
+    "问题",
+    "情况",
+    "多少",
+    "标准",
+    "比例",
+    "条件",
+    "材料",
+    "手续",
+    "电话",
+    "时间",
+    "多长时间",
+    "多久",
+    "流程",
+    "办法",
+    "资料",
+    "规定",
+    "政策",
+    "年",
+    "月",
+    "天",
+    "岁",
+    "元",
+    "我家",
+    "家里",
+}
+
+
+@lru_cache(maxsize=1)
+def _tagger() -> jieba.posseg.POSTokenizer:
+    return jieba.posseg.POSTokenizer(word_tokenizer())
+
+
+def topic_terms(question: str) -> list[str]:
+    """Content nouns of a question, in order, without generic words."""
+    terms: list[str] = []
+    for pair in _tagger().cut(question):
+        word, flag = pair.word.strip(), pair.flag
+        if (
+            len(word) >= 2
+            and flag.startswith(_TOPIC_FLAGS)
+            and word not in _GENERIC_NOUNS
+            and word not in terms
+        ):
+            terms.append(word)
+    return terms
+
+
+def is_follow_up(question: str) -> bool:
+    text = question.strip()
+    if _OPENERS.match(text):
+        return True
+    if re.search(r"呢[？?]?$", text) and len(text) <= 20:
+        return True
+    return len(text) <= 12 and not topic_terms(text)
+
+
+def rewrite(question: str, earlier_questions: Sequence[str]) -> str:
+    """The question made standalone using the latest earlier question (oldest first in the list)."""
+    if not earlier_questions or not is_follow_up(question):
+        return question
+    body = _OPENERS.sub("", question.strip()).lstrip("，, ")
+    for earlier in reversed(earlier_questions):
+        missing = [term for term in topic_terms(earlier) if term not in body]
+        if missing:
+            return f"{''.join(missing)}{body}"
+    return question

@@ -1,0 +1,43 @@
+"""Question normalisation: simplified, half-width, and villagers' words mapped to the documents'."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+
+from knowledge.normalize import normalize_query
+
+
+@dataclass(frozen=True)
+class Synonym:
+    term: str
+    document_term: str
+    replace: bool
+
+
+@lru_cache(maxsize=1)
+def synonyms() -> tuple[Synonym, ...]:
+    text = resources.files("assistant").joinpath("data/synonyms.tsv").read_text(encoding="utf-8")
+    entries = []
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        term, document_term, mode = (part.strip() for part in line.split("\t"))
+        entries.append(Synonym(term, document_term, mode == "replace"))
+    # Longest first, so 农村合作医疗 wins over 合作医疗.
+    return tuple(sorted(entries, key=lambda s: len(s.term), reverse=True))
+
+
+def normalize_question(text: str) -> str:
+    """新農合一年交多少錢 -> 新农合一年交多少钱 城乡居民医保 (typos replaced, old names expanded)."""
+    question = normalize_query(text)
+    added: list[str] = []
+    for synonym in synonyms():
+        if synonym.term not in question:
+            continue
+        if synonym.replace:
+            question = question.replace(synonym.term, synonym.document_term)
+        elif synonym.document_term not in question and synonym.document_term not in added:
+            added.append(synonym.document_term)
+    return " ".join([question, *added])

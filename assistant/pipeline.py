@@ -1,0 +1,214 @@
+"""The answer pipeline: classify -> rewrite follow-ups -> normalise -> retrieve -> compose -> check.
+
+Each stage is a LangChain runnable over one `_State`, timed into `Answer.timings_ms`. Small talk and
+unusable input leave the chain at the first stage with a short reply; everything else is answered from
+the retrieved passages or refused with the deployment's hand-off.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from assistant.answer import Answer, AnswerKind, Citation, Passage
+from assistant.checking import check
+from assistant.composing import Composer, Draft, Evidence
+from assistant.extractive import ExtractiveComposer
+from assistant.followup import rewrite
+from assistant.intents import classify
+from assistant.normalize import normalize_question
+from assistant.replies import reply
+from assistant.sessions import SessionStore, Turn
+from assistant.speech import to_speech
+from knowledge.base import KnowledgeBase
+from knowledge.hybrid import SearchHit
+from xiangyin.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _State:
+    question: str
+    session_id: str
+    history: list[Turn]
+    cleaned: str = ""
+    standalone: str = ""
+    query: str = ""
+    hits: list[SearchHit] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)
+    draft: Draft | None = None
+    composer: str = ""
+    reply_kind: AnswerKind | str | None = None
+    """Set when the question is not answered from the documents (small talk, bad input, refusal)."""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+Stage = Callable[[_State], _State]
+_REPLY_KINDS = ("greeting", "thanks", "goodbye", "identity", "foreign", "refusal")
+
+
+def _passage(hit: SearchHit) -> Passage:
+    c = hit.chunk
+    return Passage(
+        chunk_id=c.id,
+        source=c.source,
+        title=c.title,
+        section=c.section,
+        text=c.text,
+        score=hit.score,
+        dense_score=hit.dense_score,
+        lexical_score=hit.lexical_score,
+        region=c.region,
+        valid_from=c.valid_from,
+        valid_to=c.valid_to,
+    )
+
+
+def _citation(number: int, item: Evidence) -> Citation:
+    c = item.hit.chunk
+    return Citation(
+        number=number, chunk_id=c.id, source=c.source, title=c.title, section=c.section, quote=c.text
+    )
+
+
+def _timed(name: str, stage: Stage) -> Runnable[_State, _State]:
+    def run(state: _State) -> _State:
+        if state.reply_kind is not None and name != "finish":
+            return state
+        started = time.perf_counter()
+        result = stage(state)
+        result.timings[name] = round((time.perf_counter() - started) * 1000, 2)
+        return result
+
+    return RunnableLambda(run, name=name)
+
+
+class Assistant:
+    def __init__(
+        self,
+        settings: Settings,
+        knowledge_base: KnowledgeBase | None = None,
+        composer: Composer | None = None,
+        sessions: SessionStore | None = None,
+    ) -> None:
+        self.settings = settings
+        self.kb = knowledge_base or KnowledgeBase(settings)
+        self.extractive = ExtractiveComposer()
+        self.composer: Composer = composer or self.extractive
+        self.sessions = sessions or SessionStore(
+            settings.home / "sessions.sqlite3", settings.session_max_turns, settings.session_max_age_s
+        )
+        self.chain: Runnable[_State, _State] = (
+            _timed("classify", self._classify)
+            | _timed("rewrite", self._rewrite)
+            | _timed("retrieve", self._retrieve)
+            | _timed("compose", self._compose)
+            | _timed("check", self._check)
+        )
+
+    def close(self) -> None:
+        self.sessions.close()
+        self.kb.close()
+
+    # Stages
+
+    def _classify(self, state: _State) -> _State:
+        classified = classify(state.question, self.settings.max_question_chars)
+        state.cleaned = classified.text
+        if classified.intent != "question":
+            state.reply_kind = classified.intent
+        return state
+
+    def _rewrite(self, state: _State) -> _State:
+        earlier = [t.standalone for t in state.history if t.role == "user" and t.standalone]
+        state.standalone = rewrite(state.cleaned, earlier)
+        state.query = normalize_question(state.standalone)
+        return state
+
+    def _retrieve(self, state: _State) -> _State:
+        state.hits = self.kb.search(state.query, k=self.settings.answer_passages)
+        state.evidence = [Evidence(n, hit) for n, hit in enumerate(state.hits, start=1)]
+        if not state.hits:
+            state.reply_kind = "refusal"
+        return state
+
+    def _compose(self, state: _State) -> _State:
+        state.draft = self.composer.compose(state.query, state.evidence)
+        state.composer = self.composer.name
+        return state
+
+    def _check(self, state: _State) -> _State:
+        draft = state.draft
+        assert draft is not None
+        result = check(draft, state.evidence)
+        if not result.ok and self.composer is not self.extractive:
+            log.warning(
+                "%s answer failed the check (%s); using the extractive answer",
+                draft.composer,
+                result.problems,
+            )
+            draft = self.extractive.compose(state.query, state.evidence)
+            result = check(draft, state.evidence)
+            state.composer = f"{self.extractive.name} (fallback from {self.composer.name})"
+        if not result.ok:
+            log.error("answer failed the check: %s", result.problems)
+            draft.refused = True
+        state.draft = draft
+        top_dense = max((hit.dense_score or 0.0 for hit in state.hits), default=0.0)
+        if (
+            draft.refused
+            or draft.coverage < self.settings.refusal_min_coverage
+            or top_dense < self.settings.refusal_min_dense
+        ):
+            state.reply_kind = "refusal"
+        return state
+
+    # Answer
+
+    def _answer(self, state: _State) -> Answer:
+        citations: list[Citation] = []
+        if state.reply_kind is not None or state.draft is None:
+            kind: AnswerKind = state.reply_kind if state.reply_kind in _REPLY_KINDS else "invalid"  # type: ignore[assignment]
+            s = self.settings
+            text = reply(state.reply_kind or "refusal", s.assistant_name, s.handoff, s.max_question_chars)
+            speech = to_speech(text)
+            composer = ""
+        else:
+            kind, text, composer = "answer", state.draft.text, state.composer
+            evidence = {item.number: item for item in state.evidence}
+            citations = [_citation(n, evidence[n]) for n in state.draft.cited]
+            speech = to_speech(text, [f"《{c.title}》" for c in citations])
+        return Answer(
+            question=state.question,
+            standalone_question=state.standalone or state.cleaned,
+            answer=text,
+            speech=speech,
+            refused=kind == "refusal",
+            kind=kind,
+            citations=citations,
+            passages=[_passage(hit) for hit in state.hits],
+            session_id=state.session_id,
+            composer=composer,
+            timings_ms=state.timings,
+        )
+
+    def ask(self, question: str, session_id: str | None = None, history: list[Turn] | None = None) -> Answer:
+        """Answer one message. With a session id the conversation is remembered; `history` overrides it."""
+        session = session_id or uuid.uuid4().hex
+        turns = history if history is not None else self.sessions.history(session)
+        started = time.perf_counter()
+        state = self.chain.invoke(_State(question=question, session_id=session, history=turns))
+        state.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
+        answer = self._answer(state)
+        if history is None:
+            user = Turn(
+                "user", state.cleaned, state.standalone if state.reply_kind in (None, "refusal") else ""
+            )
+            self.sessions.append(session, [user, Turn("assistant", answer.answer)])
+        return answer
