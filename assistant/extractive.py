@@ -140,7 +140,7 @@ class ExtractiveComposer:
 
 
 def sub_questions(question: str) -> list[str]:
-    """"插秧机补贴找谁问？电话多少？" asks two things; each gets its own best sentence. Words after the last
+    """ "插秧机补贴找谁问？电话多少？" asks two things; each gets its own best sentence. Words after the last
     question mark (synonyms the normaliser added) belong to every part."""
     pieces = [p.strip() for p in re.split(r"(?<=[？?])", question) if p.strip()]
     if len(pieces) < 2:
