@@ -47,4 +47,5 @@ class Answer(BaseModel):
     passages: list[Passage] = Field(default_factory=list)
     session_id: str
     composer: str = ""
+    coverage: float = Field(default=0.0, description="How much of the question the evidence covers (0-1).")
     timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -4,6 +4,7 @@ the passages that were actually retrieved."""
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -26,10 +27,12 @@ class CheckResult:
 
 def _arabic(text: str) -> str:
     """Chinese numerals as digits (四百元 -> 400元), so a spelled-out number is checked too."""
-    try:
-        return str(cn2an.transform(text, "cn2an"))
-    except (ValueError, KeyError):  # cn2an gives up on odd mixes; the digits already there still count
-        return text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cn2an warns on every odd mix (一万多); the digits still count
+        try:
+            return str(cn2an.transform(text, "cn2an"))
+        except (ValueError, KeyError):
+            return text
 
 
 def numbers_in(text: str) -> set[str]:

@@ -60,7 +60,7 @@ def _tagger() -> jieba.posseg.POSTokenizer:
 def topic_terms(question: str) -> list[str]:
     """Content nouns of a question, in order, without generic words."""
     terms: list[str] = []
-    for pair in _tagger().cut(question):
+    for pair in _tagger().cut(question, HMM=False):
         word, flag = pair.word.strip(), pair.flag
         if (
             len(word) >= 2

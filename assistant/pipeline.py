@@ -19,9 +19,9 @@ from assistant.answer import Answer, AnswerKind, Citation, Passage
 from assistant.checking import check
 from assistant.composing import Composer, Draft, Evidence
 from assistant.extractive import ExtractiveComposer
-from assistant.followup import rewrite
+from assistant.followup import rewrite, topic_terms
 from assistant.intents import classify
-from assistant.normalize import normalize_question
+from assistant.normalize import normalize_question, synonyms
 from assistant.replies import reply
 from assistant.sessions import SessionStore, Turn
 from assistant.speech import to_speech
@@ -43,6 +43,7 @@ class _State:
     hits: list[SearchHit] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     draft: Draft | None = None
+    unknown_terms: list[str] = field(default_factory=list)
     composer: str = ""
     reply_kind: AnswerKind | str | None = None
     """Set when the question is not answered from the documents (small talk, bad input, refusal)."""
@@ -161,13 +162,21 @@ class Assistant:
             draft.refused = True
         state.draft = draft
         top_dense = max((hit.dense_score or 0.0 for hit in state.hits), default=0.0)
+        state.unknown_terms = self._unknown_terms(state.standalone)
         if (
             draft.refused
-            or draft.coverage < self.settings.refusal_min_coverage
             or top_dense < self.settings.refusal_min_dense
+            or (state.unknown_terms and draft.coverage < self.settings.refusal_unknown_coverage)
         ):
             state.reply_kind = "refusal"
         return state
+
+    def _unknown_terms(self, question: str) -> list[str]:
+        """Topic words of the question that no passage of the knowledge base contains. A villager's word
+        the synonym table maps (新农保) is not unknown: the table says what the documents call it."""
+        known = {s.term for s in synonyms()}
+        terms = [t.lower() for t in topic_terms(question) if t not in known]
+        return [t for t, n in self.kb.catalog.token_counts(terms).items() if n == 0]
 
     # Answer
 
@@ -195,6 +204,7 @@ class Assistant:
             passages=[_passage(hit) for hit in state.hits],
             session_id=state.session_id,
             composer=composer,
+            coverage=round(state.draft.coverage, 4) if state.draft else 0.0,
             timings_ms=state.timings,
         )
 

@@ -30,7 +30,7 @@ _QUESTION_PATTERNS: dict[QuestionType, re.Pattern[str]] = {
 SENTENCE_SIGNALS: dict[QuestionType, re.Pattern[str]] = {
     "amount": re.compile(r"\d[\d,.]*\s*(万元|亿元|元|块)"),
     "percentage": re.compile(r"\d+(\.\d+)?\s*%|百分之|\d+成"),
-    "date": re.compile(r"\d{4}年|\d{1,2}月\d{1,2}日|\d{1,2}月(底|初|中旬|上旬|下旬)|每年\d{1,2}月"),
+    "date": re.compile(r"\d{1,2}月\d{1,2}日|\d{1,2}月(底|初|中旬|上旬|下旬)|每年\d{1,2}月|\d{4}年\d{1,2}月"),
     "duration": re.compile(r"\d+\s*个?(工作日|日|天|月|年|小时|分钟)"),
     "procedure": re.compile(r"申请|提交|携带|办理|审核|登记|填写|递交|步骤|第[一二三四五]步|扫码|下载|点击"),
     "eligibility": re.compile(r"年满|符合|对象|条件|户籍|不得|不予|可以|应当|须"),

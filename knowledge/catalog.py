@@ -199,6 +199,17 @@ class Catalog:
         )
         return [(str(chunk_id), str(tokens).split()) for chunk_id, tokens in rows]
 
+    def token_counts(self, tokens: Iterable[str]) -> dict[str, int]:
+        """In how many chunks each lexical token occurs (0: the knowledge base never mentions it)."""
+        counts = {}
+        for token in dict.fromkeys(tokens):
+            query = _fts_query([token])
+            row = self._db.execute(
+                "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (query,)
+            ).fetchone()
+            counts[token] = int(row[0])
+        return counts
+
     def lexical_search(
         self, tokens: Sequence[str], limit: int, filters: Filters | None = None
     ) -> list[tuple[str, float]]:

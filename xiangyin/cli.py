@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import uuid
 from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
@@ -15,6 +16,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from assistant.answer import Answer
+from assistant.pipeline import Assistant
 from knowledge.base import KnowledgeBase
 from knowledge.catalog import Filters
 from knowledge.hybrid import SearchHit, SearchMode
@@ -164,6 +167,57 @@ def demo_command(
         _print_hits(kb.search(question, k=3))
     finally:
         kb.close()
+
+
+def _print_answer(answer: Answer) -> None:
+    console.print(answer.answer, markup=False, highlight=False)
+    for citation in answer.citations:
+        where = " > ".join(part for part in (citation.title, citation.section) if part)
+        console.print(f"  [dim][{citation.number}] {where} ({citation.source})[/dim]", highlight=False)
+
+
+@app.command("ask")
+def ask_command(
+    question: Annotated[str, typer.Argument(help="The question, as a villager would ask it.")],
+    session: Annotated[str | None, typer.Option("--session", help="Conversation id, for follow-ups.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole Answer as JSON.")] = False,
+) -> None:
+    """Answer a question from the knowledge base, with its sources (or say the documents do not cover it)."""
+    assistant = Assistant(_settings())
+    try:
+        answer = assistant.ask(question, session_id=session)
+    finally:
+        assistant.close()
+    if as_json:
+        print(answer.model_dump_json(indent=2))
+    else:
+        _print_answer(answer)
+
+
+@app.command("chat")
+def chat_command(
+    session: Annotated[str | None, typer.Option("--session", help="Continue this conversation.")] = None,
+) -> None:
+    """Talk with the assistant in the terminal; an empty line or Ctrl-D ends the conversation."""
+    assistant = Assistant(_settings())
+    session_id = session or uuid.uuid4().hex[:12]
+    console.print(
+        f"[bold]{assistant.settings.assistant_name}[/bold]：您好！请问有什么想了解的？（直接回车结束）"
+    )
+    try:
+        while True:
+            try:
+                question = console.input("[bold green]您[/bold green]：")
+            except EOFError:
+                break
+            if not question.strip():
+                break
+            answer = assistant.ask(question, session_id=session_id)
+            console.print(f"[bold]{assistant.settings.assistant_name}[/bold]：", end="")
+            _print_answer(answer)
+    finally:
+        assistant.close()
+    console.print("再见！")
 
 
 @kb_app.command("stats")
