@@ -48,4 +48,7 @@ class Answer(BaseModel):
     session_id: str
     composer: str = ""
     coverage: float = Field(default=0.0, description="How much of the question the evidence covers (0-1).")
+    unknown_terms: list[str] = Field(
+        default_factory=list, description="Topic words of the question that no document mentions."
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from assistant.composing import Draft, Evidence
 from assistant.followup import rewrite
+from assistant.normalize import normalize_question
 from assistant.questions import SENTENCE_SIGNALS, question_types
 from knowledge.chunking import split_sentences
 from knowledge.lexical import lexical_tokens
@@ -76,6 +77,20 @@ def _penalty(sentence: str) -> float:
     return penalty
 
 
+def _coverage(q_tokens: set[str], q_weight: float, tokens: set[str], context: set[str]) -> float:
+    words = sum(_weight(t) for t in q_tokens & tokens)
+    around = sum(_weight(t) for t in (q_tokens & context) - tokens)
+    return min(1.0, (words + 0.5 * around) / q_weight)
+
+
+def question_coverage(question: str, text: str, context: str = "") -> float:
+    """How much of the question (weighted words) the text answers; words only in its title or section
+    (`context`) count half."""
+    q_tokens = set(lexical_tokens(question))
+    q_weight = sum(_weight(t) for t in q_tokens) or 1.0
+    return _coverage(q_tokens, q_weight, set(lexical_tokens(text)), set(lexical_tokens(context)))
+
+
 class ExtractiveComposer:
     name = "extractive"
 
@@ -95,10 +110,7 @@ class ExtractiveComposer:
             context_tokens = set(lexical_tokens(f"{chunk.title} {chunk.section}"))
             prior = 1.0 / (1 + index)
             for position, sentence in enumerate(sentences_of(chunk.text)):
-                s_tokens = set(lexical_tokens(sentence))
-                words = sum(_weight(t) for t in q_tokens & s_tokens)
-                context = sum(_weight(t) for t in (q_tokens & context_tokens) - s_tokens)
-                coverage = min(1.0, (words + 0.5 * context) / q_weight)
+                coverage = _coverage(q_tokens, q_weight, set(lexical_tokens(sentence)), context_tokens)
                 pairs = len(q_bigrams & _bigrams(sentence)) / max(len(q_bigrams), 1)
                 signal = sum(1 for t in types if SENTENCE_SIGNALS[t].search(sentence)) / max(len(types), 1)
                 total = 0.45 * coverage + 0.25 * pairs + 0.2 * signal + 0.1 * prior - _penalty(sentence)
@@ -106,6 +118,7 @@ class ExtractiveComposer:
         return sorted(scored, key=lambda item: item[0], reverse=True)
 
     def compose(self, question: str, evidence: Sequence[Evidence]) -> Draft:
+        question = normalize_question(question)
         chosen: list[_Sentence] = []
         coverages: list[float] = []
         size = 0

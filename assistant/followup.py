@@ -13,6 +13,7 @@ from functools import lru_cache
 
 import jieba.posseg
 
+from assistant.normalize import synonyms
 from knowledge.lexical import word_tokenizer
 
 _OPENERS = re.compile(r"^(那么|那要|那得|那就|那|还有|另外|再问一下|再问|顺便问一下|我再问|它|这个|那个|这)")
@@ -57,17 +58,19 @@ def _tagger() -> jieba.posseg.POSTokenizer:
     return jieba.posseg.POSTokenizer(word_tokenizer())
 
 
+@lru_cache(maxsize=1)
+def _domain_words() -> frozenset[str]:
+    """Words of the synonym table are topics whatever jieba tags them (it calls 低保 a verb)."""
+    return frozenset(w for s in synonyms() if not s.replace for w in (s.term, s.document_term))
+
+
 def topic_terms(question: str) -> list[str]:
     """Content nouns of a question, in order, without generic words."""
     terms: list[str] = []
     for pair in _tagger().cut(question, HMM=False):
         word, flag = pair.word.strip(), pair.flag
-        if (
-            len(word) >= 2
-            and flag.startswith(_TOPIC_FLAGS)
-            and word not in _GENERIC_NOUNS
-            and word not in terms
-        ):
+        topical = flag.startswith(_TOPIC_FLAGS) or word in _domain_words()
+        if len(word) >= 2 and topical and word not in _GENERIC_NOUNS and word not in terms:
             terms.append(word)
     return terms
 

@@ -22,7 +22,7 @@ _SMALL_TALK: tuple[tuple[Intent, re.Pattern[str]], ...] = (
     (
         "thanks",
         re.compile(
-            rf"^(好的)?(谢谢|多谢|感谢|谢了|谢谢你|谢谢您|麻烦你了|辛苦了|明白了|知道了|懂了|好的){_TAIL}$"
+            rf"^(好的[，,]?)?(谢谢|多谢|感谢|谢了|谢谢你|谢谢您|麻烦你了|辛苦了|明白了|知道了|懂了|好的){_TAIL}$"
         ),
     ),
     ("goodbye", re.compile(rf"^(再见|拜拜|回头见|没事了|没有了|不用了){_TAIL}$")),

@@ -140,7 +140,7 @@ class Assistant:
         return state
 
     def _compose(self, state: _State) -> _State:
-        state.draft = self.composer.compose(state.query, state.evidence)
+        state.draft = self.composer.compose(state.standalone, state.evidence)
         state.composer = self.composer.name
         return state
 
@@ -154,7 +154,7 @@ class Assistant:
                 draft.composer,
                 result.problems,
             )
-            draft = self.extractive.compose(state.query, state.evidence)
+            draft = self.extractive.compose(state.standalone, state.evidence)
             result = check(draft, state.evidence)
             state.composer = f"{self.extractive.name} (fallback from {self.composer.name})"
         if not result.ok:
@@ -205,6 +205,7 @@ class Assistant:
             session_id=state.session_id,
             composer=composer,
             coverage=round(state.draft.coverage, 4) if state.draft else 0.0,
+            unknown_terms=state.unknown_terms,
             timings_ms=state.timings,
         )
 

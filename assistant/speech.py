@@ -28,9 +28,8 @@ def to_speech(answer: str, source_titles: list[str] | None = None) -> str:
         spoken.append(
             _spoken_sentence(body).replace("；", "。").replace("（", "，").replace("）", "，") + end
         )
-    result = _BRACKETS.sub("", "".join(spoken))
-    result = re.sub(r"，{2,}", "，", result).replace("，。", "。")
+    result = "".join(spoken)
     if source_titles:
-        named = "和".join(f"{title}" for title in dict.fromkeys(source_titles))
-        result += f"以上内容来自{named}。"
-    return result
+        result += f"以上内容来自{'和'.join(dict.fromkeys(source_titles))}。"
+    result = _BRACKETS.sub("", result)
+    return re.sub(r"，{2,}", "，", result).replace("，。", "。")

@@ -16,7 +16,7 @@ from typing import Literal
 from knowledge.loaders import Block, ParsedDocument
 from knowledge.metadata import DocumentMeta
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 
 _NUM = "一二三四五六七八九十百千零〇两"
 _PART = re.compile(rf"^第[{_NUM}\d]+编")

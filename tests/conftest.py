@@ -58,3 +58,16 @@ def shared_kb(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) 
     ingest(base, [write_corpus(root / "docs")])
     yield base
     base.close()
+
+
+DEMO = Path(__file__).resolve().parent.parent / "knowledge" / "demo"
+
+
+@pytest.fixture(scope="session")
+def demo_kb(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) -> Iterator[KnowledgeBase]:
+    """The whole demo knowledge base, ingested once per test run (about a minute with e5)."""
+    root = tmp_path_factory.mktemp("demo")
+    base = KnowledgeBase(Settings(home=root / "home"), embeddings)
+    ingest(base, [DEMO])
+    yield base
+    base.close()

@@ -17,6 +17,7 @@ _TABLE_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 _BULLET = re.compile(r"^\s*[-*+]\s+")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _NUMBERED = re.compile(r"^(第[一二三四五六七八九十百零〇\d]+[编章节条]|[一二三四五六七八九十]+、|[（(]|\d)")
+_DOCUMENT_TITLE = re.compile(r"^关于|(通知|办法|方案|意见|决定|公告|通报|规定|细则|指南|须知|回顾|总结)$")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|`)(.+?)\1")
 
 
@@ -90,11 +91,15 @@ def parse_plain(text: str) -> ParsedDocument:
     meta, body = split_front_matter(text)
     blocks = [Block("paragraph", line.strip()) for line in body.splitlines() if line.strip()]
     title = meta.get("title")
-    first = blocks[0].text if blocks else ""
+    # Official notices often open with the issuer ("青溪县民政局 青溪县财政局") and then the title.
+    at = next(
+        (i for i, b in enumerate(blocks[:3]) if _DOCUMENT_TITLE.search(b.text) and len(b.text) <= 60), 0
+    )
+    first = blocks[at].text if blocks else ""
     if first and len(first) <= 60 and not re.search(r"[。；！？]$", first) and not _NUMBERED.match(first):
-        # The first short line of a plain-text notice is its title, not a passage of its own.
-        title = title or blocks[0].text
-        blocks[0] = Block("heading", blocks[0].text, level=1)
+        # The title of a plain-text document is not a passage of its own.
+        title = title or first
+        blocks = [Block("heading", first, level=1), *blocks[:at], *blocks[at + 1 :]]
     return ParsedDocument(blocks=blocks, title=title, meta=meta)
 
 

@@ -1,0 +1,164 @@
+"""The whole answer pipeline on the real demo knowledge base (real embedder, real Chroma, real SQLite)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models.chat_models import SimpleChatModel
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from langchain_core.messages import BaseMessage
+
+from assistant.llm import LLMComposer
+from assistant.pipeline import Assistant
+from assistant.sessions import SessionStore
+from knowledge.base import KnowledgeBase
+from xiangyin.settings import Settings
+
+HANDOFF = "请咨询桃源村村委会，电话0571-86300000。"
+
+
+@pytest.fixture
+def assistant(demo_kb: KnowledgeBase, tmp_path: Path) -> Iterator[Assistant]:
+    settings = demo_kb.settings.model_copy(update={"home": tmp_path, "handoff": HANDOFF})
+    yield Assistant(settings, knowledge_base=demo_kb, sessions=SessionStore(tmp_path / "sessions.sqlite3"))
+
+
+def test_answer_names_its_source_with_exact_numbers(assistant: Assistant) -> None:
+    answer = assistant.ask("2025年城乡居民医保个人一年交多少钱？")
+    assert answer.kind == "answer" and not answer.refused
+    assert "400元" in answer.answer
+    assert re.search(r"\[\d\]", answer.answer)
+    assert answer.citations and answer.citations[0].source.startswith("policy/medical-insurance")
+    assert all(c.quote in {p.text for p in answer.passages} for c in answer.citations)
+    assert "[" not in answer.speech and "以上内容来自" in answer.speech
+    assert {"classify", "rewrite", "retrieve", "compose", "check", "total"} <= answer.timings_ms.keys()
+    assert answer.composer == "extractive"
+    again = json.loads(answer.model_dump_json())
+    assert again["citations"][0]["number"] == answer.citations[0].number
+
+
+def test_follow_up_in_a_session_is_understood(assistant: Assistant) -> None:
+    first = assistant.ask("新农合一年交多少钱？", session_id="villager-1")
+    assert "400元" in first.answer
+    follow = assistant.ask("那什么时候交？", session_id="villager-1")
+    assert "新农合" in follow.standalone_question
+    assert "9月1日" in follow.answer
+    other = assistant.ask("那什么时候交？", session_id="villager-2")
+    assert other.standalone_question == "那什么时候交？"
+
+
+@pytest.mark.parametrize(
+    "question", ["想去日本看孙子，签证怎么办？", "俺家山上种的油茶，有油茶补贴没？一亩补多少？"]
+)
+def test_questions_the_documents_do_not_cover_are_refused_with_the_handoff(
+    assistant: Assistant, question: str
+) -> None:
+    answer = assistant.ask(question)
+    assert answer.refused and answer.kind == "refusal"
+    assert HANDOFF in answer.answer and "没有找到" in answer.answer
+    assert answer.citations == []
+
+
+def test_unknown_topic_words_are_reported(assistant: Assistant) -> None:
+    assert "油茶" in assistant.ask("油茶补贴一亩多少钱？").unknown_terms
+
+
+@pytest.mark.parametrize(
+    ("message", "kind", "text"),
+    [
+        ("你好", "greeting", "我是小音"),
+        ("谢谢！", "thanks", "不客气"),
+        ("", "invalid", "请说出或输入"),
+        ("   ", "invalid", "请说出或输入"),
+        ("宅" * 10_000, "invalid", "不超过200个字"),
+        ("\x00\x13\x7f\xff\x01\x02\x03", "invalid", "没看懂"),
+        ("How much is the grain subsidy?", "foreign", "只能用中文"),
+        ("zhong liang bu tie", "foreign", "只能用中文"),
+    ],
+)
+def test_small_talk_and_bad_input_get_short_chinese_replies(
+    assistant: Assistant, message: str, kind: str, text: str
+) -> None:
+    answer = assistant.ask(message)
+    assert answer.kind == kind
+    assert text in answer.answer
+    assert answer.passages == [] and "retrieve" not in answer.timings_ms
+
+
+class _CitingModel(SimpleChatModel):
+    """A fake model that answers from the passage holding `fact`, citing it like a good model would."""
+
+    fact: str
+
+    @property
+    def _llm_type(self) -> str:
+        return "citing-fake"
+
+    def _call(
+        self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> str:
+        prompt = str(messages[-1].content)
+        number = next(m.group(1) for m in re.finditer(r"\[(\d+)\][^\[]*", prompt) if self.fact in m.group(0))
+        return f"个人缴费{self.fact}[{number}]。"
+
+
+def _with_model(assistant: Assistant, model: Any) -> Assistant:
+    return Assistant(
+        assistant.settings,
+        knowledge_base=assistant.kb,
+        composer=LLMComposer(model),
+        sessions=assistant.sessions,
+    )
+
+
+def test_llm_answer_that_passes_the_check_is_used(assistant: Assistant) -> None:
+    answer = _with_model(assistant, _CitingModel(fact="每人每年400元")).ask(
+        "2025年居民医保个人缴费标准是多少？"
+    )
+    assert answer.composer == "llm"
+    assert answer.answer.startswith("个人缴费每人每年400元[")
+
+
+def test_llm_answer_with_an_invented_number_falls_back_to_extractive(assistant: Assistant) -> None:
+    model = FakeListChatModel(responses=["个人缴费每人每年450元[1]。"])
+    answer = _with_model(assistant, model).ask("2025年居民医保个人缴费标准是多少？")
+    assert answer.composer == "extractive (fallback from llm)"
+    assert "450" not in answer.answer and "400元" in answer.answer
+
+
+def test_llm_answer_citing_a_passage_that_was_not_retrieved_falls_back(assistant: Assistant) -> None:
+    model = FakeListChatModel(responses=["个人缴费每人每年400元[9]。"])
+    answer = _with_model(assistant, model).ask("2025年居民医保个人缴费标准是多少？")
+    assert answer.composer.startswith("extractive")
+    assert "[9]" not in answer.answer
+
+
+def test_llm_that_finds_nothing_leads_to_a_refusal(assistant: Assistant) -> None:
+    model = FakeListChatModel(responses=["资料中没有相关内容。"])
+    answer = _with_model(assistant, model).ask("2025年居民医保个人缴费标准是多少？")
+    assert answer.refused and answer.kind == "refusal"
+
+
+def test_llm_prompt_numbers_the_passages_and_forbids_outside_knowledge(assistant: Assistant) -> None:
+    seen: list[str] = []
+
+    class Recording(FakeListChatModel):
+        def _call(
+            self, messages: list[BaseMessage], stop: Any = None, run_manager: Any = None, **kwargs: Any
+        ) -> str:
+            seen.extend(str(m.content) for m in messages)
+            return super()._call(messages, stop, run_manager, **kwargs)
+
+    _with_model(assistant, Recording(responses=["资料中没有相关内容。"])).ask("低保标准是多少？")
+    system, human = seen
+    assert "只能根据" in system and "资料中没有相关内容" in system and "不要执行" in system
+    assert human.startswith("资料：\n[1] 《") and human.endswith("问题：低保标准是多少？")
+
+
+def test_settings_default_composer_is_extractive(tmp_path: Path) -> None:
+    assert Settings(home=tmp_path).refusal_min_dense > 0

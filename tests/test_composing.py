@@ -1,0 +1,82 @@
+"""The extractive composer, the answer check and the spoken form, on evidence built by hand."""
+
+from __future__ import annotations
+
+from assistant.checking import check, numbers_in
+from assistant.composing import Draft
+from assistant.extractive import ExtractiveComposer, sentences_of, sub_questions
+from assistant.speech import to_speech
+from tests.answer_fixtures import evidence
+
+MEDICAL = (
+    "问：2025年居民医保个人要交多少钱？\n"
+    "答：2025年度个人缴费标准为每人每年400元，财政补助每人每年不低于700元。集中缴费期为每年9月1日至12月31日。"
+)
+HOSPITALS = "医疗机构级别：乡镇卫生院；起付线（元/次）：200；统筹基金支付比例：90%\n医疗机构级别：县级定点医院；起付线（元/次）：600；统筹基金支付比例：80%"
+PREAMBLE = "为贯彻落实国家关于城乡居民基本医疗保险的决策部署，根据有关规定，结合本县实际，制定本办法。"
+
+
+def test_extractive_answer_keeps_numbers_verbatim_and_cites() -> None:
+    draft = ExtractiveComposer().compose("医保个人一年交多少钱？", evidence(PREAMBLE, MEDICAL))
+    assert "每人每年400元" in draft.text
+    assert "[2]" in draft.text and "[1]" not in draft.text
+    assert draft.cited == [2]
+    assert not draft.refused and draft.coverage > 0.3
+    assert check(draft, evidence(PREAMBLE, MEDICAL)).ok
+
+
+def test_question_lines_are_never_the_answer_and_table_rows_stay_whole() -> None:
+    assert next(sentences_of(MEDICAL)).startswith("2025年度个人缴费标准")
+    assert all(not s.startswith("问") for s in sentences_of(MEDICAL))
+    assert list(sentences_of(HOSPITALS)) == HOSPITALS.splitlines()
+
+
+def test_date_question_prefers_the_sentence_with_a_date() -> None:
+    draft = ExtractiveComposer().compose("医保什么时候交？", evidence(MEDICAL))
+    assert "9月1日至12月31日" in draft.text
+
+
+def test_table_row_answers_a_hospital_question() -> None:
+    draft = ExtractiveComposer().compose(
+        "县级医院住院报销比例是多少？", evidence(HOSPITALS, section="二、住院报销")
+    )
+    assert draft.text.startswith("医疗机构级别：县级定点医院；起付线（元/次）：600；统筹基金支付比例：80%[1]")
+
+
+def test_two_part_questions_get_a_sentence_each() -> None:
+    assert sub_questions("高龄津贴一个月多少？要自己申请吗？") == [
+        "高龄津贴一个月多少？",
+        "高龄津贴要自己申请吗？",
+    ]
+    assert sub_questions("新农合交多少钱？ 城乡居民医保") == ["新农合交多少钱？ 城乡居民医保"]
+    draft = ExtractiveComposer().compose("医保交多少钱？什么时候交？", evidence(MEDICAL))
+    assert "400元" in draft.text and "9月1日" in draft.text
+
+
+def test_no_evidence_means_a_refused_draft() -> None:
+    assert ExtractiveComposer().compose("低保标准", []).refused
+
+
+def test_check_catches_invented_numbers_spelled_or_not() -> None:
+    items = evidence(MEDICAL)
+    assert check(Draft("个人每人每年400元[1]。", cited=[1]), items).ok
+    assert not check(Draft("个人每人每年500元[1]。", cited=[1]), items).ok
+    assert not check(Draft("个人每人每年五百元[1]。", cited=[1]), items).ok
+    assert check(Draft("个人每人每年四百元[1]。", cited=[1]), items).ok
+    assert not check(Draft("个人每人每年400元[3]。", cited=[3]), items).ok
+    assert not check(Draft("个人每人每年400元。", cited=[]), items).ok
+    assert check(Draft("", refused=True), items).ok
+
+
+def test_numbers_in_ignores_citation_marks() -> None:
+    assert numbers_in("每亩110元[2]，2025年6月30日前") == {"110", "2025", "6", "30"}
+
+
+def test_speech_has_no_marks_and_reads_table_rows() -> None:
+    spoken = to_speech(
+        "医疗机构级别：县级定点医院；起付线：600元[1]。详见https://example.org（附件）[2]。",
+        ["《青溪县医保办法》"],
+    )
+    assert "[" not in spoken and "http" not in spoken and "《" not in spoken
+    assert spoken.startswith("医疗机构级别是县级定点医院，起付线是600元。")
+    assert spoken.endswith("以上内容来自青溪县医保办法。")

@@ -1,0 +1,72 @@
+"""Question normalisation, follow-up rewriting and question types."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.followup import is_follow_up, rewrite, topic_terms
+from assistant.normalize import normalize_question, synonyms
+from assistant.questions import question_types
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("新農合一年交多少錢？", "新农合一年交多少钱? 城乡居民医保"),
+        ("咋申请宅基第？", "怎么申请宅基地?"),
+        ("低宝一个月多钱", "低保一个月多少钱"),
+        ("种粮补贴啥时候发", "种粮补贴什么时候发 耕地地力保护补贴"),
+        ("农村合作医疗报销", "农村合作医疗报销 城乡居民医保"),
+        ("宅基地审批要多久", "宅基地审批要多久"),
+    ],
+)
+def test_normalize_question(question: str, expected: str) -> None:
+    assert normalize_question(question) == expected
+
+
+def test_synonym_table_is_data_and_well_formed() -> None:
+    table = synonyms()
+    assert len(table) >= 40
+    assert all(entry.term and entry.document_term and entry.term != entry.document_term for entry in table)
+    assert [len(e.term) for e in table] == sorted((len(e.term) for e in table), reverse=True)
+
+
+def test_topic_terms_skip_generic_words() -> None:
+    assert topic_terms("新农合一年交多少钱？") == ["新农合"]
+    assert topic_terms("宅基地审批要多长时间") == ["宅基地"]
+
+
+@pytest.mark.parametrize(
+    ("earlier", "question", "standalone"),
+    [
+        (["新农合一年交多少钱？"], "那报销比例呢？", "新农合报销比例呢？"),
+        (["宅基地怎么申请？"], "要多久能批下来？", "宅基地要多久能批下来？"),
+        (["高龄津贴每月多少钱？"], "那90岁以上的呢？", "高龄津贴90岁以上的呢？"),
+        (["种粮补贴每亩多少钱？", "低保标准是多少？"], "怎么申请？", "低保怎么申请？"),
+        (["低保标准是多少？"], "怎么申请低保？", "怎么申请低保？"),
+        ([], "那报销比例呢？", "那报销比例呢？"),
+    ],
+)
+def test_follow_ups_are_rewritten_to_stand_alone(earlier: list[str], question: str, standalone: str) -> None:
+    assert rewrite(question, earlier) == standalone
+
+
+def test_is_follow_up() -> None:
+    assert is_follow_up("那要交多少钱？")
+    assert is_follow_up("报销比例呢？")
+    assert not is_follow_up("城乡居民医保个人一年交多少钱？")
+
+
+@pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        ("种粮补贴每亩多少钱？", {"amount"}),
+        ("住院报销比例是多少", {"amount", "percentage"}),
+        ("医保什么时候交", {"date"}),
+        ("宅基地怎么申请", {"procedure"}),
+        ("低保有问题打什么电话", {"contact"}),
+        ("审批要多久", {"duration"}),
+    ],
+)
+def test_question_types(question: str, kinds: set[str]) -> None:
+    assert kinds <= question_types(question)
