@@ -75,3 +75,22 @@ def run_without_home(*args: str) -> str:
     result = runner.invoke(app, list(args), catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.stdout
+
+
+@pytest.mark.slow
+def test_ask_and_chat(tmp_path: Path, corpus: Path) -> None:
+    home = tmp_path / "home"
+    run(home, "ingest", str(corpus))
+    answer = json.loads(run(home, "ask", "低保一个月能领多少钱？", "--json", "--session", "s1"))
+    assert answer["kind"] == "answer" and "680元" in answer["answer"]
+    assert answer["citations"][0]["source"] == "policy/dibao.txt"
+    assert answer["session_id"] == "s1"
+    follow = json.loads(run(home, "ask", "那怎么申请？", "--json", "--session", "s1"))
+    assert "低保" in follow["standalone_question"]
+    text = run(home, "ask", "想去日本旅游，签证怎么办？")
+    assert "没有找到答案" in text
+
+    chat = runner.invoke(app, ["--home", str(home), "chat"], input="你好\n低保一个月能领多少钱？\n\n")
+    assert chat.exit_code == 0, chat.output
+    assert "我是小音" in chat.stdout and "680元" in chat.stdout and "policy/dibao.txt" in chat.stdout
+    assert chat.stdout.rstrip().endswith("再见！")
