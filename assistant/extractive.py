@@ -66,6 +66,26 @@ def _weight(token: str) -> float:
     return 2.0 if any(ch.isdigit() for ch in token) else float(min(len(token), 4))
 
 
+@dataclass(frozen=True)
+class _Scored:
+    total: float
+    relevance: float
+    """The score without the passage's retrieval rank."""
+    coverage: float
+    sentence: _Sentence
+
+
+@dataclass(frozen=True)
+class SentenceWeights:
+    """How a sentence's score is made (tuned on the demo golden set, benchmarks/answers.py)."""
+
+    coverage: float = 0.3
+    pairs: float = 0.1
+    signal: float = 0.2
+    prior: float = 0.4
+    """The passage's retrieval score relative to the best passage."""
+
+
 def _penalty(sentence: str) -> float:
     """Sentences a villager should not be read: long ones, preambles, and headings ending in a colon."""
     text = display(sentence)
@@ -94,28 +114,39 @@ def question_coverage(question: str, text: str, context: str = "") -> float:
 class ExtractiveComposer:
     name = "extractive"
 
-    def __init__(self, max_sentences: int = 3, max_chars: int = _MAX_CHARS) -> None:
+    def __init__(
+        self,
+        max_sentences: int = 3,
+        max_chars: int = _MAX_CHARS,
+        weights: SentenceWeights | None = None,
+        extra_ratio: float = 0.75,
+    ) -> None:
+        self.weights = weights or SentenceWeights()
+        self.extra_ratio = extra_ratio
         self.max_sentences = max_sentences
         self.max_chars = max_chars
 
-    def score(self, question: str, evidence: Sequence[Evidence]) -> list[tuple[float, float, _Sentence]]:
-        """(score, coverage, sentence) for every candidate sentence, best first."""
+    def score(self, question: str, evidence: Sequence[Evidence]) -> list[_Scored]:
+        """Every candidate sentence, best first."""
         q_tokens = set(lexical_tokens(question))
         q_weight = sum(_weight(t) for t in q_tokens) or 1.0
         q_bigrams = _bigrams(question)
         types = question_types(question)
+        top = max((item.hit.score for item in evidence), default=0.0)
         scored = []
         for index, item in enumerate(evidence):
             chunk = item.hit.chunk
             context_tokens = set(lexical_tokens(f"{chunk.title} {chunk.section}"))
-            prior = 1.0 / (1 + index)
+            prior = item.hit.score / top if top > 0 else 0.0
             for position, sentence in enumerate(sentences_of(chunk.text)):
                 coverage = _coverage(q_tokens, q_weight, set(lexical_tokens(sentence)), context_tokens)
                 pairs = len(q_bigrams & _bigrams(sentence)) / max(len(q_bigrams), 1)
                 signal = sum(1 for t in types if SENTENCE_SIGNALS[t].search(sentence)) / max(len(types), 1)
-                total = 0.45 * coverage + 0.25 * pairs + 0.2 * signal + 0.1 * prior - _penalty(sentence)
-                scored.append((total, coverage, _Sentence(index, position, sentence)))
-        return sorted(scored, key=lambda item: item[0], reverse=True)
+                w = self.weights
+                relevance = w.coverage * coverage + w.pairs * pairs + w.signal * signal - _penalty(sentence)
+                total = relevance + w.prior * prior
+                scored.append(_Scored(total, relevance, coverage, _Sentence(index, position, sentence)))
+        return sorted(scored, key=lambda item: item.total, reverse=True)
 
     def compose(self, question: str, evidence: Sequence[Evidence]) -> Draft:
         question = normalize_question(question)
@@ -126,12 +157,14 @@ class ExtractiveComposer:
             scored = self.score(part, evidence)
             if not scored:
                 continue
-            best_score, coverage, _ = scored[0]
-            coverages.append(coverage)
+            best = scored[0]
+            coverages.append(best.coverage)
             taken = 0
-            for total, _, sentence in scored:
-                if taken and total < 0.85 * best_score:
-                    break
+            for candidate in scored:
+                sentence = candidate.sentence
+                # More sentences only when about as relevant on their own (not just from a good passage).
+                if taken and (best.relevance <= 0 or candidate.relevance < self.extra_ratio * best.relevance):
+                    continue
                 text = display(sentence.text)
                 if any(text == display(c.text) for c in chosen):
                     taken += 1  # another part already answered with it

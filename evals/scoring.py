@@ -44,6 +44,8 @@ class Summary:
     citation_correctness: float
     """Over the answerable cases that were answered."""
     retrieval_hit: float
+    refusal_rate: float
+    """Share of all cases refused."""
     refusal_precision: float
     refusal_recall: float
     latency_p50_ms: float
@@ -65,6 +67,7 @@ def summarize(scores: Sequence[CaseScore]) -> Summary:
         keyword_accuracy=sum(s.keywords_ok for s in answerable) / max(len(answerable), 1),
         citation_correctness=sum(s.citation_ok for s in answered) / max(len(answered), 1),
         retrieval_hit=sum(s.retrieved_ok for s in answerable) / max(len(answerable), 1),
+        refusal_rate=len(refused) / max(len(scores), 1),
         refusal_precision=sum(s.should_refuse for s in refused) / len(refused) if refused else 1.0,
         refusal_recall=sum(s.refused for s in to_refuse) / len(to_refuse) if to_refuse else 1.0,
         latency_p50_ms=_percentile([s.latency_ms for s in scores], 50),

@@ -40,7 +40,7 @@ def test_table_row_answers_a_hospital_question() -> None:
     draft = ExtractiveComposer().compose(
         "县级医院住院报销比例是多少？", evidence(HOSPITALS, section="二、住院报销")
     )
-    assert draft.text.startswith("医疗机构级别：县级定点医院；起付线（元/次）：600；统筹基金支付比例：80%[1]")
+    assert "医疗机构级别：县级定点医院；起付线（元/次）：600；统筹基金支付比例：80%[1]。" in draft.text
 
 
 def test_two_part_questions_get_a_sentence_each() -> None:

@@ -48,9 +48,10 @@ def test_golden_set_regression(demo_kb: KnowledgeBase, tmp_path: Path) -> None:
 
 
 GOLDEN_THRESHOLDS = {
-    "keyword_accuracy": 0.38,
+    # measured 2026-11-28: keyword .523, refusal P .684 / R .650, citation .573, retrieval hit@5 .818
+    "keyword_accuracy": 0.48,
     "refusal_precision": 0.60,
-    "refusal_recall": 0.55,
-    "citation_correctness": 0.45,
-    "retrieval_hit": 0.68,
+    "refusal_recall": 0.60,
+    "citation_correctness": 0.52,
+    "retrieval_hit": 0.77,
 }

@@ -101,9 +101,9 @@ def test_score_fusion_scales_each_list_to_unit_range() -> None:
     assert fused["a"] == pytest.approx(0.2 + 0.8 * 0.5)
     assert fused["b"] == pytest.approx(0.2 * 0.5)
     assert fused["d"] == pytest.approx(0.0)
-    assert [cid for cid, _ in fuse(dense, lexical, FusionWeights("score"))][:2] == ["c", "a"]
+    assert [cid for cid, _ in fuse(dense, lexical, FusionWeights("score", 0.2, 0.8))][:2] == ["c", "a"]
     # A list of one (or of equal scores) counts fully rather than vanishing.
-    assert dict(fuse([], [("x", 3.0)], FusionWeights("score"))) == {"x": pytest.approx(0.8)}
+    assert dict(fuse([], [("x", 3.0)], FusionWeights("score"))) == {"x": pytest.approx(0.5)}
 
 
 def test_lexical_tokens_use_the_domain_dictionary_and_drop_question_words() -> None:

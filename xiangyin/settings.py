@@ -42,8 +42,8 @@ class Settings(BaseSettings):
 
     # Hybrid retrieval; defaults tuned on shared/data/domainrag (benchmarks/quality.py)
     fusion: Literal["score", "rrf"] = "score"
-    dense_weight: float = 0.2
-    lexical_weight: float = 0.8
+    dense_weight: float = 0.5
+    lexical_weight: float = 0.5
     fusion_k: int = Field(default=60, description="k of reciprocal rank fusion (fusion=rrf).")
     candidates: int = Field(default=40, description="Passages each retriever hands to the fusion.")
 
@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     session_max_age_s: int = Field(default=3600, description="Turns older than this are forgotten.")
     # Refusal: answer only when the evidence is strong enough. Calibrated for the e5 embedder on
     # evals/demo_cases.jsonl (benchmarks/answers.py prints the sweep); re-calibrate for another embedder.
-    refusal_min_dense: float = Field(default=0.87, description="Best passage's cosine similarity to answer.")
+    refusal_min_dense: float = Field(default=0.86, description="Best passage's cosine similarity to answer.")
     refusal_unknown_coverage: float = Field(
         default=0.3,
         description="When the question names something the documents never mention (油茶, 签证 ...), the "
