@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from knowledge.base import KnowledgeBase
 from xiangyin.cli import app
 
 runner = CliRunner()
@@ -94,3 +95,12 @@ def test_ask_and_chat(tmp_path: Path, corpus: Path) -> None:
     assert chat.exit_code == 0, chat.output
     assert "我是小音" in chat.stdout and "680元" in chat.stdout and "policy/dibao.txt" in chat.stdout
     assert chat.stdout.rstrip().endswith("再见！")
+
+
+@pytest.mark.slow
+def test_demo_builds_the_demo_knowledge_base_and_answers(demo_kb: KnowledgeBase) -> None:
+    # demo_kb already holds the demo set, so this run finds every file unchanged and only answers.
+    output = run(demo_kb.settings.home, "demo")
+    assert "未变 26" in output
+    assert "问：种粮补贴每亩多少钱？" in output and "每亩110元" in output
+    assert "policy/grain-subsidy-2025.md" in output

@@ -158,15 +158,17 @@ def demo_command(
     ] = SAMPLE_QUESTION,
 ) -> None:
     """Build the demo knowledge base (a fictional county) and answer a sample question."""
-    kb = _open()
+    assistant = Assistant(_settings())
     try:
         with resources.as_file(resources.files("knowledge").joinpath("demo")) as demo:
             console.print(f"载入示例知识库：{demo}")
-            _print_report(_run_ingest(kb, [demo], prune=True, quiet=False))
-        console.print(f"\n问：{question}\n")
-        _print_hits(kb.search(question, k=3))
+            _print_report(_run_ingest(assistant.kb, [demo], prune=True, quiet=False))
+        console.print(f"\n问：{question}")
+        console.print("答：", end="")
+        _print_answer(assistant.ask(question))
+        console.print('\n继续提问：xiangyin ask "问题"，或 xiangyin chat 进入对话。')
     finally:
-        kb.close()
+        assistant.close()
 
 
 def _print_answer(answer: Answer) -> None:
