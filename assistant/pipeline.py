@@ -1,4 +1,4 @@
-"""The answer pipeline: classify -> rewrite follow-ups -> normalise -> retrieve -> compose -> check.
+"""The answer pipeline: classify -> rewrite and normalise -> retrieve -> select -> compose -> check.
 
 Each stage is a LangChain runnable over one `_State`, timed into `Answer.timings_ms`. Small talk and
 unusable input leave the chain at the first stage with a short reply; everything else is answered from
@@ -109,6 +109,7 @@ class Assistant:
             _timed("classify", self._classify)
             | _timed("rewrite", self._rewrite)
             | _timed("retrieve", self._retrieve)
+            | _timed("select", self._select)
             | _timed("compose", self._compose)
             | _timed("check", self._check)
         )
@@ -133,10 +134,24 @@ class Assistant:
         return state
 
     def _retrieve(self, state: _State) -> _State:
-        state.hits = self.kb.search(state.query, k=self.settings.answer_passages)
-        state.evidence = [Evidence(n, hit) for n, hit in enumerate(state.hits, start=1)]
+        # Fetch a few extra: near-duplicates (the same notice published twice) are dropped in `select`.
+        state.hits = self.kb.search(state.query, k=self.settings.answer_passages + 3)
         if not state.hits:
             state.reply_kind = "refusal"
+        return state
+
+    def _select(self, state: _State) -> _State:
+        """The passages offered as evidence, numbered [1]..[n]: best first, none repeating another."""
+        kept: list[SearchHit] = []
+        for hit in state.hits:
+            text = hit.chunk.text
+            if any(text in other.chunk.text or other.chunk.text in text for other in kept):
+                continue
+            kept.append(hit)
+            if len(kept) == self.settings.answer_passages:
+                break
+        state.hits = kept
+        state.evidence = [Evidence(n, hit) for n, hit in enumerate(kept, start=1)]
         return state
 
     def _compose(self, state: _State) -> _State:

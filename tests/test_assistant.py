@@ -35,8 +35,17 @@ def test_answer_names_its_source_with_exact_numbers(assistant: Assistant) -> Non
     assert re.search(r"\[\d\]", answer.answer)
     assert answer.citations and answer.citations[0].source.startswith("policy/medical-insurance")
     assert all(c.quote in {p.text for p in answer.passages} for c in answer.citations)
+    assert len(answer.passages) == 5 and len({p.text for p in answer.passages}) == 5
     assert "[" not in answer.speech and "以上内容来自" in answer.speech
-    assert {"classify", "rewrite", "retrieve", "compose", "check", "total"} <= answer.timings_ms.keys()
+    assert {
+        "classify",
+        "rewrite",
+        "retrieve",
+        "select",
+        "compose",
+        "check",
+        "total",
+    } <= answer.timings_ms.keys()
     assert answer.composer == "extractive"
     again = json.loads(answer.model_dump_json())
     assert again["citations"][0]["number"] == answer.citations[0].number
