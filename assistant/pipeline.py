@@ -8,6 +8,7 @@ the retrieved passages or refused with the deployment's hand-off.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -51,6 +52,8 @@ class _State:
 
 
 Stage = Callable[[_State], _State]
+_YEAR = re.compile(r"(?<!\d)(20\d\d)(?=年)")
+_CODE = re.compile(r"[a-z].*\d|\d.*[a-z]")
 _REPLY_KINDS = ("greeting", "thanks", "goodbye", "identity", "foreign", "refusal")
 
 
@@ -177,11 +180,21 @@ class Assistant:
             draft.refused = True
         state.draft = draft
         top_dense = max((hit.dense_score or 0.0 for hit in state.hits), default=0.0)
-        state.unknown_terms = self._unknown_terms(state.standalone)
+        unknown = self._unknown_terms(state.standalone)
+        # A year or a model number the passages never mention (2026年, W3) means they are about
+        # something else, however well the other words match: never answer 2026 with 2025's figures.
+        passages = " ".join(
+            f"{h.chunk.title} {h.chunk.valid_from} {h.chunk.valid_to} {h.chunk.text}" for h in state.hits
+        )
+        years = [f"{y}年" for y in dict.fromkeys(_YEAR.findall(state.standalone)) if y not in passages]
+        codes = [t for t in unknown if _CODE.search(t)]
+        state.unknown_terms = [*unknown, *years]
         if (
             draft.refused
+            or years
+            or codes
             or top_dense < self.settings.refusal_min_dense
-            or (state.unknown_terms and draft.coverage < self.settings.refusal_unknown_coverage)
+            or (unknown and draft.coverage < self.settings.refusal_unknown_coverage)
         ):
             state.reply_kind = "refusal"
         return state

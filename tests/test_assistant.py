@@ -77,6 +77,21 @@ def test_unknown_topic_words_are_reported(assistant: Assistant) -> None:
     assert "油茶" in assistant.ask("油茶补贴一亩多少钱？").unknown_terms
 
 
+def test_a_year_the_documents_do_not_cover_is_refused_not_answered_with_another_year(
+    assistant: Assistant,
+) -> None:
+    covered = assistant.ask("2025年居民医保个人缴费多少钱？")
+    assert not covered.refused and "400元" in covered.answer
+    answer = assistant.ask("2030年居民医保个人缴费多少钱？")
+    assert answer.refused and "2030年" in answer.unknown_terms
+
+
+def test_a_model_number_the_documents_do_not_know_is_refused(assistant: Assistant) -> None:
+    assert not assistant.ask("乡音守护W2手表多少钱？").refused
+    answer = assistant.ask("乡音守护W3手表多少钱？")
+    assert answer.refused and "w3" in answer.unknown_terms
+
+
 @pytest.mark.parametrize(
     ("message", "kind", "text"),
     [
