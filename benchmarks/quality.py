@@ -6,7 +6,6 @@ corpus once into its own data home under benchmarks/results/ (later runs reuse i
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import bm25s
 import numpy as np
 
 from benchmarks.report import table
+from evals.cases import Case, load_cases
 from knowledge.base import KnowledgeBase
 from knowledge.hybrid import FusionWeights, fuse
 from knowledge.ingest import ingest
@@ -27,27 +27,10 @@ Ranked = list[tuple[str, float]]
 
 
 @dataclass(frozen=True)
-class Case:
-    id: str
-    question: str
-    evidence: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Scores:
     hit1: float
     hit5: float
     mrr10: float
-
-
-def load_cases(path: Path) -> list[Case]:
-    cases = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            raw = json.loads(line)
-            if raw.get("evidence") and not raw.get("should_refuse"):
-                cases.append(Case(raw["id"], raw["question"], tuple(raw["evidence"])))
-    return cases
 
 
 def score(cases: Sequence[Case], rankings: Sequence[Sequence[str]], texts: dict[str, str]) -> Scores:
@@ -146,7 +129,7 @@ def _describe(weights: FusionWeights) -> str:
 def main(
     corpus: Path, cases_path: Path, results: Path, embedders: Sequence[str], say: Callable[[str], None]
 ) -> dict[str, object]:
-    cases = load_cases(cases_path)
+    cases = [c for c in load_cases(cases_path) if c.evidence and not c.should_refuse]
     say(f"domainrag: {len(cases)} cases with evidence, corpus {corpus}")
     rows: list[tuple[object, ...]] = []
     summary: dict[str, object] = {}

@@ -20,7 +20,8 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
-from benchmarks.report import percentile, table
+from benchmarks.report import table
+from evals.scoring import percentile
 from knowledge.base import KnowledgeBase
 from knowledge.catalog import DocumentRecord, DocumentUpdate
 from knowledge.chunking import Chunk

@@ -52,7 +52,8 @@ class Summary:
     latency_p95_ms: float
 
 
-def _percentile(values: Sequence[float], q: float) -> float:
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank q-th percentile (0 for no values)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else 0.0
 
@@ -70,6 +71,6 @@ def summarize(scores: Sequence[CaseScore]) -> Summary:
         refusal_rate=len(refused) / max(len(scores), 1),
         refusal_precision=sum(s.should_refuse for s in refused) / len(refused) if refused else 1.0,
         refusal_recall=sum(s.refused for s in to_refuse) / len(to_refuse) if to_refuse else 1.0,
-        latency_p50_ms=_percentile([s.latency_ms for s in scores], 50),
-        latency_p95_ms=_percentile([s.latency_ms for s in scores], 95),
+        latency_p50_ms=percentile([s.latency_ms for s in scores], 50),
+        latency_p95_ms=percentile([s.latency_ms for s in scores], 95),
     )

@@ -42,6 +42,7 @@ class KnowledgeBase:
         self.settings = settings
         self.catalog = Catalog(settings.index_dir / "catalog.sqlite3")
         if embeddings is not None:
+            # Pre-fills the cached property below, so a given embedder is used instead of building one.
             self.__dict__["embeddings"] = embeddings
         self.weights = FusionWeights(
             settings.fusion, settings.dense_weight, settings.lexical_weight, settings.fusion_k
