@@ -22,6 +22,8 @@ from knowledge.base import KnowledgeBase
 from knowledge.catalog import Filters
 from knowledge.hybrid import SearchHit, SearchMode
 from knowledge.ingest import IngestReport, ingest
+from voice.audio import AudioError
+from voice.recognition import SpeechRecognizer
 from xiangyin.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -220,6 +222,25 @@ def chat_command(
     finally:
         assistant.close()
     console.print("再见！")
+
+
+@app.command("asr")
+def asr_command(
+    audio: Annotated[
+        Path, typer.Argument(help="A voice recording (wav, mp3, m4a, ogg, webm, amr, silk).", exists=True)
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print transcript and timings as JSON.")] = False,
+) -> None:
+    """Transcribe a recording to Simplified Chinese text."""
+    try:
+        transcript = SpeechRecognizer(_settings()).recognize(audio.read_bytes())
+    except AudioError as exc:
+        err.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from exc
+    if as_json:
+        print(json.dumps(asdict(transcript), ensure_ascii=False, indent=2))
+    else:
+        console.print(transcript.text, markup=False, highlight=False)
 
 
 @kb_app.command("stats")

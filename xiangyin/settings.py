@@ -66,6 +66,14 @@ class Settings(BaseSettings):
         "answer-evidence overlap needed to answer anyway.",
     )
 
+    # Voice
+    whisper_model_path: Path | None = Field(
+        default=None, description="A faster-whisper model folder; the packaged Whisper base if unset."
+    )
+    asr_threads: int = 2
+    max_audio_bytes: int = Field(default=10_000_000, description="Largest accepted voice upload.")
+    max_audio_seconds: float = Field(default=60.0, description="Longest accepted voice message.")
+
     @property
     def index_dir(self) -> Path:
         return self.home / "index"

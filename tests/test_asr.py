@@ -1,0 +1,68 @@
+"""Speech recognition with the packaged Whisper base model on real recorded Mandarin."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from voice.asr import correct, corrections
+from voice.models import whisper_base
+from voice.recognition import SpeechRecognizer
+from xiangyin.cli import app
+from xiangyin.settings import Settings
+
+# Real recordings (AISHELL-1) in the shared evaluation data that CI has beside the project.
+SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech-zh"
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+def test_model_is_assembled_once_from_the_packages(models: Path) -> None:
+    folder = whisper_base(models)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "config.json",
+        "model.bin",
+        "tokenizer.json",
+        "vocabulary.txt",
+    ]
+    assert (folder / "model.bin").stat().st_size > 100_000_000
+    stamp = (folder / "model.bin").stat().st_mtime_ns
+    assert whisper_base(models) == folder
+    assert (folder / "model.bin").stat().st_mtime_ns == stamp
+    assert not [p for p in models.iterdir() if p.name.startswith(".whisper-")]
+
+
+@pytest.mark.slow
+def test_real_recording_is_transcribed_in_simplified_chinese(models: Path, tmp_path: Path) -> None:
+    entry = json.loads((SPEECH / "manifest.jsonl").read_text(encoding="utf-8").splitlines()[2])
+    recognizer = SpeechRecognizer(Settings(home=tmp_path, whisper_model_path=whisper_base(models)))
+    transcript = recognizer.recognize((SPEECH / entry["audio"]).read_bytes())
+    assert transcript.text.rstrip("。") == entry["text"] == "相比于其他一线城市"
+    assert transcript.duration_s == pytest.approx(entry["duration_s"], abs=0.05)
+
+
+@pytest.mark.slow
+def test_asr_command(models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XIANGYIN_WHISPER_MODEL_PATH", str(whisper_base(models)))
+    entry = json.loads((SPEECH / "manifest.jsonl").read_text(encoding="utf-8").splitlines()[4])
+    runner = CliRunner()
+    result = runner.invoke(app, ["--home", str(tmp_path), "asr", str(SPEECH / entry["audio"]), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["text"].rstrip("。") == "而在股市大幅震荡的环境下"
+    broken = tmp_path / "broken.amr"
+    broken.write_bytes(b"#!AMR\n" + b"\x00" * 10)
+    result = runner.invoke(app, ["--home", str(tmp_path), "asr", str(broken)])
+    assert result.exit_code == 1
+
+
+def test_mis_hearings_of_policy_words_are_corrected() -> None:
+    assert correct("新农和一年交多少钱") == "新农合一年交多少钱"
+    assert correct("我想申请低饱") == "我想申请低保"
+    assert correct("宅几地怎么批") == "宅基地怎么批"
+    assert all(heard != meant for heard, meant in corrections())

@@ -1,0 +1,151 @@
+"""Decoding whatever audio a phone, a browser or WeChat sends into 16 kHz mono float samples.
+
+FFmpeg (through PyAV) decodes WAV, MP3, M4A/AAC, OGG/Opus, WebM (browsers' MediaRecorder) and AMR
+(WeChat official accounts); SILK (other WeChat clients) goes through silk-python first. Every input is
+bounded: size, duration, and decoding time cannot run away on a hostile file.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import av
+import numpy as np
+import pysilk
+
+SAMPLE_RATE = 16_000
+_SILK_MAGIC = b"#!SILK_V3"
+_SILK_RATE = 24_000
+
+
+class AudioError(ValueError):
+    """Audio that cannot be used. `message` is for the villager (Chinese); str() is for the log."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(reason)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    samples: np.ndarray
+    """float32 mono samples at 16 kHz, in [-1, 1]."""
+    source_format: str
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+
+def is_silk(data: bytes) -> bool:
+    # WeChat prefixes the SILK header with one byte (0x02).
+    return data[:9] == _SILK_MAGIC or data[1:10] == _SILK_MAGIC
+
+
+def _decode_silk(data: bytes) -> tuple[np.ndarray, int]:
+    pcm = io.BytesIO()
+    try:
+        pysilk.decode(io.BytesIO(data), pcm, _SILK_RATE)
+    except Exception as exc:  # pysilk raises its own error types for damaged frames
+        raise AudioError(f"undecodable SILK audio: {exc}", "语音文件损坏，无法识别，请重新录一段。") from exc
+    return np.frombuffer(pcm.getvalue(), dtype="<i2").astype(np.float32) / 32768.0, _SILK_RATE
+
+
+def _decode_ffmpeg(data: bytes, max_duration_s: float) -> tuple[np.ndarray, str]:
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    chunks: list[np.ndarray] = []
+    total = 0
+    limit = int((max_duration_s + 1) * SAMPLE_RATE)
+    try:
+        with av.open(io.BytesIO(data), mode="r", metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise AudioError("no audio stream", "这个文件里没有声音，请重新录一段。")
+            stream = container.streams.audio[0]
+            name = container.format.name
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    samples = out.to_ndarray().reshape(-1)
+                    chunks.append(samples)
+                    total += len(samples)
+                if total > limit:
+                    raise AudioError(
+                        f"audio longer than {max_duration_s:.0f} s",
+                        f"语音太长了，请控制在{max_duration_s:.0f}秒以内。",
+                    )
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+    except AudioError:
+        raise
+    except (av.FFmpegError, ValueError, IndexError) as exc:
+        raise AudioError(f"undecodable audio: {exc}", "无法识别这个语音文件的格式，请重新录一段。") from exc
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    return samples.astype(np.float32), name
+
+
+def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
+    if rate == SAMPLE_RATE or not len(samples):
+        return samples
+    positions = np.arange(0, len(samples), rate / SAMPLE_RATE)
+    resampled: np.ndarray = np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
+    return resampled
+
+
+def decode_audio(data: bytes, *, max_bytes: int = 10_000_000, max_duration_s: float = 60.0) -> DecodedAudio:
+    """Any supported audio -> 16 kHz mono float32. Raises `AudioError` for empty, damaged, silent,
+    too large or too long input."""
+    if not data:
+        raise AudioError("empty audio", "没有收到语音，请按住按钮说话。")
+    if len(data) > max_bytes:
+        raise AudioError(f"audio larger than {max_bytes} bytes", "语音文件太大了，请说短一点。")
+    if is_silk(data):
+        raw, rate = _decode_silk(data)
+        samples, source = _resample(raw, rate), "silk"
+    else:
+        samples, source = _decode_ffmpeg(data, max_duration_s)
+    duration = len(samples) / SAMPLE_RATE
+    if duration > max_duration_s:
+        raise AudioError(
+            f"audio longer than {max_duration_s:.0f} s", f"语音太长了，请控制在{max_duration_s:.0f}秒以内。"
+        )
+    if duration < 0.3:
+        raise AudioError(f"audio too short ({duration:.2f} s)", "语音太短了，请按住按钮把问题说完。")
+    if float(np.max(np.abs(samples))) < 0.003:
+        raise AudioError("silent audio", "没有听到声音，请靠近手机再说一遍。")
+    return DecodedAudio(samples, source)
+
+
+def encode_audio(samples: np.ndarray, fmt: str, rate: int = SAMPLE_RATE) -> bytes:
+    """Mono float samples -> bytes in `fmt` ("wav", "mp3", "amr", "ogg", "webm", "m4a")."""
+    codecs = {
+        "wav": ("wav", "pcm_s16le", rate),
+        "mp3": ("mp3", "libmp3lame", rate),
+        "amr": ("amr", "libopencore_amrnb", 8000),
+        "ogg": ("ogg", "libopus", 48000),
+        "webm": ("webm", "libopus", 48000),
+        "m4a": ("ipod", "aac", rate),
+    }
+    container_format, codec, out_rate = codecs[fmt]
+    output = io.BytesIO()
+    with av.open(output, mode="w", format=container_format) as container:
+        stream = container.add_stream(codec, rate=out_rate, layout="mono")
+        assert isinstance(stream, av.audio.stream.AudioStream)
+        if codec == "libopencore_amrnb":
+            stream.bit_rate = 12200
+        frame = av.AudioFrame.from_ndarray(
+            np.clip(samples, -1, 1).astype(np.float32).reshape(1, -1), format="flt", layout="mono"
+        )
+        frame.sample_rate = rate
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return output.getvalue()
+
+
+def encode_silk(samples: np.ndarray, rate: int = SAMPLE_RATE) -> bytes:
+    """Mono float samples -> WeChat-style SILK (with the 0x02 prefix)."""
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+    output = io.BytesIO()
+    pysilk.encode(io.BytesIO(pcm), output, rate, 24000, tencent=True)
+    return output.getvalue()
