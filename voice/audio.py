@@ -91,6 +91,14 @@ def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
     return resampled
 
 
+def to_samples(data: bytes, max_duration_s: float = 600.0) -> np.ndarray:
+    """Any supported audio -> 16 kHz mono float32, without the checks applied to villagers' uploads."""
+    if is_silk(data):
+        raw, rate = _decode_silk(data)
+        return _resample(raw, rate)
+    return _decode_ffmpeg(data, max_duration_s)[0]
+
+
 def decode_audio(data: bytes, *, max_bytes: int = 10_000_000, max_duration_s: float = 60.0) -> DecodedAudio:
     """Any supported audio -> 16 kHz mono float32. Raises `AudioError` for empty, damaged, silent,
     too large or too long input."""

@@ -24,6 +24,8 @@ from knowledge.hybrid import SearchHit, SearchMode
 from knowledge.ingest import IngestReport, ingest
 from voice.audio import AudioError
 from voice.recognition import SpeechRecognizer
+from voice.synthesis import make_synthesizer
+from voice.tts import SynthesisFailed
 from xiangyin.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -241,6 +243,75 @@ def asr_command(
         print(json.dumps(asdict(transcript), ensure_ascii=False, indent=2))
     else:
         console.print(transcript.text, markup=False, highlight=False)
+
+
+@app.command("tts")
+def tts_command(
+    text: Annotated[str, typer.Argument(help="Chinese text to speak.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Audio file: .mp3, .wav or .amr.")] = Path(
+        "out.mp3"
+    ),
+    slower: Annotated[bool, typer.Option("--slower", help="Speak more slowly.")] = False,
+) -> None:
+    """Speak a text into an audio file, with the first speech engine that works."""
+    settings = _settings()
+    fmt = output.suffix.lstrip(".").lower() or "mp3"
+    if fmt not in ("mp3", "wav", "amr"):
+        raise typer.BadParameter("the output must end in .mp3, .wav or .amr", param_hint="--output")
+    try:
+        speech = make_synthesizer(settings).synthesize(text, settings.tts_rate * (0.8 if slower else 1.0))
+    except SynthesisFailed as exc:
+        err.print("[red]没有可用的语音引擎，无法生成语音。[/red]")
+        raise typer.Exit(1) from exc
+    output.write_bytes(speech.encode(fmt))
+    console.print(f"{output}（{speech.engine}，{speech.duration_s:.1f} 秒）")
+
+
+@app.command("voice-ask")
+def voice_ask_command(
+    audio: Annotated[
+        Path, typer.Argument(help="A spoken question (wav, mp3, m4a, ogg, webm, amr, silk).", exists=True)
+    ],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write the spoken answer here.")
+    ] = None,
+    session: Annotated[str | None, typer.Option("--session", help="Conversation id, for follow-ups.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print transcript, answer and audio path as JSON.")
+    ] = False,
+) -> None:
+    """Answer a spoken question: speech -> text -> answer -> speech."""
+    settings = _settings()
+    try:
+        transcript = SpeechRecognizer(settings).recognize(audio.read_bytes())
+    except AudioError as exc:
+        err.print(f"[red]{exc.message}[/red]")
+        raise typer.Exit(1) from exc
+    assistant = Assistant(settings)
+    try:
+        answer = assistant.ask(transcript.text, session_id=session)
+    finally:
+        assistant.close()
+    target = output or audio.with_name(f"{audio.stem}.answer.mp3")
+    notice = ""
+    try:
+        speech = make_synthesizer(settings).synthesize(answer.speech)
+        target.write_bytes(speech.encode(target.suffix.lstrip(".").lower() or "mp3"))
+        audio_path: str | None = str(target)
+    except SynthesisFailed:
+        audio_path, notice = None, "暂时无法播放语音，请看文字回答。"
+    if as_json:
+        payload = {
+            "transcript": transcript.text,
+            "answer": answer.model_dump(),
+            "audio": audio_path,
+            "notice": notice,
+        }
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    console.print(f"听到：{transcript.text}", markup=False, highlight=False)
+    _print_answer(answer)
+    console.print(notice or f"语音回答：{audio_path}")
 
 
 @kb_app.command("stats")

@@ -74,6 +74,18 @@ class Settings(BaseSettings):
     max_audio_bytes: int = Field(default=10_000_000, description="Largest accepted voice upload.")
     max_audio_seconds: float = Field(default=60.0, description="Longest accepted voice message.")
 
+    tts_engines: list[str] = Field(
+        default=["edge-tts", "espeak-ng"],
+        description="Speech engines in the order they are tried (JSON list in the environment).",
+    )
+    tts_voice: str = Field(default="zh-CN-XiaoxiaoNeural", description="The edge-tts voice.")
+    tts_rate: float = Field(
+        default=0.9, description="Speaking speed; below 1 is slower (kinder to the elderly)."
+    )
+    tts_timeout_s: float = Field(
+        default=6.0, description="How long one engine may take before the next is tried."
+    )
+
     @property
     def index_dir(self) -> Path:
         return self.home / "index"

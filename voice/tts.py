@@ -1,0 +1,95 @@
+"""Speech synthesis: engines behind one interface, tried in the configured order with a timeout each.
+
+When every engine fails the caller still has the text; `SynthesisFailed` says so, and the API and
+WeChat then deliver the answer as text with a notice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from voice.audio import SAMPLE_RATE, encode_audio, to_samples
+from voice.textnorm import normalize_for_speech
+
+log = logging.getLogger(__name__)
+
+
+class EngineUnavailable(RuntimeError):
+    """One engine could not speak this time (offline, missing program, timeout)."""
+
+
+class SynthesisFailed(RuntimeError):
+    """No engine could speak; `reasons` holds each engine's failure for the log."""
+
+    def __init__(self, reasons: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{name}: {reason}" for name, reason in reasons.items()))
+        self.reasons = reasons
+
+
+class TTSEngine(Protocol):
+    name: str
+
+    def synthesize(self, text: str, rate: float) -> bytes:
+        """Spoken `text` as audio bytes in any format PyAV decodes. `rate` is 1.0 for normal speed,
+        0.8 for 20% slower. Raises `EngineUnavailable`."""
+        ...
+
+
+@dataclass(frozen=True)
+class Speech:
+    samples: np.ndarray
+    """16 kHz mono float32."""
+    engine: str
+    seconds: float
+    """Time the synthesis took."""
+    failed: dict[str, str] = field(default_factory=dict)
+    """Engines that were tried first and failed, with why."""
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+    def encode(self, fmt: str) -> bytes:
+        return encode_audio(self.samples, fmt)
+
+
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])")
+
+
+def spoken_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+class Synthesizer:
+    def __init__(self, engines: Sequence[TTSEngine], rate: float = 0.9) -> None:
+        if not engines:
+            raise ValueError("at least one speech engine is needed")
+        self.engines = list(engines)
+        self.rate = rate
+
+    def synthesize(self, text: str, rate: float | None = None) -> Speech:
+        """The first engine that works speaks the whole text."""
+        spoken = normalize_for_speech(text)
+        failed: dict[str, str] = {}
+        for engine in self.engines:
+            started = time.perf_counter()
+            try:
+                samples = to_samples(engine.synthesize(spoken, rate or self.rate))
+            except EngineUnavailable as exc:
+                failed[engine.name] = str(exc)
+                log.warning("speech engine %s failed, trying the next: %s", engine.name, exc)
+                continue
+            return Speech(samples, engine.name, time.perf_counter() - started, failed)
+        raise SynthesisFailed(failed)
+
+    def sentences(self, text: str, rate: float | None = None) -> Iterator[tuple[str, Speech]]:
+        """Sentence by sentence, so the first audio is ready before the whole answer is synthesised."""
+        for sentence in spoken_sentences(text):
+            yield sentence, self.synthesize(sentence, rate)
