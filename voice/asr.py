@@ -79,9 +79,9 @@ class Transcriber:
                 vad_filter=True,
                 vad_parameters={"min_silence_duration_ms": 500},
                 condition_on_previous_text=False,
-                # Bounded work: at most two temperature retries and a cap on tokens per segment, so a
+                # Bounded, repeatable work: no sampling retries and a cap on tokens per segment, so a
                 # robotic or noisy clip cannot make the decoder loop for tens of seconds.
-                temperature=[0.0, 0.4],
+                temperature=0.0,
                 compression_ratio_threshold=2.4,
                 no_speech_threshold=0.6,
                 max_new_tokens=128,

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 import av
 import numpy as np
+import numpy.typing as npt
 import pysilk
 
+Samples = npt.NDArray[np.float32]
 SAMPLE_RATE = 16_000
 _SILK_MAGIC = b"#!SILK_V3"
 _SILK_RATE = 24_000
@@ -29,7 +31,7 @@ class AudioError(ValueError):
 
 @dataclass(frozen=True)
 class DecodedAudio:
-    samples: np.ndarray
+    samples: Samples
     """float32 mono samples at 16 kHz, in [-1, 1]."""
     source_format: str
 
@@ -43,7 +45,7 @@ def is_silk(data: bytes) -> bool:
     return data[:9] == _SILK_MAGIC or data[1:10] == _SILK_MAGIC
 
 
-def _decode_silk(data: bytes) -> tuple[np.ndarray, int]:
+def _decode_silk(data: bytes) -> tuple[Samples, int]:
     pcm = io.BytesIO()
     try:
         pysilk.decode(io.BytesIO(data), pcm, _SILK_RATE)
@@ -52,9 +54,9 @@ def _decode_silk(data: bytes) -> tuple[np.ndarray, int]:
     return np.frombuffer(pcm.getvalue(), dtype="<i2").astype(np.float32) / 32768.0, _SILK_RATE
 
 
-def _decode_ffmpeg(data: bytes, max_duration_s: float) -> tuple[np.ndarray, str]:
+def _decode_ffmpeg(data: bytes, max_duration_s: float) -> tuple[Samples, str]:
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
-    chunks: list[np.ndarray] = []
+    chunks: list[Samples] = []
     total = 0
     limit = int((max_duration_s + 1) * SAMPLE_RATE)
     try:
@@ -65,7 +67,7 @@ def _decode_ffmpeg(data: bytes, max_duration_s: float) -> tuple[np.ndarray, str]
             name = container.format.name
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    samples = out.to_ndarray().reshape(-1)
+                    samples = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
                     chunks.append(samples)
                     total += len(samples)
                 if total > limit:
@@ -74,7 +76,7 @@ def _decode_ffmpeg(data: bytes, max_duration_s: float) -> tuple[np.ndarray, str]
                         f"语音太长了，请控制在{max_duration_s:.0f}秒以内。",
                     )
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
+                chunks.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
     except AudioError:
         raise
     except (av.FFmpegError, ValueError, IndexError) as exc:
@@ -83,15 +85,15 @@ def _decode_ffmpeg(data: bytes, max_duration_s: float) -> tuple[np.ndarray, str]
     return samples.astype(np.float32), name
 
 
-def _resample(samples: np.ndarray, rate: int) -> np.ndarray:
+def _resample(samples: Samples, rate: int) -> Samples:
     if rate == SAMPLE_RATE or not len(samples):
         return samples
     positions = np.arange(0, len(samples), rate / SAMPLE_RATE)
-    resampled: np.ndarray = np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
+    resampled: Samples = np.interp(positions, np.arange(len(samples)), samples).astype(np.float32)
     return resampled
 
 
-def to_samples(data: bytes, max_duration_s: float = 600.0) -> np.ndarray:
+def to_samples(data: bytes, max_duration_s: float = 600.0) -> Samples:
     """Any supported audio -> 16 kHz mono float32, without the checks applied to villagers' uploads."""
     if is_silk(data):
         raw, rate = _decode_silk(data)
@@ -123,7 +125,7 @@ def decode_audio(data: bytes, *, max_bytes: int = 10_000_000, max_duration_s: fl
     return DecodedAudio(samples, source)
 
 
-def encode_audio(samples: np.ndarray, fmt: str, rate: int = SAMPLE_RATE) -> bytes:
+def encode_audio(samples: Samples, fmt: str, rate: int = SAMPLE_RATE) -> bytes:
     """Mono float samples -> bytes in `fmt` ("wav", "mp3", "amr", "ogg", "webm", "m4a")."""
     codecs = {
         "wav": ("wav", "pcm_s16le", rate),
@@ -151,7 +153,7 @@ def encode_audio(samples: np.ndarray, fmt: str, rate: int = SAMPLE_RATE) -> byte
     return output.getvalue()
 
 
-def encode_silk(samples: np.ndarray, rate: int = SAMPLE_RATE) -> bytes:
+def encode_silk(samples: Samples, rate: int = SAMPLE_RATE) -> bytes:
     """Mono float samples -> WeChat-style SILK (with the 0x02 prefix)."""
     pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
     output = io.BytesIO()

@@ -13,9 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import numpy as np
-
-from voice.audio import SAMPLE_RATE, encode_audio, to_samples
+from voice.audio import SAMPLE_RATE, Samples, encode_audio, to_samples
 from voice.textnorm import normalize_for_speech
 
 log = logging.getLogger(__name__)
@@ -44,7 +42,7 @@ class TTSEngine(Protocol):
 
 @dataclass(frozen=True)
 class Speech:
-    samples: np.ndarray
+    samples: Samples
     """16 kHz mono float32."""
     engine: str
     seconds: float
@@ -68,24 +66,37 @@ def spoken_sentences(text: str) -> list[str]:
 
 
 class Synthesizer:
-    def __init__(self, engines: Sequence[TTSEngine], rate: float = 0.9) -> None:
+    def __init__(self, engines: Sequence[TTSEngine], rate: float = 0.9, cooldown_s: float = 60.0) -> None:
         if not engines:
             raise ValueError("at least one speech engine is needed")
         self.engines = list(engines)
         self.rate = rate
+        self.cooldown_s = cooldown_s
+        self._failed_at: dict[str, float] = {}
+
+    def _order(self) -> list[TTSEngine]:
+        """Engines that failed recently go to the back, so an unreachable online voice costs its timeout
+        once a minute, not on every sentence."""
+        now = time.monotonic()
+        cooling = {n for n, at in self._failed_at.items() if now - at < self.cooldown_s}
+        return [e for e in self.engines if e.name not in cooling] + [
+            e for e in self.engines if e.name in cooling
+        ]
 
     def synthesize(self, text: str, rate: float | None = None) -> Speech:
         """The first engine that works speaks the whole text."""
         spoken = normalize_for_speech(text)
         failed: dict[str, str] = {}
-        for engine in self.engines:
+        for engine in self._order():
             started = time.perf_counter()
             try:
                 samples = to_samples(engine.synthesize(spoken, rate or self.rate))
             except EngineUnavailable as exc:
                 failed[engine.name] = str(exc)
+                self._failed_at[engine.name] = time.monotonic()
                 log.warning("speech engine %s failed, trying the next: %s", engine.name, exc)
                 continue
+            self._failed_at.pop(engine.name, None)
             return Speech(samples, engine.name, time.perf_counter() - started, failed)
         raise SynthesisFailed(failed)
 

@@ -289,7 +289,7 @@ def voice_ask_command(
         raise typer.Exit(1) from exc
     assistant = Assistant(settings)
     try:
-        answer = assistant.ask(transcript.text, session_id=session)
+        answer = assistant.ask(transcript.text, session_id=session, spoken=True)
     finally:
         assistant.close()
     target = output or audio.with_name(f"{audio.stem}.answer.mp3")

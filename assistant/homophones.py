@@ -1,0 +1,54 @@
+"""Homophone repair for spoken questions: Whisper hears 新萌和 for 新农合, 低宝 for 低保.
+
+A stretch of the transcript that the knowledge base never mentions is replaced by a domain term of the
+same length whose pinyin differs in at most one syllable (and never in the first), so a mis-heard
+policy word still finds its documents. The domain terms are the synonym table's words and the
+documents' own words the caller supplies.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from pypinyin import lazy_pinyin
+
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
+@dataclass(frozen=True)
+class _Term:
+    text: str
+    syllables: tuple[str, ...]
+
+
+class HomophoneRepair:
+    def __init__(self, terms: Iterable[str], is_known: Callable[[str], bool]) -> None:
+        """`is_known(text)` says whether the knowledge base contains `text` (then it is left alone)."""
+        self._terms: dict[int, list[_Term]] = {}
+        for text in dict.fromkeys(terms):
+            if 3 <= len(text) <= 8 and _CJK_RUN.fullmatch(text):
+                self._terms.setdefault(len(text), []).append(_Term(text, tuple(lazy_pinyin(text))))
+        self._is_known = is_known
+
+    def _match(self, window: str) -> str | None:
+        heard = lazy_pinyin(window)
+        for term in self._terms.get(len(window), []):
+            if term.text == window or term.syllables[0] != heard[0]:
+                continue
+            if sum(a != b for a, b in zip(term.syllables, heard, strict=True)) <= 1:
+                return term.text
+        return None
+
+    def repair(self, text: str) -> str:
+        for run in _CJK_RUN.findall(text):
+            for size in sorted(self._terms, reverse=True):
+                for start in range(len(run) - size + 1):
+                    window = run[start : start + size]
+                    if window not in text:
+                        continue
+                    term = self._match(window)
+                    if term is not None and not self._is_known(window):
+                        text = text.replace(window, term)
+        return text

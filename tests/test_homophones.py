@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from assistant.homophones import HomophoneRepair
+
+TERMS = ["新农合", "宅基地", "城乡居民医保", "耕地地力保护补贴", "雨露计划"]
+
+
+def repair(text: str, known: set[str] | None = None) -> str:
+    return HomophoneRepair(TERMS, lambda window: window in (known or set())).repair(text)
+
+
+def test_mis_heard_policy_words_are_repaired() -> None:
+    assert repair("新萌和一年交多少钱") == "新农合一年交多少钱"
+    assert repair("宅鸡地怎么申请") == "宅基地怎么申请"
+    assert repair("城乡居民医包怎么交") == "城乡居民医保怎么交"
+    assert repair("耕地底力保护补贴每亩多少") == "耕地地力保护补贴每亩多少"
+    assert repair("雨路计划给多少") == "雨露计划给多少"
+
+
+def test_ordinary_words_and_known_text_are_left_alone() -> None:
+    assert repair("今天天气怎么样") == "今天天气怎么样"
+    # Two syllables off is not a mis-hearing of the term.
+    assert repair("西蒙和一年交多少钱") == "西蒙和一年交多少钱"
+    # A stretch the knowledge base itself contains is a real word there.
+    assert repair("新萌和一年交多少钱", known={"新萌和"}) == "新萌和一年交多少钱"
