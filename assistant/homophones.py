@@ -2,8 +2,10 @@
 
 A stretch of the transcript that the knowledge base never mentions is replaced by a domain term of the
 same length whose pinyin differs in at most one syllable (and never in the first), so a mis-heard
-policy word still finds its documents. The domain terms are the synonym table's words and the
-documents' own words the caller supplies.
+policy word still finds its documents. Syllables are compared the way Mandarin is commonly misheard
+and spoken in the countryside: front and back nasals alike (xin ~ xi ~ xing), flat and retroflex alike
+(zh ~ z), n ~ l. The domain terms are the synonym table's words and the documents' own words the caller
+supplies.
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ from dataclasses import dataclass
 from pypinyin import lazy_pinyin
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_RETROFLEX = re.compile(r"^([zcs])h")
+_NASAL = re.compile(r"(?<=[aeiouv])(ng|n)$")
+
+
+def _fold(syllable: str) -> str:
+    folded = _NASAL.sub("", _RETROFLEX.sub(r"\1", syllable))
+    return "l" + folded[1:] if folded.startswith("n") else folded
 
 
 @dataclass(frozen=True)
@@ -29,11 +38,12 @@ class HomophoneRepair:
         self._terms: dict[int, list[_Term]] = {}
         for text in dict.fromkeys(terms):
             if 3 <= len(text) <= 8 and _CJK_RUN.fullmatch(text):
-                self._terms.setdefault(len(text), []).append(_Term(text, tuple(lazy_pinyin(text))))
+                syllables = tuple(_fold(p) for p in lazy_pinyin(text))
+                self._terms.setdefault(len(text), []).append(_Term(text, syllables))
         self._is_known = is_known
 
     def _match(self, window: str) -> str | None:
-        heard = lazy_pinyin(window)
+        heard = [_fold(p) for p in lazy_pinyin(window)]
         for term in self._terms.get(len(window), []):
             if term.text == window or term.syllables[0] != heard[0]:
                 continue

