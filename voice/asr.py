@@ -84,7 +84,7 @@ class Transcriber:
                 temperature=0.0,
                 compression_ratio_threshold=2.4,
                 no_speech_threshold=0.6,
-                max_new_tokens=128,
+                max_new_tokens=224,
                 without_timestamps=True,
             )
             raw = "".join(segment.text for segment in segments).strip()
