@@ -16,14 +16,9 @@ from dataclasses import dataclass
 
 from pypinyin import lazy_pinyin
 
+from knowledge.phonetic import fold
+
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
-_RETROFLEX = re.compile(r"^([zcs])h")
-_NASAL = re.compile(r"(?<=[aeiouv])(ng|n)$")
-
-
-def _fold(syllable: str) -> str:
-    folded = _NASAL.sub("", _RETROFLEX.sub(r"\1", syllable))
-    return "l" + folded[1:] if folded.startswith("n") else folded
 
 
 @dataclass(frozen=True)
@@ -38,12 +33,12 @@ class HomophoneRepair:
         self._terms: dict[int, list[_Term]] = {}
         for text in dict.fromkeys(terms):
             if 3 <= len(text) <= 8 and _CJK_RUN.fullmatch(text):
-                syllables = tuple(_fold(p) for p in lazy_pinyin(text))
+                syllables = tuple(fold(p) for p in lazy_pinyin(text))
                 self._terms.setdefault(len(text), []).append(_Term(text, syllables))
         self._is_known = is_known
 
     def _match(self, window: str) -> str | None:
-        heard = [_fold(p) for p in lazy_pinyin(window)]
+        heard = [fold(p) for p in lazy_pinyin(window)]
         for term in self._terms.get(len(window), []):
             if term.text == window or term.syllables[0] != heard[0]:
                 continue

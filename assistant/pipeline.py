@@ -142,7 +142,7 @@ class Assistant:
 
     def _retrieve(self, state: _State) -> _State:
         # Fetch a few extra: near-duplicates (the same notice published twice) are dropped in `select`.
-        state.hits = self.kb.search(state.query, k=self.settings.answer_passages + 3)
+        state.hits = self.kb.search(state.query, k=self.settings.answer_passages + 3, spoken=state.spoken)
         if not state.hits:
             state.reply_kind = "refusal"
         return state

@@ -28,6 +28,7 @@ from knowledge.catalog import DocumentRecord, DocumentUpdate
 from knowledge.chunking import Chunk
 from knowledge.ingest import ingest
 from knowledge.lexical import lexical_tokens
+from knowledge.phonetic import pinyin_tokens
 from xiangyin.settings import Settings
 
 VILLAGES = [
@@ -102,7 +103,15 @@ def _grow(
             sum(len(c.text) for c in chunks),
         )
         kb.catalog.apply(
-            [DocumentUpdate(record, chunks, [lexical_tokens(c.embedding_text()) for c in chunks])], []
+            [
+                DocumentUpdate(
+                    record,
+                    chunks,
+                    [lexical_tokens(c.embedding_text()) for c in chunks],
+                    [pinyin_tokens(c.embedding_text()) for c in chunks],
+                )
+            ],
+            [],
         )
         have += size
         doc += 1

@@ -16,6 +16,7 @@ from knowledge.embeddings import embedder_id, make_embeddings
 from knowledge.hybrid import FusionWeights, HybridRetriever, SearchHit, SearchMode, fuse
 from knowledge.lexical import lexical_tokens
 from knowledge.normalize import normalize_query
+from knowledge.phonetic import pinyin_tokens
 from knowledge.vectors import VectorStore, make_client
 from xiangyin.settings import Settings
 
@@ -45,7 +46,11 @@ class KnowledgeBase:
             # Pre-fills the cached property below, so a given embedder is used instead of building one.
             self.__dict__["embeddings"] = embeddings
         self.weights = FusionWeights(
-            settings.fusion, settings.dense_weight, settings.lexical_weight, settings.fusion_k
+            settings.fusion,
+            settings.dense_weight,
+            settings.lexical_weight,
+            settings.fusion_k,
+            settings.phonetic_weight,
         )
 
     @cached_property
@@ -93,15 +98,30 @@ class KnowledgeBase:
     ) -> list[tuple[str, float]]:
         return self.catalog.lexical_search(lexical_tokens(normalize_query(query)), limit, filters)
 
+    def phonetic_search(
+        self, query: str, limit: int, filters: Filters | None = None
+    ) -> list[tuple[str, float]]:
+        return self.catalog.lexical_search(
+            pinyin_tokens(normalize_query(query)), limit, filters, "chunks_pinyin"
+        )
+
     def search(
-        self, query: str, k: int = 5, mode: SearchMode = "hybrid", filters: Filters | None = None
+        self,
+        query: str,
+        k: int = 5,
+        mode: SearchMode = "hybrid",
+        filters: Filters | None = None,
+        spoken: bool = False,
     ) -> list[SearchHit]:
+        """`spoken` adds a pinyin-keyed list to the hybrid fusion, for questions that came through speech
+        recognition (a misheard character usually keeps its sound)."""
         if not query.strip():
             return []
         limit = max(k, self.settings.candidates)
         dense = self.dense_search(query, limit, filters) if mode in ("hybrid", "dense") else []
         lexical = self.lexical_search(query, limit, filters) if mode in ("hybrid", "lexical") else []
-        ranked = fuse(dense, lexical, self.weights) if mode == "hybrid" else (dense or lexical)
+        phonetic = self.phonetic_search(query, limit, filters) if spoken and mode == "hybrid" else []
+        ranked = fuse(dense, lexical, self.weights, phonetic) if mode == "hybrid" else (dense or lexical)
         # Only chunks in the committed catalog count: vectors left by an interrupted ingest are ignored.
         chunks = self.catalog.chunks([chunk_id for chunk_id, _ in ranked[: limit * 2]])
         dense_info = {cid: (rank, score) for rank, (cid, score) in enumerate(dense, start=1)}

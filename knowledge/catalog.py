@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(source, ordinal);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(tokens, tokenize = 'unicode61');
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_pinyin USING fts5(tokens, tokenize = 'unicode61');
 """
 
 _WRITTEN_DOCUMENT_COLUMNS = (
@@ -77,11 +78,13 @@ class DocumentRecord:
 
 @dataclass(frozen=True)
 class DocumentUpdate:
-    """A document's new state: its record, chunks, and each chunk's lexical tokens."""
+    """A document's new state: its record, chunks, and each chunk's lexical tokens and pinyin keys."""
 
     record: DocumentRecord
     chunks: Sequence[Chunk]
     tokens: Sequence[Sequence[str]]
+    pinyin: Sequence[Sequence[str]]
+    """Each chunk's pinyin keys (knowledge.phonetic), for spoken questions."""
 
 
 @dataclass(frozen=True)
@@ -211,17 +214,20 @@ class Catalog:
         return counts
 
     def lexical_search(
-        self, tokens: Sequence[str], limit: int, filters: Filters | None = None
+        self, tokens: Sequence[str], limit: int, filters: Filters | None = None, table: str = "chunks_fts"
     ) -> list[tuple[str, float]]:
-        """BM25 over the chunks' tokens: (chunk id, score), best first; higher is better."""
+        """BM25 over the chunks' tokens (or, with table="chunks_pinyin", their pinyin keys):
+        (chunk id, score), best first; higher is better."""
+        if table not in ("chunks_fts", "chunks_pinyin"):
+            raise ValueError(f"no lexical index {table!r}")
         query = _fts_query(tokens)
         if not query:
             return []
         where, params = (filters or Filters()).sql()
         rows = self._db.execute(
-            "SELECT c.id, -bm25(chunks_fts) AS score"
-            " FROM chunks_fts JOIN chunks c ON c.rowid = chunks_fts.rowid"
-            f" WHERE chunks_fts MATCH ?{where} ORDER BY bm25(chunks_fts) LIMIT ?",
+            f"SELECT c.id, -bm25({table}) AS score"
+            f" FROM {table} JOIN chunks c ON c.rowid = {table}.rowid"
+            f" WHERE {table} MATCH ?{where} ORDER BY bm25({table}) LIMIT ?",
             [query, *params, limit],
         ).fetchall()
         return [(str(row[0]), float(row[1])) for row in rows]
@@ -232,10 +238,11 @@ class Catalog:
         """Replace the given documents and remove others, all in one transaction."""
         with self._transaction() as db:
             for source in [*removed, *(u.record.source for u in updates)]:
-                db.execute(
-                    "DELETE FROM chunks_fts WHERE rowid IN (SELECT rowid FROM chunks WHERE source = ?)",
-                    (source,),
-                )
+                for table in ("chunks_fts", "chunks_pinyin"):
+                    db.execute(
+                        f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM chunks WHERE source = ?)",
+                        (source,),
+                    )
                 db.execute("DELETE FROM chunks WHERE source = ?", (source,))
                 db.execute("DELETE FROM documents WHERE source = ?", (source,))
             for update in updates:
@@ -256,7 +263,7 @@ class Catalog:
                         r.chars,
                     ),
                 )
-                for chunk, tokens in zip(update.chunks, update.tokens, strict=True):
+                for chunk, tokens, pinyin in zip(update.chunks, update.tokens, update.pinyin, strict=True):
                     cursor = db.execute(
                         f"INSERT INTO chunks({_CHUNK_COLUMNS}) VALUES ({_marks(11)})",
                         (
@@ -276,4 +283,8 @@ class Catalog:
                     db.execute(
                         "INSERT INTO chunks_fts(rowid, tokens) VALUES (?, ?)",
                         (cursor.lastrowid, " ".join(tokens)),
+                    )
+                    db.execute(
+                        "INSERT INTO chunks_pinyin(rowid, tokens) VALUES (?, ?)",
+                        (cursor.lastrowid, " ".join(pinyin)),
                     )

@@ -67,6 +67,8 @@ class FusionWeights:
     dense: float = 0.5
     lexical: float = 0.5
     k: int = 60
+    phonetic: float = 0.0
+    """Weight of the pinyin list, used for spoken questions only."""
 
 
 def _scaled(ranking: Sequence[tuple[str, float]]) -> dict[str, float]:
@@ -80,11 +82,14 @@ def _scaled(ranking: Sequence[tuple[str, float]]) -> dict[str, float]:
 
 
 def fuse(
-    dense: Sequence[tuple[str, float]], lexical: Sequence[tuple[str, float]], weights: FusionWeights
+    dense: Sequence[tuple[str, float]],
+    lexical: Sequence[tuple[str, float]],
+    weights: FusionWeights,
+    phonetic: Sequence[tuple[str, float]] = (),
 ) -> list[tuple[str, float]]:
-    """Fuse two ranked lists of (id, score), best first, into one list of (id, fused score)."""
+    """Fuse ranked lists of (id, score), best first, into one list of (id, fused score)."""
     fused: dict[str, float] = {}
-    for ranking, weight in ((dense, weights.dense), (lexical, weights.lexical)):
+    for ranking, weight in ((dense, weights.dense), (lexical, weights.lexical), (phonetic, weights.phonetic)):
         if weights.method == "rrf":
             for rank, (chunk_id, _) in enumerate(ranking, start=1):
                 fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (weights.k + rank)

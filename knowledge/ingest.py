@@ -26,6 +26,7 @@ from knowledge.chunking import CHUNKER_VERSION, Chunk, chunk_document
 from knowledge.lexical import TOKENIZER_VERSION, lexical_tokens
 from knowledge.loaders import LoadError, is_supported, load_document
 from knowledge.metadata import document_meta
+from knowledge.phonetic import PINYIN_VERSION, pinyin_tokens
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def discover(paths: Sequence[Path]) -> list[_SourceFile]:
 def _chunker_id(kb: KnowledgeBase) -> str:
     """The recipe a document was indexed with; a document indexed another way is indexed again."""
     s = kb.settings
-    return f"{CHUNKER_VERSION}:{TOKENIZER_VERSION}:{s.chunk_max_chars}:{s.chunk_min_chars}"
+    return f"{CHUNKER_VERSION}:{TOKENIZER_VERSION}:{PINYIN_VERSION}:{s.chunk_max_chars}:{s.chunk_min_chars}"
 
 
 def ingest(
@@ -172,7 +173,8 @@ def _read(kb: KnowledgeBase, file: _SourceFile, chunker: str, report: IngestRepo
         chars=sum(len(c.text) for c in chunks),
     )
     tokens = [lexical_tokens(c.embedding_text()) for c in chunks]
-    return DocumentUpdate(record, chunks, tokens)
+    pinyin = [pinyin_tokens(c.embedding_text()) for c in chunks]
+    return DocumentUpdate(record, chunks, tokens, pinyin)
 
 
 def _embed_missing(kb: KnowledgeBase, new_chunks: list[Chunk], kept_ids: list[str], notify: Progress) -> int:

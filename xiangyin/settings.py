@@ -46,6 +46,7 @@ class Settings(BaseSettings):
     lexical_weight: float = 0.5
     fusion_k: int = Field(default=60, description="k of reciprocal rank fusion (fusion=rrf).")
     candidates: int = Field(default=40, description="Passages each retriever hands to the fusion.")
+    phonetic_weight: float = Field(default=0.2, description="Weight of the pinyin list for spoken questions.")
 
     # Assistant
     assistant_name: str = Field(default="小音", description="What the assistant calls itself.")
