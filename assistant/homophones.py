@@ -14,9 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from pypinyin import lazy_pinyin
-
-from knowledge.phonetic import fold
+from knowledge.phonetic import folded_syllables
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
@@ -33,12 +31,11 @@ class HomophoneRepair:
         self._terms: dict[int, list[_Term]] = {}
         for text in dict.fromkeys(terms):
             if 3 <= len(text) <= 8 and _CJK_RUN.fullmatch(text):
-                syllables = tuple(fold(p) for p in lazy_pinyin(text))
-                self._terms.setdefault(len(text), []).append(_Term(text, syllables))
+                self._terms.setdefault(len(text), []).append(_Term(text, tuple(folded_syllables(text))))
         self._is_known = is_known
 
     def _match(self, window: str) -> str | None:
-        heard = [fold(p) for p in lazy_pinyin(window)]
+        heard = folded_syllables(window)
         for term in self._terms.get(len(window), []):
             if term.text == window or term.syllables[0] != heard[0]:
                 continue

@@ -24,11 +24,15 @@ def fold(syllable: str) -> str:
     return "l" + folded[1:] if folded.startswith("n") else folded
 
 
+def folded_syllables(chinese: str) -> list[str]:
+    """The folded syllable of each character of a run of Chinese characters."""
+    return [fold(p) for p in lazy_pinyin(chinese)]
+
+
 def pinyin_tokens(text: str) -> list[str]:
     """Syllable pairs within each run of Chinese characters: enough context to tell words apart, and
     one misheard syllable still leaves the neighbouring pairs matching."""
     tokens: list[str] = []
     for run in _CJK_RUN.findall(text):
-        folded = [fold(p) for p in lazy_pinyin(run)]
-        tokens.extend(a + b for a, b in itertools.pairwise(folded))
+        tokens.extend(a + b for a, b in itertools.pairwise(folded_syllables(run)))
     return tokens

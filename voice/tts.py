@@ -7,12 +7,12 @@ WeChat then deliver the answer as text with a notice.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from knowledge.chunking import split_sentences
 from voice.audio import SAMPLE_RATE, Samples, encode_audio, to_samples
 from voice.textnorm import normalize_for_speech
 
@@ -58,11 +58,8 @@ class Speech:
         return encode_audio(self.samples, fmt)
 
 
-_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])")
-
-
 def spoken_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+    return [s.strip() for s in split_sentences(text) if s.strip()]
 
 
 class Synthesizer:
