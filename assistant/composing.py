@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from knowledge.chunking import split_sentences
 from knowledge.hybrid import SearchHit
 
 
@@ -38,3 +39,13 @@ class Composer(Protocol):
     name: str
 
     def compose(self, question: str, evidence: Sequence[Evidence]) -> Draft: ...
+
+    def stream(self, question: str, evidence: Sequence[Evidence]) -> Iterator[str | Draft]:
+        """Text pieces as they are produced, then exactly one final `Draft` (what `compose` returns)."""
+        ...
+
+
+def stream_by_sentence(draft: Draft) -> Iterator[str | Draft]:
+    """`Composer.stream` for composers that produce the whole answer at once: one piece per sentence."""
+    yield from split_sentences(draft.text)
+    yield draft

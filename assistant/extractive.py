@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from assistant.composing import Draft, Evidence
+from assistant.composing import Draft, Evidence, stream_by_sentence
 from assistant.followup import rewrite
 from assistant.normalize import normalize_question
 from assistant.questions import SENTENCE_SIGNALS, question_types
@@ -147,6 +147,9 @@ class ExtractiveComposer:
                 total = relevance + w.prior * prior
                 scored.append(_Scored(total, relevance, coverage, _Sentence(index, position, sentence)))
         return sorted(scored, key=lambda item: item.total, reverse=True)
+
+    def stream(self, question: str, evidence: Sequence[Evidence]) -> Iterator[str | Draft]:
+        return stream_by_sentence(self.compose(question, evidence))
 
     def compose(self, question: str, evidence: Sequence[Evidence]) -> Draft:
         question = normalize_question(question)

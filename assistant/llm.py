@@ -6,14 +6,14 @@ to retrieved passages); a failing answer is replaced by the extractive one in th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
 from assistant.checking import CITATION
-from assistant.composing import Draft, Evidence
+from assistant.composing import Draft, Evidence, stream_by_sentence
 from assistant.extractive import question_coverage
 
 NO_ANSWER = "资料中没有相关内容"
@@ -45,6 +45,9 @@ class LLMComposer:
         prompt = ChatPromptTemplate.from_messages([("system", SYSTEM_PROMPT), ("human", HUMAN_PROMPT)])
         self._chain = prompt | model | StrOutputParser()
         self._assistant_name = assistant_name
+
+    def stream(self, question: str, evidence: Sequence[Evidence]) -> Iterator[str | Draft]:
+        return stream_by_sentence(self.compose(question, evidence))
 
     def compose(self, question: str, evidence: Sequence[Evidence]) -> Draft:
         text = self._chain.invoke(

@@ -11,7 +11,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -20,6 +20,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from assistant.answer import Answer, AnswerKind, Citation, Passage
 from assistant.checking import check
 from assistant.composing import Composer, Draft, Evidence
+from assistant.events import AnswerEvent, Finished, Retrieved, Rewritten, TextDelta
 from assistant.extractive import ExtractiveComposer
 from assistant.followup import rewrite, topic_terms
 from assistant.homophones import HomophoneRepair
@@ -112,13 +113,15 @@ class Assistant:
         self.sessions = sessions or SessionStore(
             settings.home / "sessions.sqlite3", settings.session_max_turns, settings.session_max_age_s
         )
-        self.chain: Runnable[_State, _State] = (
+        # Streaming runs the same stages with the composer's pieces passed on between the two halves.
+        self.prepare: Runnable[_State, _State] = (
             _timed("classify", self._classify)
             | _timed("rewrite", self._rewrite)
             | _timed("retrieve", self._retrieve)
             | _timed("select", self._select)
-            | _timed("compose", self._compose)
-            | _timed("check", self._check)
+        )
+        self.chain: Runnable[_State, _State] = (
+            self.prepare | _timed("compose", self._compose) | _timed("check", self._check)
         )
 
     def close(self) -> None:
@@ -256,15 +259,53 @@ class Assistant:
     ) -> Answer:
         """Answer one message. With a session id the conversation is remembered; `history` overrides it.
         `spoken` marks a transcript of speech, whose mis-heard policy words are repaired first."""
+        started = time.perf_counter()
+        state = self.chain.invoke(self._start(question, session_id, history, spoken))
+        return self._finish(state, started, remember=history is None)
+
+    def stream(
+        self,
+        question: str,
+        session_id: str | None = None,
+        history: list[Turn] | None = None,
+        spoken: bool = False,
+    ) -> Iterator[AnswerEvent]:
+        """`ask`, step by step: the understood question, the passages, the answer text as the composer
+        writes it, and the checked `Answer` last (which may replace the streamed text)."""
+        started = time.perf_counter()
+        state = self.prepare.invoke(self._start(question, session_id, history, spoken))
+        yield Rewritten(state.standalone or state.cleaned, state.session_id)
+        streamed: list[str] = []
+        if state.reply_kind is None:
+            yield Retrieved([_passage(hit) for hit in state.hits])
+            compose_started = time.perf_counter()
+            for piece in self.composer.stream(state.standalone, state.evidence):
+                if isinstance(piece, Draft):
+                    state.draft = piece
+                else:
+                    streamed.append(piece)
+                    yield TextDelta(piece)
+            state.composer = self.composer.name
+            state.timings["compose"] = round((time.perf_counter() - compose_started) * 1000, 2)
+            state = _timed("check", self._check).invoke(state)
+        answer = self._finish(state, started, remember=history is None)
+        if not streamed:
+            yield TextDelta(answer.answer)
+        yield Finished(answer, replaced=bool(streamed) and "".join(streamed) != answer.answer)
+
+    def _start(
+        self, question: str, session_id: str | None, history: list[Turn] | None, spoken: bool
+    ) -> _State:
         session = session_id or uuid.uuid4().hex
         turns = history if history is not None else self.sessions.history(session)
-        started = time.perf_counter()
-        state = self.chain.invoke(_State(question=question, session_id=session, history=turns, spoken=spoken))
+        return _State(question=question, session_id=session, history=turns, spoken=spoken)
+
+    def _finish(self, state: _State, started: float, remember: bool) -> Answer:
         state.timings["total"] = round((time.perf_counter() - started) * 1000, 2)
         answer = self._answer(state)
-        if history is None:
+        if remember:
             user = Turn(
                 "user", state.cleaned, state.standalone if state.reply_kind in (None, "refusal") else ""
             )
-            self.sessions.append(session, [user, Turn("assistant", answer.answer)])
+            self.sessions.append(state.session_id, [user, Turn("assistant", answer.answer)])
         return answer

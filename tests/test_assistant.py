@@ -13,6 +13,7 @@ from langchain_core.language_models.chat_models import SimpleChatModel
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.messages import BaseMessage
 
+from assistant.events import Finished, Retrieved, Rewritten, TextDelta
 from assistant.llm import LLMComposer
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
@@ -186,3 +187,37 @@ def test_llm_prompt_numbers_the_passages_and_forbids_outside_knowledge(assistant
 
 def test_settings_default_composer_is_extractive(tmp_path: Path) -> None:
     assert Settings(home=tmp_path).refusal_min_dense > 0
+
+
+def test_stream_yields_question_sources_text_then_the_same_answer_as_ask(assistant: Assistant) -> None:
+    events = list(assistant.stream("2025年城乡居民医保个人一年交多少钱？", session_id="s-stream"))
+    assert isinstance(events[0], Rewritten) and events[0].session_id == "s-stream"
+    assert isinstance(events[1], Retrieved) and len(events[1].passages) == 5
+    deltas = [e.text for e in events if isinstance(e, TextDelta)]
+    final = events[-1]
+    assert isinstance(final, Finished) and not final.replaced
+    assert "".join(deltas) == final.answer.answer and "400元" in final.answer.answer
+    assert len(deltas) >= 1 and all(isinstance(e, TextDelta) for e in events[2:-1])
+    typed = assistant.ask("2025年城乡居民医保个人一年交多少钱？")
+    assert typed.answer == final.answer.answer
+    assert {"compose", "check", "total"} <= final.answer.timings_ms.keys()
+    # The streamed turn is remembered like an asked one: a follow-up is understood.
+    follow = assistant.ask("那什么时候交？", session_id="s-stream")
+    assert "9月1日" in follow.answer
+
+
+def test_stream_of_small_talk_sends_the_reply_as_one_piece(assistant: Assistant) -> None:
+    events = list(assistant.stream("你好"))
+    assert [type(e) for e in events] == [Rewritten, TextDelta, Finished]
+    final = events[-1]
+    assert isinstance(final, Finished) and final.answer.kind == "greeting"
+    assert events[1] == TextDelta(final.answer.answer)
+
+
+def test_stream_marks_a_generated_answer_replaced_after_a_failed_check(assistant: Assistant) -> None:
+    model = FakeListChatModel(responses=["个人缴费每人每年450元[1]。"])
+    events = list(_with_model(assistant, model).stream("2025年居民医保个人缴费标准是多少？"))
+    final = events[-1]
+    assert isinstance(final, Finished) and final.replaced
+    assert "450" in "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert "400元" in final.answer.answer and final.answer.composer == "extractive (fallback from llm)"
