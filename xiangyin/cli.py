@@ -160,9 +160,17 @@ def demo_command(
     question: Annotated[
         str, typer.Argument(help="A question to ask the demo knowledge base.")
     ] = SAMPLE_QUESTION,
+    host: Annotated[
+        str, typer.Option(help="Address to serve on (0.0.0.0 for the whole network).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the server and page afterwards.")
+    ] = True,
 ) -> None:
-    """Build the demo knowledge base (a fictional county) and answer a sample question."""
-    assistant = Assistant(_settings())
+    """Build the demo knowledge base (a fictional county), answer a sample question, start the page."""
+    settings = _settings()
+    assistant = Assistant(settings)
     try:
         with resources.as_file(resources.files("knowledge").joinpath("demo")) as demo:
             console.print(f"载入示例知识库：{demo}")
@@ -170,9 +178,44 @@ def demo_command(
         console.print(f"\n问：{question}")
         console.print("答：", end="")
         _print_answer(assistant.ask(question))
-        console.print('\n继续提问：xiangyin ask "问题"，或 xiangyin chat 进入对话。')
     finally:
         assistant.close()
+    if not serve:
+        console.print('\n继续提问：xiangyin ask "问题"，或 xiangyin chat 进入对话。')
+        return
+    _serve(settings, host, port, workers=1)
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[
+        str, typer.Option(help="Address to serve on (0.0.0.0 for the whole network).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes sharing one index.")] = 1,
+    ssl_certfile: Annotated[
+        Path | None, typer.Option(help="TLS certificate: phones only allow the microphone over HTTPS.")
+    ] = None,
+    ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key for --ssl-certfile.")] = None,
+) -> None:
+    """Start the HTTP API and the digital-human page."""
+    _serve(_settings(), host, port, workers, ssl_certfile, ssl_keyfile)
+
+
+def _serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    workers: int,
+    ssl_certfile: Path | None = None,
+    ssl_keyfile: Path | None = None,
+) -> None:
+    from api.server import serve
+
+    scheme = "https" if ssl_certfile else "http"
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    console.print(f"\n数字人页面：{scheme}://{shown}:{port}/  （按 Ctrl+C 停止）")
+    serve(settings, host, port, workers, ssl_certfile, ssl_keyfile)
 
 
 def _print_answer(answer: Answer) -> None:

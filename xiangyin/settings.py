@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedderName = Literal["e5", "use", "sentence-transformers"]
@@ -86,6 +86,36 @@ class Settings(BaseSettings):
     tts_timeout_s: float = Field(
         default=6.0, description="How long one engine may take before the next is tried."
     )
+
+    # Server (api/)
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token for the knowledge administration routes; they are off while unset.",
+    )
+    rate_limit: str = Field(
+        default="30/minute",
+        description="Questions (chat, voice, speech) one client may send, in `limits` notation; per worker.",
+    )
+    trust_forwarded_for: bool = Field(
+        default=False,
+        description="Identify clients by X-Forwarded-For (only behind a reverse proxy that sets it).",
+    )
+    max_upload_bytes: int = Field(default=20_000_000, description="Largest accepted document upload.")
+    max_tts_chars: int = Field(default=600, description="Longest text the speech route reads aloud.")
+    audio_ttl_s: int = Field(default=3600, description="How long synthesised answers stay downloadable.")
+    suggestions: list[str] = Field(
+        default=[
+            "低保的申请条件是什么？",
+            "2025年城乡居民医保个人一年交多少钱？",
+            "种粮补贴什么时候发？",
+            "老人满多少岁可以领高龄补贴？",
+        ],
+        description="Questions offered to first-time users on the page (JSON list in the environment).",
+    )
+    avatar_style: Literal["young-woman", "young-man", "elder-woman"] = Field(
+        default="young-woman", description="The look of the digital human on the page."
+    )
+    avatar_outfit: str = Field(default="#2f7d5b", description="Colour of the avatar's jacket (CSS colour).")
 
     @property
     def index_dir(self) -> Path:

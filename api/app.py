@@ -1,0 +1,52 @@
+"""The FastAPI application: `create_app(settings)` for tests and embedding, `from_environment` for workers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api import admin, chat, health, page, speech
+from api.errors import install_error_handlers
+from api.services import Services
+from xiangyin.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """乡音 (Xiangyin): answers villagers' questions from the documents a village or county loaded,
+with the sources named, by text or by voice. Errors are JSON `{"error": {"code", "message"}}` with a
+Chinese message for the user."""
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = services or Services(settings)
+        (settings.home / "documents").mkdir(parents=True, exist_ok=True)
+        app.state.services = svc
+        svc.load_in_background()
+        try:
+            yield
+        finally:
+            svc.close()
+
+    app = FastAPI(title="Xiangyin 乡音", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(page.router)
+    app.include_router(chat.router)
+    app.include_router(speech.router)
+    if settings.admin_token is not None:
+        app.include_router(admin.router)
+    else:
+        log.info("no admin token configured: knowledge administration routes are off")
+    app.mount("/static", StaticFiles(directory=page.STATIC), name="static")
+    return app
+
+
+def from_environment() -> FastAPI:
+    """The app factory uvicorn workers call (`XIANGYIN_*` variables carry the settings to them)."""
+    return create_app(load_settings())

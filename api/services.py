@@ -1,0 +1,142 @@
+"""The long-lived parts one server process holds: the assistant, speech in and out, clips and jobs.
+
+Models are loaded in a background thread at start-up, so `/healthz` answers at once and `/readyz` says
+when the process can answer. Each model is used by one request at a time (they are not all thread-safe,
+and on a small server parallel inference only slows every request down); parallelism comes from workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Literal
+
+from api.clips import ClipStore
+from api.jobs import IngestJobs, JobStore
+from api.ratelimit import RateLimiter
+from assistant.answer import Answer
+from assistant.events import AnswerEvent
+from assistant.pipeline import Assistant
+from knowledge.base import KnowledgeBase
+from voice.asr import Transcript
+from voice.recognition import SpeechRecognizer
+from voice.synthesis import make_synthesizer
+from voice.tts import Speech, SynthesisFailed, Synthesizer, spoken_sentences
+from xiangyin.settings import Settings
+
+log = logging.getLogger(__name__)
+
+LoadState = Literal["loaded", "loading", "failed"]
+WARM_UP_TEXT = "您好。"
+
+
+@dataclass(frozen=True)
+class SpokenClip:
+    text: str
+    clip_id: str
+    engine: str
+
+
+class Services:
+    def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
+        self.settings = settings
+        self.assistant = assistant or Assistant(settings)
+        self.recognizer = SpeechRecognizer(settings)
+        self.clips = ClipStore(settings.cache_dir / "clips", settings.audio_ttl_s)
+        self.jobs = IngestJobs(JobStore(settings.home / "jobs.sqlite3"), lambda: self.writer_kb)
+        self.limiter = RateLimiter(settings.rate_limit, settings.trust_forwarded_for)
+        self.index_state: LoadState = "loading"
+        self.asr_state: LoadState = "loading"
+        self.tts_engine: str | None = None
+        self._assistant_lock = threading.Lock()
+        self._asr_lock = threading.Lock()
+        self._tts_lock = threading.Lock()
+        self._loaded = threading.Event()
+
+    @cached_property
+    def synthesizer(self) -> Synthesizer:
+        return make_synthesizer(self.settings)
+
+    @cached_property
+    def writer_kb(self) -> KnowledgeBase:
+        """Ingest jobs write through their own connection and embedder, never the one answering."""
+        return KnowledgeBase(self.settings)
+
+    # Start-up
+
+    def load_in_background(self) -> None:
+        self.jobs.store.fail_orphans()
+        threading.Thread(target=self._load, name="load-models", daemon=True).start()
+
+    def wait_loaded(self, timeout: float | None = None) -> bool:
+        return self._loaded.wait(timeout)
+
+    def _load(self) -> None:
+        try:
+            with self._assistant_lock:
+                self.assistant.kb.embeddings.embed_query("你好")
+                self.assistant.kb.vectors.count()
+            self.index_state = "loaded"
+        except Exception:
+            log.exception("the knowledge base could not be loaded")
+            self.index_state = "failed"
+        try:
+            with self._asr_lock:
+                _ = self.recognizer.transcriber
+            self.asr_state = "loaded"
+        except Exception:
+            log.exception("the speech recogniser could not be loaded")
+            self.asr_state = "failed"
+        try:
+            self.speak(WARM_UP_TEXT)
+        except SynthesisFailed as exc:
+            log.warning("no speech engine works; answers will be text only: %s", exc)
+        self._loaded.set()
+
+    @property
+    def ready(self) -> bool:
+        return self.index_state == "loaded"
+
+    # Work
+
+    def ask(self, question: str, session_id: str | None, spoken: bool = False) -> Answer:
+        with self._assistant_lock:
+            return self.assistant.ask(question, session_id=session_id, spoken=spoken)
+
+    def stream(self, question: str, session_id: str | None) -> Iterator[AnswerEvent]:
+        """Run to the end by the caller's thread; holds the assistant while it does."""
+        with self._assistant_lock:
+            yield from self.assistant.stream(question, session_id=session_id)
+
+    def transcribe(self, audio: bytes) -> Transcript:
+        """Raises `voice.audio.AudioError` for audio that cannot be used."""
+        with self._asr_lock:
+            return self.recognizer.recognize(audio)
+
+    def speak(self, text: str, rate: float | None = None) -> Speech:
+        """Raises `SynthesisFailed` when no engine works."""
+        with self._tts_lock:
+            try:
+                speech = self.synthesizer.synthesize(text, rate)
+            except SynthesisFailed:
+                self.tts_engine = None
+                raise
+        self.tts_engine = speech.engine
+        return speech
+
+    def speak_sentences(self, text: str) -> Iterator[SpokenClip]:
+        """Sentence by sentence as MP3 clips; stops quietly at the first sentence no engine can speak."""
+        for sentence in spoken_sentences(text):
+            try:
+                speech = self.speak(sentence)
+            except SynthesisFailed:
+                return
+            yield SpokenClip(sentence, self.clips.put(speech.encode("mp3")), speech.engine)
+
+    def close(self) -> None:
+        self.jobs.shutdown()
+        self.jobs.store.close()
+        self.assistant.close()
