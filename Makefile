@@ -10,10 +10,12 @@ STAMP := $(VENV)/.installed
 install: system-deps $(STAMP)
 
 # Debian packages: espeak-ng is the offline last-resort voice; chromium runs the browser tests (playwright
-# drives it, never a downloaded browser). Installed when we may, else a warning.
-SYSTEM_PACKAGES := espeak-ng chromium
+# drives it, never a downloaded browser) and a Chinese font makes their screenshots readable. Installed
+# when we may, else a warning.
+SYSTEM_PACKAGES := espeak-ng chromium fonts-wqy-microhei
 system-deps:
-	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			apt-get update -q && apt-get install -y -q $$missing; \

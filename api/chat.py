@@ -31,7 +31,7 @@ _STREAM_DOC = """Server-Sent Events, in this order:
 the deltas when `replaced` is true; or `error` {error: {code, message}} instead of `done`."""
 
 
-@router.post("/chat", response_model=Answer, responses=responses(422, 429, 503))
+@router.post("/chat", response_model=Answer, responses=responses(400, 422, 429, 503))
 def chat(body: ChatRequest, svc: ServicesDep) -> Answer:
     """Ask a question; the answer names its sources, or says the documents do not cover it."""
     return svc.ask(body.message, body.session_id)
@@ -78,7 +78,7 @@ def _produce(svc: Services, body: ChatRequest, out: queue.Queue[ServerSentEvent 
     response_class=EventSourceResponse,
     responses={
         200: {"description": _STREAM_DOC, "content": {"text/event-stream": {"schema": {"type": "string"}}}},
-        **responses(422, 429, 503),
+        **responses(400, 422, 429, 503),
     },
 )
 def chat_stream(body: ChatRequest, svc: ServicesDep) -> EventSourceResponse:

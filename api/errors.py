@@ -81,7 +81,34 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "请求的内容不符合要求。"
 
 
+def document_errors(app: FastAPI) -> None:
+    """FastAPI documents its own 422 body for every route with parameters; ours is `ErrorBody`."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = build()
+        ref = "#/components/schemas/ErrorBody"
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                invalid = operation.get("responses", {}).get("422")
+                if invalid is not None:
+                    invalid["content"] = {"application/json": {"schema": {"$ref": ref}}}
+                    invalid["description"] = _STATUS_MESSAGES[422][1]
+        # ErrorBody is there already: the routes' documented errors reference it.
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    document_errors(app)
+
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         log.info("%s %s -> %d %s", request.method, request.url.path, exc.status, exc.code)

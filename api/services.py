@@ -43,6 +43,7 @@ class SpokenClip:
 class Services:
     def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
         self.settings = settings
+        self._owns_assistant = assistant is None
         self.assistant = assistant or Assistant(settings)
         self.recognizer = SpeechRecognizer(settings)
         self.clips = ClipStore(settings.cache_dir / "clips", settings.audio_ttl_s)
@@ -139,4 +140,7 @@ class Services:
     def close(self) -> None:
         self.jobs.shutdown()
         self.jobs.store.close()
-        self.assistant.close()
+        if "writer_kb" in self.__dict__:
+            self.writer_kb.close()
+        if self._owns_assistant:
+            self.assistant.close()

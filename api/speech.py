@@ -94,7 +94,7 @@ async def asr(request: Request, svc: ServicesDep, audio: AudioUpload) -> Transcr
                 media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA_TYPES.values()
             },
         },
-        **responses(413, 422, 429, 503),
+        **responses(400, 413, 422, 429, 503),
     },
 )
 def tts(body: SpeechRequest, svc: ServicesDep) -> Response:

