@@ -64,7 +64,9 @@ def test_jsonl_and_yaml_hold_the_same_fields(tmp_path: Path) -> None:
     jsonl = write_lines(tmp_path / "cases.jsonl", *[c.model_dump() for c in from_yaml])
     assert load_cases(jsonl) == from_yaml
     # A mapping with a `cases` list is accepted too.
-    wrapped = _write(tmp_path / "wrapped.yml", "cases:\n" + "".join("  " + line + "\n" for line in YAML_CASES.splitlines()))
+    wrapped = _write(
+        tmp_path / "wrapped.yml", "cases:\n" + "".join("  " + line + "\n" for line in YAML_CASES.splitlines())
+    )
     assert load_cases(wrapped) == from_yaml
 
 
@@ -80,9 +82,15 @@ def _write(path: Path, text: str) -> Path:
         ('{"id": "b"}', "问题 question 和录音 audio 至少要有一个"),
         ('{"question": "低保"}', "缺少字段 id"),
         ('{"id": "b", "question": "低保", "anwser": "680元"}', "不认识的字段 anwser"),
-        ('{"id": "b", "question": "低保", "should_refuse": "maybe"}', "字段 should_refuse 应该是true 或 false"),
+        (
+            '{"id": "b", "question": "低保", "should_refuse": "maybe"}',
+            "字段 should_refuse 应该是true 或 false",
+        ),
         ('{"id": "b", "question": "低保", "answer_keywords": "680元"}', "字段 answer_keywords 应该是列表"),
-        ('{"id": "b", "question": "那呢", "history": [{"role": "villager", "content": "低保"}]}', "history.0.role 只能是 user 或 assistant"),
+        (
+            '{"id": "b", "question": "那呢", "history": [{"role": "villager", "content": "低保"}]}',
+            "history.0.role 只能是 user 或 assistant",
+        ),
         ('{"id": "b", "question": "低保",', "不是合法的 JSON"),
         ('["b", "低保"]', "每个用例应该是一个对象"),
         ('{"id": "c1", "question": "又一个"}', "用例编号 c1 重复（第 1 行已用过）"),
@@ -108,7 +116,9 @@ def test_yaml_errors_name_the_line_of_the_case(tmp_path: Path) -> None:
 
 
 def test_audio_cases_need_no_question(tmp_path: Path) -> None:
-    path = write_lines(tmp_path / "cases.jsonl", {"id": "v1", "audio": "audio/v1.wav", "answer_keywords": ["680元"]})
+    path = write_lines(
+        tmp_path / "cases.jsonl", {"id": "v1", "audio": "audio/v1.wav", "answer_keywords": ["680元"]}
+    )
     (case,) = load_cases(path)
     assert case.audio == "audio/v1.wav" and case.question == ""
 

@@ -17,7 +17,9 @@ INFO = RunInfo(cases_file="cases.jsonl", target="in-process", started_at="2026-1
 
 
 def _case(n: int) -> Case:
-    return Case(id=f"c{n}", question=f"问题{n}", answer_keywords=[f"{n}元"], evidence=[f"依据{n}"], tags=["t"])
+    return Case(
+        id=f"c{n}", question=f"问题{n}", answer_keywords=[f"{n}元"], evidence=[f"依据{n}"], tags=["t"]
+    )
 
 
 def _run(correct: set[int]) -> RunResult:
@@ -104,5 +106,7 @@ def test_compare_command_exit_codes(tmp_path: Path) -> None:
     same = runner.invoke(app, ["eval", "compare", str(tmp_path / "base.json"), str(tmp_path / "a.json")])
     assert same.exit_code == 0, same.output
 
-    unreadable = runner.invoke(app, ["eval", "compare", str(tmp_path / "missing.json"), str(tmp_path / "a.json")])
+    unreadable = runner.invoke(
+        app, ["eval", "compare", str(tmp_path / "missing.json"), str(tmp_path / "a.json")]
+    )
     assert unreadable.exit_code == 2 and "无法读取评测结果" in unreadable.stderr

@@ -67,7 +67,12 @@ def test_ranks_hits_and_reciprocal_rank() -> None:
     assert first_relevant_rank([False, False, True, True]) == 3
     assert first_relevant_rank([False] * 3) is None
     assert (hit_at(3, 1), hit_at(3, 5), reciprocal_rank(3)) == (0.0, 1.0, pytest.approx(1 / 3))
-    assert (hit_at(None, 5), reciprocal_rank(None), reciprocal_rank(11, 10), reciprocal_rank(1)) == (0, 0, 0, 1)
+    assert (hit_at(None, 5), reciprocal_rank(None), reciprocal_rank(11, 10), reciprocal_rank(1)) == (
+        0,
+        0,
+        0,
+        1,
+    )
 
 
 def test_source_paths_match_at_folder_boundaries() -> None:
@@ -167,7 +172,10 @@ def test_summary_overall_and_per_tag() -> None:
 
     run = RunResult.build(RunInfo(cases_file="x", target="in-process", started_at="now"), results)
     assert set(run.by_tag) == {"dibao", "amount", "pension", "out_of_scope"}
-    assert run.by_tag["out_of_scope"].refusal_recall == 0.5 and run.by_tag["out_of_scope"].keyword_accuracy is None
+    assert (
+        run.by_tag["out_of_scope"].refusal_recall == 0.5
+        and run.by_tag["out_of_scope"].keyword_accuracy is None
+    )
     assert run.by_tag["dibao"].pass_rate == 1.0 and run.spoken is None
 
     spoken = finish(results[0].model_copy(update={"mode": "spoken", "question_cer": 0.25}))
