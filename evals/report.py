@@ -95,6 +95,23 @@ def _cards(summary: Summary) -> list[dict[str, str]]:
     ]
 
 
+def _excerpt(text: str, evidence: list[str], width: int = 220) -> tuple[str, str, str]:
+    """(before, evidence, after): a window of the passage around the evidence, so it is never cut off."""
+    found = next((e for e in evidence if e in text), None)
+    if found is None:
+        return (text if len(text) <= width else text[:width] + "…"), "", ""
+    at = text.index(found)
+    start = max(0, at - (width - len(found)) // 2)
+    end = max(at + len(found), start + width)
+    before = ("…" if start else "") + text[start:at]
+    after = text[at + len(found) : end] + ("…" if end < len(text) else "")
+    return before, found, after
+
+
+def short_key(result: CaseResult) -> str:
+    return result.case.id + ("（语音）" if result.mode == "spoken" else "")
+
+
 def _case_view(result: CaseResult) -> dict[str, object]:
     case = result.case
     ranking = [
@@ -102,7 +119,7 @@ def _case_view(result: CaseResult) -> dict[str, object]:
             "rank": rank,
             "source": p.source,
             "where": " > ".join(x for x in (p.title, p.section) if x),
-            "text": p.text,
+            "excerpt": _excerpt(p.text, case.evidence),
             "relevant": passage_relevant(p.text, p.source, case.evidence, case.sources),
         }
         for rank, p in enumerate(result.ranking[:5], start=1)
@@ -128,7 +145,7 @@ def _fix_summary(run: RunResult) -> list[dict[str, object]]:
                 "key": key,
                 "kind": kind,
                 "count": len(cases),
-                "ids": [r.key for r in cases],
+                "cases": [(r.key, short_key(r)) for r in cases],
                 "terms": [t for t, _ in terms.most_common(12)],
             }
         )

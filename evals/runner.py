@@ -50,6 +50,8 @@ class Reply:
     answer: Answer
     ranking: list[RetrievedPassage]
     """The retrieval ranking the retrieval measures use (up to 10)."""
+    latency_ms: float | None = None
+    """How long answering took, when the target measured it itself."""
 
 
 class Target(Protocol):
@@ -84,12 +86,14 @@ class InProcessTarget:
 
     def ask(self, question: str, history: Sequence[HistoryTurn], spoken: bool) -> Reply:
         turns = Case(id="-", question="-", history=list(history)).turns()
+        started = time.perf_counter()
         answer = self.assistant.ask(question, history=turns, spoken=spoken)
+        latency = (time.perf_counter() - started) * 1000
         # The assistant keeps only the passages it offers the composer; rank 10 for MRR@10, with the
         # same query and fusion the assistant used.
         query = normalize_question(answer.standalone_question)
         hits = self.assistant.kb.search(query, k=RANKING_DEPTH, spoken=spoken) if query.strip() else []
-        return Reply(answer, [_hit(h) for h in hits])
+        return Reply(answer, [_hit(h) for h in hits], latency)
 
     def sources_loaded(self, sources: Sequence[str]) -> bool | None:
         if not sources:
@@ -204,7 +208,7 @@ class Runner:
             return finish(
                 CaseResult(case=case, mode=trial.mode, asked=asked, question_cer=question_cer, error=str(exc))
             )
-        latency = (time.perf_counter() - started) * 1000
+        latency = reply.latency_ms or (time.perf_counter() - started) * 1000
         answer = reply.answer
         return finish(
             CaseResult(
@@ -333,7 +337,7 @@ def evaluate(
     cases = load_cases(cases_file)
     info = RunInfo(
         cases_file=str(cases_file),
-        target=url or "in-process",
+        target=url.rstrip("/") if url else "in-process",
         knowledge=str(knowledge) if knowledge else None,
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         settings=_settings_info(settings) if url is None else {},

@@ -134,6 +134,10 @@ def test_report_shows_its_sections_in_a_real_browser(browser: Browser, tmp_path:
     fix = page.locator("#fix")
     assert fix.locator('[data-problem="missing_document"]').inner_text().startswith("缺少文档")
     assert "林权证" in fix.locator('[data-problem="missing_document"]').inner_text()
+    link = fix.locator('[data-problem="missing_document"] a')
+    assert link.inner_text() == "forest" and link.get_attribute("href") == "#case-forest/typed"
+    link.click()
+    assert page.url.endswith("#case-forest/typed")
     assert fix.locator('[data-problem="answer_composition"]').count() == 1
     assert fix.locator('[data-problem="wrongly_refused"]').count() == 1
     assert fix.locator('[data-problem="should_refuse"]').count() == 1
@@ -144,6 +148,7 @@ def test_report_shows_its_sections_in_a_real_browser(browser: Browser, tmp_path:
     assert "<script>alert(1)</script>比上年提高30元" in composed.inner_text()  # shown, not run
     assert composed.locator(".missing").inner_text() == "680元"
     assert composed.locator(".passages li.hit").count() == 1  # the passage with the evidence is marked
+    assert composed.locator(".passages li.hit mark").inner_text() == EVIDENCE
 
     spoken = page.locator("#spoken")
     assert spoken.is_visible() and "语音识别字错率 0.0%" in spoken.inner_text()

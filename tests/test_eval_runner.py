@@ -71,8 +71,8 @@ CASES = [
         "tags": ["forestry"],
     },
     {
-        "id": "oil-tea",
-        "question": "油茶种植补贴每亩多少钱？",
+        "id": "next-year",
+        "question": "2030年的低保标准是多少？",
         "should_refuse": True,
         "tags": ["out_of_scope"],
     },
@@ -114,7 +114,7 @@ def cli_run(workspace: Path) -> RunResult:
 @pytest.mark.slow
 def test_in_process_run_scores_every_case(cli_run: RunResult) -> None:
     by_id = {r.case.id: r for r in cli_run.results}
-    assert list(by_id) == ["grain", "dibao", "pension-followup", "forest", "oil-tea", "too-long"]
+    assert list(by_id) == ["grain", "dibao", "pension-followup", "forest", "next-year", "too-long"]
     assert all(r.mode == "typed" and r.error is None for r in cli_run.results)
 
     grain = by_id["grain"]
@@ -129,7 +129,7 @@ def test_in_process_run_scores_every_case(cli_run: RunResult) -> None:
 
     forest = by_id["forest"]
     assert forest.sources_loaded is False and forest.problem == "missing_document"
-    assert by_id["oil-tea"].refused and by_id["oil-tea"].passed
+    assert by_id["next-year"].refused and by_id["next-year"].passed
     assert by_id["too-long"].kind == "invalid" and not by_id["too-long"].passed
 
     s = cli_run.summary
@@ -215,7 +215,7 @@ def test_server_run_gives_the_same_answers(
     assert run.info.target == url
     by_id = {r.case.id: r for r in run.results}
     local = {r.case.id: r for r in cli_run.results}
-    for case_id in ("grain", "dibao", "pension-followup", "oil-tea"):
+    for case_id in ("grain", "dibao", "pension-followup", "next-year"):
         assert by_id[case_id].answer == local[case_id].answer, case_id
         assert by_id[case_id].passed == local[case_id].passed
     # The ranking is what the server returns (5 passages), not a second search.
@@ -286,9 +286,11 @@ def test_spoken_cases_are_transcribed_and_scored_apart(
     by_key = {r.key: r for r in run.results}
     spoken = by_key["dibao/spoken"]
     assert spoken.asked and spoken.question_cer is not None and spoken.question_cer < 0.5, spoken.asked
-    assert "680元" in spoken.answer and spoken.passed
+    # Scored on its own (the spoken answer may be worse than the typed one: that is what is measured).
+    assert spoken.scores.keywords_ok is not None and spoken.scores.hit_at_5 is not None
+    assert spoken.passed == bool(spoken.scores.keywords_ok) and by_key["dibao/typed"].passed
     grain = by_key["grain/spoken"]
-    assert grain.question_cer is None and "补贴" in grain.asked  # no typed question to compare with
+    assert grain.question_cer is None and "多少钱" in grain.asked  # no typed question to compare with
     assert "missing.wav" in (by_key["lost/spoken"].error or "")
 
     assert run.summary.cases == 2  # typed questions only
