@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from evals.cases import Case, CaseFileError, append_case, load_cases
+from xiangyin.cli import app
 
 GOOD = {
     "id": "c1",
@@ -144,3 +146,16 @@ def test_append_case_checks_and_keeps_the_format(tmp_path: Path) -> None:
     loaded = load_cases(yaml_file)
     assert [c.id for c in loaded] == ["c1", "c2", "c3", "c4"] and loaded[3].tags == ["land"]
     assert "宅基地怎么申请" in yaml_file.read_text(encoding="utf-8")  # written readable, not escaped
+
+
+def test_run_command_reports_a_bad_case_file_before_doing_anything(tmp_path: Path) -> None:
+    bad = write_lines(tmp_path / "cases.jsonl", GOOD, '{"id": "b", "question": "低保", "anwser": "680元"}')
+    runner = CliRunner()
+    args = ["--home", str(tmp_path / "home"), "eval", "run", "--cases", str(bad)]
+    result = runner.invoke(app, [*args, "--kb", str(tmp_path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert f"用例文件有错：{bad}:2: 不认识的字段 anwser（请检查拼写）" in result.stderr.replace("\n", "")
+    assert not (tmp_path / "home" / "evals").exists()  # nothing was ingested
+
+    both = runner.invoke(app, [*args, "--kb", str(tmp_path), "--url", "http://127.0.0.1:9"])
+    assert both.exit_code == 2 and "exactly one of --kb and --url" in both.output
