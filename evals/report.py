@@ -152,6 +152,13 @@ def _fix_summary(run: RunResult) -> list[dict[str, object]]:
     return rows
 
 
+def _tag_bars(summary: Summary) -> list[tuple[str, float | None]]:
+    bars = [(label, getattr(summary, name)) for name, label in _TAG_BARS]
+    if summary.refusal_recall is not None:  # a tag of questions that should be refused
+        bars.append(("该拒答的", summary.refusal_recall))
+    return bars
+
+
 @cache
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
@@ -170,7 +177,7 @@ def render_report(run: RunResult, title: str = "乡音问答评测报告") -> st
         {
             "tag": tag,
             "summary": summary,
-            "chart": bar_chart([(label, getattr(summary, name)) for name, label in _TAG_BARS], tag),
+            "chart": bar_chart(_tag_bars(summary), tag),
         }
         for tag, summary in sorted(run.by_tag.items(), key=lambda item: (-item[1].cases, item[0]))
     ]

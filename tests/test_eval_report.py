@@ -130,6 +130,7 @@ def test_report_shows_its_sections_in_a_real_browser(browser: Browser, tmp_path:
     assert page.locator('#by-tag [data-tag="dibao"] svg rect').count() == 6
     box = page.locator('#by-tag [data-tag="dibao"] svg').bounding_box()
     assert box is not None and box["width"] > 200 and box["height"] > 50
+    assert "该拒答的0%" in (page.locator('#by-tag [data-tag="out_of_scope"] svg').text_content() or "")
 
     fix = page.locator("#fix")
     assert fix.locator('[data-problem="missing_document"]').inner_text().startswith("缺少文档")
