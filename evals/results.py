@@ -59,6 +59,14 @@ class CaseScores(BaseModel):
     citation_ok: bool | None = None
 
 
+class Verdict(BaseModel):
+    """An LLM judge's rating of one answer (evals/judge.py)."""
+
+    faithfulness: float = Field(ge=0, le=1, description="Every statement is backed by the cited passages.")
+    correctness: float | None = Field(default=None, ge=0, le=1, description="Agrees with the reference.")
+    reason: str = ""
+
+
 class CaseResult(BaseModel):
     case: Case
     mode: Mode = "typed"
@@ -82,6 +90,7 @@ class CaseResult(BaseModel):
     latency_ms: float = 0.0
     error: str | None = None
     scores: CaseScores = Field(default_factory=CaseScores)
+    judge: Verdict | None = Field(default=None, description="Only when a judge model was given.")
     passed: bool = False
     problem: Problem | None = None
 
@@ -177,6 +186,8 @@ class Summary(BaseModel):
     latency_p50_ms: float = 0.0
     latency_p95_ms: float = 0.0
     question_cer: float | None = None
+    judge_faithfulness: float | None = None
+    judge_correctness: float | None = None
     errors: int = 0
     problems: dict[str, int] = Field(default_factory=dict)
 
@@ -194,6 +205,8 @@ METRICS: dict[str, str] = {
     "char_f1": "字符F1",
     "rouge_l": "ROUGE-L",
     "question_cer": "语音识别字错率",
+    "judge_faithfulness": "评审模型：忠实度",
+    "judge_correctness": "评审模型：正确性",
     "latency_p50_ms": "响应时间中位数(毫秒)",
     "latency_p95_ms": "响应时间P95(毫秒)",
 }
@@ -235,6 +248,8 @@ def summarize(results: Sequence[CaseResult]) -> Summary:
         latency_p50_ms=round(percentile(latencies, 50), 2),
         latency_p95_ms=round(percentile(latencies, 95), 2),
         question_cer=_mean(r.question_cer for r in ok),
+        judge_faithfulness=_mean(r.judge.faithfulness if r.judge else None for r in ok),
+        judge_correctness=_mean(r.judge.correctness if r.judge else None for r in ok),
         errors=sum(1 for r in results if r.error),
         problems=problems,
     )

@@ -26,6 +26,7 @@ from assistant.normalize import normalize_question
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
 from evals.cases import Case, HistoryTurn, load_cases
+from evals.judge import Judge
 from evals.metrics import cer, source_matches
 from evals.results import RANKING_DEPTH, CaseResult, Mode, RetrievedPassage, RunInfo, RunResult, finish
 from knowledge.base import KnowledgeBase
@@ -177,6 +178,7 @@ class Runner:
     """Recordings named by cases are relative to this folder (the case file's)."""
     recognizer: SpeechRecognizer | None = None
     workers: int = 4
+    judge: Judge | None = None
 
     def _question(self, trial: Trial) -> tuple[str, float | None]:
         if trial.mode == "typed":
@@ -210,7 +212,7 @@ class Runner:
             )
         latency = reply.latency_ms or (time.perf_counter() - started) * 1000
         answer = reply.answer
-        return finish(
+        result = finish(
             CaseResult(
                 case=case,
                 mode=trial.mode,
@@ -228,6 +230,12 @@ class Runner:
                 latency_ms=round(latency, 2),
             )
         )
+        if self.judge is not None:
+            try:
+                result.judge = self.judge.judge(result)
+            except Exception as exc:  # an unreachable judge model costs its measure, not the run
+                log.warning("the judge failed on %s: %r", trial.key, exc)
+        return result
 
     def run(
         self,
@@ -331,9 +339,11 @@ def evaluate(
     workers: int = 4,
     progress: Progress | None = None,
     ingest_progress: Callable[[str, int, int], None] | None = None,
+    judge: Judge | None = None,
 ) -> RunResult:
     """Run a case file against a server (`url`), or in-process against a knowledge folder (ingested into
-    its own home first) or an open knowledge base. Raises CaseFileError for a bad case file."""
+    its own home first) or an open knowledge base; `judge` adds an LLM judge's verdicts. Raises
+    CaseFileError for a bad case file."""
     cases = load_cases(cases_file)
     info = RunInfo(
         cases_file=str(cases_file),
@@ -346,7 +356,8 @@ def evaluate(
     if url is not None:
         http = HttpTarget(url)
         try:
-            return Runner(http, cases_file.parent, recognizer, workers).run(cases, info, partial, progress)
+            runner = Runner(http, cases_file.parent, recognizer, workers, judge)
+            return runner.run(cases, info, partial, progress)
         finally:
             http.close()
     kb = knowledge_base
@@ -356,7 +367,7 @@ def evaluate(
         kb, _ = prepare_knowledge(settings, knowledge, progress=ingest_progress)
     assistant = Assistant(kb.settings, knowledge_base=kb, sessions=_memory_sessions())
     try:
-        runner = Runner(InProcessTarget(assistant), cases_file.parent, recognizer, workers)
+        runner = Runner(InProcessTarget(assistant), cases_file.parent, recognizer, workers, judge)
         return runner.run(cases, info, partial, progress)
     finally:
         assistant.sessions.close()
