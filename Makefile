@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run demo test check lint types unit bench clean
+.PHONY: install system-deps run demo test check lint types unit bench eval-demo eval-baseline clean
 
 install: system-deps $(STAMP)
 
@@ -63,6 +63,17 @@ unit:
 
 bench: install
 	$(BIN)/python -m benchmarks
+
+# The evaluation harness on the demo golden set, failing like CI's gate when it falls below the baseline;
+# the report is eval-results/demo/report.html.
+eval-demo: install
+	$(BIN)/xiangyin eval run --cases evals/demo_cases.jsonl --kb knowledge/demo --out eval-results/demo \
+		--baseline evals/baselines/demo.json
+
+# After an intended change of answer quality: run the demo set and make it the new baseline.
+eval-baseline: install
+	$(BIN)/xiangyin eval run --cases evals/demo_cases.jsonl --kb knowledge/demo --out eval-results/demo
+	$(BIN)/xiangyin eval baseline eval-results/demo/result.json evals/baselines/demo.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

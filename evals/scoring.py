@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from assistant.answer import Answer
 from evals.cases import Case
+from evals.metrics import percentile
 
 
 @dataclass(frozen=True)
@@ -50,12 +51,6 @@ class Summary:
     refusal_recall: float
     latency_p50_ms: float
     latency_p95_ms: float
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """The nearest-rank q-th percentile (0 for no values)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def summarize(scores: Sequence[CaseScore]) -> Summary:

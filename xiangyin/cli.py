@@ -26,6 +26,7 @@ from voice.audio import AudioError
 from voice.recognition import SpeechRecognizer
 from voice.synthesis import make_synthesizer
 from voice.tts import SynthesisFailed
+from xiangyin.eval_cli import eval_app
 from xiangyin.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="Inspect and manage the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+app.add_typer(eval_app, name="eval")
 
 console = Console()
 err = Console(stderr=True)

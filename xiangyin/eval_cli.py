@@ -1,0 +1,222 @@
+"""`xiangyin eval`: run golden cases, compare runs, render reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from evals.cases import CaseFileError
+from evals.compare import DEFAULT_GATE, Comparison, compare, gate
+from evals.report import render_report
+from evals.results import METRICS, RunResult, RunSummary, Summary, load_run, save
+from evals.runner import evaluate
+from xiangyin.settings import Settings
+
+eval_app = typer.Typer(
+    help="Evaluate the assistant on golden cases: run, compare runs, render reports.", no_args_is_help=True
+)
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    from xiangyin import cli
+
+    return cli._settings()
+
+
+def _summary_table(summary: Summary, title: str) -> Table:
+    table = Table("指标", "数值", title=title)
+    for name, label in METRICS.items():
+        value = getattr(summary, name)
+        if value is None:
+            continue
+        table.add_row(label, f"{value:.0f}" if name.startswith("latency") else f"{value:.3f}")
+    return table
+
+
+def _open_run(path: Path) -> RunResult | RunSummary:
+    try:
+        return load_run(path)
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]无法读取评测结果 {path}：{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _print_comparison(result: Comparison) -> None:
+    table = Table("指标", "之前", "之后", "变化", title="对比")
+    for change in result.metrics:
+        if change.before is None and change.after is None:
+            continue
+        delta = change.delta
+        mark = ""
+        if delta:
+            mark = "[red]变差[/red]" if change.worsening > 0 else "[green]变好[/green]"
+        table.add_row(
+            change.label,
+            "-" if change.before is None else f"{change.before:.3f}",
+            "-" if change.after is None else f"{change.after:.3f}",
+            "-" if delta is None else f"{delta:+.3f} {mark}",
+        )
+    console.print(table)
+    for label, cases in (
+        ("变好（之前未通过，现在通过）", result.improved),
+        ("变差（之前通过，现在未通过）", result.regressed),
+    ):
+        console.print(f"{label}：{len(cases)} 个")
+        for case in cases:
+            console.print(f"  {case.key}  {case.question}", markup=False, highlight=False)
+    if result.only_before or result.only_after:
+        console.print(
+            f"只在之前的结果里：{len(result.only_before)} 个；只在之后的结果里：{len(result.only_after)} 个"
+        )
+
+
+def _gate(result: Comparison, metrics: list[str] | None, max_drop: float) -> None:
+    try:
+        failures = gate(result, metrics or DEFAULT_GATE, max_drop)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--metric") from exc
+    for failure in failures:
+        err.print(f"[red]regression: {failure}[/red]")
+    if failures:
+        raise typer.Exit(1)
+
+
+MetricOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--metric", help=f"Measure the gate checks (repeatable). Default: {', '.join(DEFAULT_GATE)}."
+    ),
+]
+MaxDropOption = Annotated[
+    float, typer.Option(help="Largest allowed drop of a gated measure (absolute; latency: a fraction).")
+]
+
+
+@eval_app.command("run")
+def run_command(
+    cases: Annotated[Path, typer.Option("--cases", help="Golden cases (.jsonl, .yaml).", exists=True)],
+    kb: Annotated[
+        Path | None, typer.Option("--kb", help="Knowledge folder, ingested into its own data home.")
+    ] = None,
+    url: Annotated[str | None, typer.Option("--url", help="Ask a running server instead.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for result.json and report.html.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=32, help="Questions in flight (server runs).")] = 4,
+    fresh: Annotated[bool, typer.Option(help="Ignore answers kept from an interrupted run.")] = False,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Compare with this run or summary and fail on a regression.")
+    ] = None,
+    metric: MetricOption = None,
+    max_drop: MaxDropOption = 0.03,
+) -> None:
+    """Ask every case, score the answers, and write result.json and a report in Chinese (report.html)."""
+    if (kb is None) == (url is None):
+        raise typer.BadParameter("give exactly one of --kb and --url", param_hint="--kb/--url")
+    target = out or Path("eval-results") / cases.stem
+    target.mkdir(parents=True, exist_ok=True)
+    partial = target / "partial.jsonl"
+    if fresh:
+        partial.unlink(missing_ok=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total)
+
+        try:
+            run = evaluate(
+                cases,
+                _settings(),
+                knowledge=kb,
+                url=url,
+                partial=partial,
+                workers=workers,
+                progress=lambda done, total: update("提问", done, total),
+                ingest_progress=lambda stage, done, total: update(
+                    {"read": "读取文档", "embed": "计算向量"}.get(stage, stage), done, total
+                ),
+            )
+        except CaseFileError as exc:
+            err.print(f"[red]用例文件有错：{exc}[/red]")
+            raise typer.Exit(2) from exc
+    save(run, target / "result.json")
+    (target / "report.html").write_text(render_report(run), encoding="utf-8")
+    partial.unlink(missing_ok=True)
+    console.print(_summary_table(run.summary, f"{run.summary.cases} 个问题，答对 {run.summary.passed} 个"))
+    if run.spoken:
+        console.print(_summary_table(run.spoken, "语音提问"))
+    console.print(f"报告：{target / 'report.html'}\n数据：{target / 'result.json'}")
+    if baseline is not None:
+        comparison = compare(_open_run(baseline), run)
+        _print_comparison(comparison)
+        _gate(comparison, metric, max_drop)
+
+
+@eval_app.command("compare")
+def compare_command(
+    before: Annotated[Path, typer.Argument(help="The earlier run (result.json or a baseline summary).")],
+    after: Annotated[Path, typer.Argument(help="The later run.")],
+    metric: MetricOption = None,
+    max_drop: MaxDropOption = 0.03,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
+) -> None:
+    """What got better and what got worse; exits 1 when a gated measure dropped more than --max-drop."""
+    comparison = compare(_open_run(before), _open_run(after))
+    if as_json:
+        payload = {
+            "metrics": {
+                c.name: {"before": c.before, "after": c.after, "delta": c.delta} for c in comparison.metrics
+            },
+            "improved": [c.key for c in comparison.improved],
+            "regressed": [c.key for c in comparison.regressed],
+        }
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    else:
+        _print_comparison(comparison)
+    _gate(comparison, metric, max_drop)
+
+
+@eval_app.command("report")
+def report_command(
+    result: Annotated[Path, typer.Argument(help="A run's result.json.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="HTML file (default: beside the JSON).")
+    ] = None,
+    rescore: Annotated[
+        bool, typer.Option(help="Score the stored answers again with the current measures.")
+    ] = False,
+) -> None:
+    """Render a run's report in Chinese (one self-contained HTML file)."""
+    run = _open_run(result)
+    if not isinstance(run, RunResult):
+        err.print("[red]这是一个摘要文件（基线），没有逐题的回答，无法生成报告。[/red]")
+        raise typer.Exit(2)
+    if rescore:
+        run = run.rescore()
+        save(run, result)
+    target = out or result.with_suffix(".html")
+    target.write_text(render_report(run), encoding="utf-8")
+    console.print(_summary_table(run.summary, f"{run.summary.cases} 个问题，答对 {run.summary.passed} 个"))
+    console.print(f"报告：{target}")
+
+
+@eval_app.command("baseline")
+def baseline_command(
+    result: Annotated[Path, typer.Argument(help="A run's result.json.")],
+    out: Annotated[Path, typer.Argument(help="Where to write the summary (small enough to commit).")],
+) -> None:
+    """Save a run's scores without its answers, as the baseline a regression gate compares with."""
+    run = _open_run(result)
+    save(run.summary_only() if isinstance(run, RunResult) else run, out)
+    console.print(f"基线：{out}")
