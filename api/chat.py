@@ -31,6 +31,16 @@ _STREAM_DOC = """Server-Sent Events, in this order:
 the deltas when `replaced` is true; or `error` {error: {code, message}} instead of `done`."""
 
 
+_SSE_EVENT = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["question", "sources", "delta", "audio", "done", "error"]},
+        "data": {"type": "string", "description": "The event's JSON payload."},
+    },
+}
+
+
 @router.post("/chat", response_model=Answer, responses=responses(400, 422, 429, 503))
 def chat(body: ChatRequest, svc: ServicesDep) -> Answer:
     """Ask a question; the answer names its sources, or says the documents do not cover it."""
@@ -77,7 +87,7 @@ def _produce(svc: Services, body: ChatRequest, out: queue.Queue[ServerSentEvent 
     "/chat/stream",
     response_class=EventSourceResponse,
     responses={
-        200: {"description": _STREAM_DOC, "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        200: {"description": _STREAM_DOC, "content": {"text/event-stream": {"schema": _SSE_EVENT}}},
         **responses(400, 422, 429, 503),
     },
 )
