@@ -23,9 +23,9 @@ from api.wechat.tokens import TokenStore
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# Errors that another try cannot fix: bad credentials or user, no permission, the 48-hour window for
+# Errors that another try cannot fix: bad credentials, user or media id, no permission, the 48-hour window for
 # customer-service messages closed, the per-user message quota used up.
-_PERMANENT = {40001, 40003, 40013, 40125, 41001, 45015, 45047, 48001, 60020, 81013}
+_PERMANENT = {40001, 40003, 40007, 40013, 40125, 41001, 45015, 45047, 48001, 60020, 81013}
 
 
 class WeChatAPIError(RuntimeError):

@@ -98,7 +98,16 @@ class Conversations:
         self.sweep_soon()
         s = self.settings
         spoken = inbound.kind == "voice"
-        reg = self.ledger.register(inbound.key, inbound.user, inbound.text, inbound.media_id, spoken)
+        question = inbound.kind in ("text", "voice")
+        reg = self.ledger.register(
+            inbound.key,
+            inbound.user,
+            inbound.text,
+            inbound.media_id,
+            spoken,
+            self.owner if question else "",
+            s.wechat_answer_timeout_s,
+        )
         if reg.attempts > s.wechat_attempts:
             log.info("%s message requested %d times; no more replies", self.channel.name, reg.attempts)
             return None
@@ -153,15 +162,17 @@ class Conversations:
             # The user came back for an answer: this reply carries it. A real new question is answered
             # too, later; a bare "1" was only sent to fetch the answer.
             reply = "\n\n".join(carried) + (texts.MORE_FOLLOWS if more else "")
-            if needs_answer and (
+            later = needs_answer and (
                 not inbound.text or classify(inbound.text, s.max_question_chars).intent == "question"
-            ):
-                self._start(inbound.key, promised=True)
+            )
+            if later:
                 reply += texts.new_question_queued(self.channel.may_push)
-            self.ledger.set_reply(inbound.key, reply)
+            self.ledger.set_reply(inbound.key, reply, answer_later=later)
+            if later:
+                self._answers.submit(self._run, inbound.key)
             return reply
         if needs_answer:
-            self._start(inbound.key, promised=False)
+            self._answers.submit(self._run, inbound.key)
             return None
         self.ledger.set_reply(inbound.key, immediate)
         return immediate
@@ -174,10 +185,6 @@ class Conversations:
         return reply or None
 
     # Background work
-
-    def _start(self, key: str, promised: bool) -> None:
-        self.ledger.start_job(key, self.owner, self.settings.wechat_answer_timeout_s, promised)
-        self._answers.submit(self._run, key)
 
     def _question(self, media_id: str) -> tuple[str, str | None]:
         """(transcript, None) for a voice message, or ("", what to tell the user instead)."""

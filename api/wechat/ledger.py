@@ -116,12 +116,34 @@ class Ledger:
                 raise
             self._db.execute("COMMIT")
 
-    def register(self, key: str, user: str, question: str, media_id: str, spoken: bool) -> Registration:
+    def register(
+        self,
+        key: str,
+        user: str,
+        question: str,
+        media_id: str,
+        spoken: bool,
+        owner: str = "",
+        lease_s: float = 0.0,
+    ) -> Registration:
+        """Counts a request for the message; the first one records it, leased to `owner` when it is a
+        question (so a worker that dies right after is replaced, and the question is not lost)."""
         with self._write() as db:
             inserted = db.execute(
-                "INSERT OR IGNORE INTO wechat_messages(channel, key, user, at, question, media_id, spoken)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (self.channel, key, user, time.time(), question, media_id, int(spoken)),
+                "INSERT OR IGNORE INTO wechat_messages(channel, key, user, at, question, media_id, spoken,"
+                " job, owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.channel,
+                    key,
+                    user,
+                    time.time(),
+                    question,
+                    media_id,
+                    int(spoken),
+                    int(bool(owner)),
+                    owner,
+                    time.time() + lease_s,
+                ),
             ).rowcount
             attempts, reply = db.execute(
                 "UPDATE wechat_messages SET attempts = attempts + 1 WHERE channel = ? AND key = ?"
@@ -138,19 +160,14 @@ class Ledger:
             ).fetchone()
         return MessageState(bool(ready), bool(promised), reply)
 
-    def set_reply(self, key: str, reply: str) -> None:
+    def set_reply(self, key: str, reply: str, answer_later: bool = False) -> None:
+        """The message's passive reply ('' = none). With `answer_later` its answer is still worked out
+        and goes out by push or with a later message; otherwise it needs no answer."""
         with self._write() as db:
             db.execute(
-                "UPDATE wechat_messages SET reply = ? WHERE channel = ? AND key = ?",
-                (reply, self.channel, key),
-            )
-
-    def start_job(self, key: str, owner: str, lease_s: float, promised: bool = False) -> None:
-        with self._write() as db:
-            db.execute(
-                "UPDATE wechat_messages SET job = 1, owner = ?, lease_until = ?, promised = ?"
+                "UPDATE wechat_messages SET reply = ?, job = job AND ?, promised = ?"
                 " WHERE channel = ? AND key = ?",
-                (owner, time.time() + lease_s, int(promised), self.channel, key),
+                (reply, int(answer_later), int(answer_later), self.channel, key),
             )
 
     def job(self, key: str) -> Job:

@@ -29,20 +29,24 @@ class SlowComposer:
 
     name = "slow-llm"
 
-    def __init__(self, delay_s: float) -> None:
+    def __init__(self, delay_s: float, delays: dict[str, float] | None = None) -> None:
         self.delay_s = delay_s
+        self.delays = delays or {}
+        """Other delays for questions containing these words."""
         self.calls = 0
         self.inner = ExtractiveComposer()
 
     def compose(self, question: str, evidence: Sequence[Evidence]) -> Draft:
         self.calls += 1
-        time.sleep(self.delay_s)
+        time.sleep(next((d for word, d in self.delays.items() if word in question), self.delay_s))
         return self.inner.compose(question, evidence)
 
 
-def make_assistant(demo_kb: KnowledgeBase, home: Path, delay_s: float = 0.0) -> Assistant:
+def make_assistant(
+    demo_kb: KnowledgeBase, home: Path, delay_s: float = 0.0, delays: dict[str, float] | None = None
+) -> Assistant:
     settings = demo_kb.settings.model_copy(update={"home": home})
-    composer = SlowComposer(delay_s) if delay_s else None
+    composer = SlowComposer(delay_s, delays) if delay_s or delays else None
     return Assistant(
         settings, knowledge_base=demo_kb, composer=composer, sessions=SessionStore(home / "s.sqlite3")
     )
