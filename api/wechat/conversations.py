@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
+import numpy as np
+
 from api.wechat import texts
 from api.wechat.channel import Channel, Inbound
 from api.wechat.client import WeChatAPIError
@@ -31,7 +33,7 @@ from api.wechat.splitting import split_message
 from assistant.answer import Answer
 from assistant.intents import classify
 from voice.asr import Transcript
-from voice.audio import AudioError
+from voice.audio import SAMPLE_RATE, AudioError, Samples, encode_audio
 from voice.tts import SynthesisFailed, Synthesizer
 from xiangyin.settings import Settings
 
@@ -40,7 +42,24 @@ log = logging.getLogger(__name__)
 _POLL_S = 0.05
 _SWEEP_EVERY_S = 15.0
 _KEEP_S = 7 * 24 * 3600
+_VOICE_MAX_S = 58.0  # WeChat refuses voice messages longer than 60 s
 _FAILED = "抱歉，查询时出了点问题，请稍后再问一次。"
+
+
+def voice_clips(synthesizer: Synthesizer, text: str, max_s: float = _VOICE_MAX_S) -> list[Samples]:
+    """`text` spoken in clips WeChat accepts as voice messages (at most 60 s), cut between sentences."""
+    limit = int(max_s * SAMPLE_RATE)
+    clips: list[Samples] = []
+    current: list[Samples] = []
+    for _, speech in synthesizer.sentences(text):
+        samples = speech.samples[:limit]
+        if current and sum(len(s) for s in current) + len(samples) > limit:
+            clips.append(np.concatenate(current))
+            current = []
+        current.append(samples)
+    if current:
+        clips.append(np.concatenate(current))
+    return clips
 
 
 class Answerer(Protocol):
@@ -250,8 +269,8 @@ class Conversations:
             return
         user, speech = claim
         try:
-            audio = synthesizer.synthesize(speech).encode("amr")
-            api.send_voice(user, api.upload_voice(audio))
+            for clip in voice_clips(synthesizer, speech):
+                api.send_voice(user, api.upload_voice(encode_audio(clip, "amr")))
         except (SynthesisFailed, WeChatAPIError) as exc:
             log.error("voice reply not sent (the text answer was): %s", exc)
             self.ledger.voice_done(key, ok=False)

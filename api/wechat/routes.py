@@ -15,6 +15,7 @@ from api.wechat.conversations import Answerer, Conversations, Recognizer
 from api.wechat.official import OfficialAccountChannel
 from api.wechat.tokens import TokenStore
 from api.wechat.wecom import WeComChannel
+from voice.synthesis import make_synthesizer
 from voice.tts import Synthesizer
 from xiangyin.settings import Settings
 
@@ -125,7 +126,11 @@ def wechat_routers(
     synthesizer: Synthesizer | None = None,
 ) -> list[APIRouter]:
     """Routers for the WeChat channels that `settings` configure (none when neither is): the official
-    account at /wechat/official, the WeCom app at /wechat/wecom."""
+    account at /wechat/official, the WeCom app at /wechat/wecom. `recognizer` hears voice messages
+    WeChat sent without a transcript; `synthesizer` speaks voice replies (the configured engines when
+    voice replies are on and none is given)."""
+    if settings.wechat_voice_replies and synthesizer is None:
+        synthesizer = make_synthesizer(settings)
     tokens = TokenStore(settings.home / "wechat.sqlite3")
     routers = []
     channels: list[tuple[str, Channel | None]] = [

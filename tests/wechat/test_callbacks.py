@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.wechat import wechat_routers
+from api.wechat.conversations import voice_clips
 from api.wechat.splitting import split_message
 from api.wechat.texts import MORE_FOLLOWS
 from knowledge.base import KnowledgeBase
@@ -39,6 +40,9 @@ from tests.wechat.fakes import (
     text_xml,
     voice_xml,
 )
+from voice.audio import SAMPLE_RATE
+from voice.espeak import EspeakEngine
+from voice.tts import Synthesizer
 from xiangyin.settings import Settings
 
 # Routes, verification, signatures
@@ -307,3 +311,13 @@ def test_without_push_the_rest_of_a_long_answer_comes_with_the_next_messages(
     texts = [r.removesuffix(MORE_FOLLOWS) for r in replies if r is not None]
     assert len(texts) >= 3 and all(len(t.encode()) <= 150 for t in texts)
     assert "400元" in texts[0] and "来源：" in "".join(texts)
+
+
+def test_voice_replies_are_cut_into_clips_wechat_accepts() -> None:
+    text = "低保标准每人每月八百八十元。申请要带身份证和户口本。审批一般二十个工作日。"
+    clips = voice_clips(Synthesizer([EspeakEngine()]), text, max_s=12.0)
+    durations = [len(c) / SAMPLE_RATE for c in clips]
+    assert len(clips) >= 2 and all(0.5 < d <= 12.0 for d in durations)
+    # Under WeChat's limit the whole answer is one clip.
+    whole = voice_clips(Synthesizer([EspeakEngine()]), text)
+    assert len(whole) == 1 and len(whole[0]) == sum(len(c) for c in clips)
