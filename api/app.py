@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from api import admin, chat, health, page, speech
 from api.errors import install_error_handlers
 from api.services import Services
+from api.wechat import wechat_routers
 from xiangyin.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -22,11 +23,11 @@ Chinese message for the user."""
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    svc = services or Services(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        svc = services or Services(settings)
         (settings.home / "documents").mkdir(parents=True, exist_ok=True)
-        app.state.services = svc
         svc.load_in_background()
         try:
             yield
@@ -34,6 +35,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             svc.close()
 
     app = FastAPI(title="Xiangyin 乡音", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.services = svc
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(page.router)
@@ -43,6 +45,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         app.include_router(admin.router)
     else:
         log.info("no admin token configured: knowledge administration routes are off")
+    # WeChat authenticates its callbacks by signature; the routes exist only for configured channels.
+    for router in wechat_routers(settings, svc, svc):
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=page.STATIC), name="static")
     return app
 

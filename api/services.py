@@ -103,7 +103,7 @@ class Services:
 
     # Work
 
-    def ask(self, question: str, session_id: str | None, spoken: bool = False) -> Answer:
+    def ask(self, question: str, session_id: str | None = None, *, spoken: bool = False) -> Answer:
         with self._assistant_lock:
             return self.assistant.ask(question, session_id=session_id, spoken=spoken)
 
@@ -112,7 +112,7 @@ class Services:
         with self._assistant_lock:
             yield from self.assistant.stream(question, session_id=session_id)
 
-    def transcribe(self, audio: bytes) -> Transcript:
+    def recognize(self, audio: bytes) -> Transcript:
         """Raises `voice.audio.AudioError` for audio that cannot be used."""
         with self._asr_lock:
             return self.recognizer.recognize(audio)

@@ -3,6 +3,7 @@ and the synthesised clips."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Annotated
 
@@ -40,7 +41,7 @@ async def _read_upload(request: Request, upload: UploadFile, limit: int) -> byte
 
 def _transcribe(svc: Services, data: bytes) -> Transcript:
     try:
-        return svc.transcribe(data)
+        return svc.recognize(data)
     except AudioError as exc:
         log.info("voice upload rejected: %s", exc)
         raise ApiError(422, "audio_unusable", exc.message) from exc
@@ -62,7 +63,7 @@ async def voice(
     """A spoken question: what was heard, the answer, and the answer spoken (MP3 URL)."""
     data = await _read_upload(request, audio, svc.settings.max_audio_bytes)
     transcript = await run_in_threadpool(_transcribe, svc, data)
-    answer = await run_in_threadpool(svc.ask, transcript.text, session_id, True)
+    answer = await run_in_threadpool(functools.partial(svc.ask, transcript.text, session_id, spoken=True))
     audio_url, notice = None, ""
     if speak:
         try:

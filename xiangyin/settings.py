@@ -117,6 +117,56 @@ class Settings(BaseSettings):
     )
     avatar_outfit: str = Field(default="#2f7d5b", description="Colour of the avatar's jacket (CSS colour).")
 
+    # WeChat official account (公众号): its callback routes exist only when app id and token are set.
+    wechat_app_id: str | None = None
+    wechat_token: str | None = Field(default=None, description="The callback token set in the account.")
+    wechat_encoding_aes_key: str | None = Field(
+        default=None, description="EncodingAESKey (43 characters) for safe (encrypted) mode."
+    )
+    wechat_secret: str | None = Field(
+        default=None, description="AppSecret: needed for voice without Recognition, pushes, voice replies."
+    )
+    wechat_api_base: str = Field(
+        default="https://api.weixin.qq.com/cgi-bin/", description="WeChat API base URL (tests use a fake)."
+    )
+    wechat_may_push: bool = Field(
+        default=False,
+        description="The account may send customer-service messages (verified accounts): slow answers are "
+        "pushed; otherwise they wait for the user's next message.",
+    )
+    wechat_voice_replies: bool = Field(
+        default=False, description="Also answer voice messages by voice (needs pushing: may_push or WeCom)."
+    )
+
+    # WeCom (企业微信) app: its routes exist only when corp id, agent id, token and AES key are set.
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_token: str | None = None
+    wecom_encoding_aes_key: str | None = None
+    wecom_secret: str | None = Field(default=None, description="The app's Secret (media, pushes).")
+    wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+
+    # WeChat timing and limits, shared by both channels
+    wechat_reply_timeout_s: float = Field(
+        default=5.0, description="How long WeChat waits for a passive reply before it retries."
+    )
+    wechat_reply_margin_s: float = Field(
+        default=0.6, description="Headroom kept before WeChat's deadline for sending the reply."
+    )
+    wechat_attempts: int = Field(default=3, description="Requests WeChat makes for one message.")
+    wechat_answer_timeout_s: float = Field(
+        default=120.0, description="After this long an unfinished answer is taken over by another worker."
+    )
+    wechat_workers: int = Field(default=2, description="Threads answering WeChat messages in the background.")
+    wechat_api_timeout_s: float = 10.0
+    wechat_api_retries: int = Field(default=3, description="Tries of each WeChat API call.")
+    wechat_api_backoff_s: float = Field(default=0.5, description="First wait between tries; doubles.")
+    wechat_max_reply_bytes: int = Field(default=2048, description="WeChat's limit for one text message.")
+    wechat_max_body_bytes: int = 65_536
+    wechat_max_clock_skew_s: int = Field(
+        default=300, description="Callbacks signed longer ago than this are rejected (replays)."
+    )
+
     @property
     def index_dir(self) -> Path:
         return self.home / "index"

@@ -1,0 +1,341 @@
+"""Every WeChat message and its answer in SQLite: the one place that decides who answers and how.
+
+WeChat sends a message up to three times when the reply is slow, possibly to different workers, and a
+worker may restart in between. Each message is one row keyed by its MsgId (events: sender and time);
+its answer is stored in parts, and each part is claimed exactly once by whatever delivers it: the
+message's own passive reply, the reply to the user's next message, or a pushed message. Claims are
+single UPDATEs guarded by the part's state, so two workers can never deliver the same part.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS wechat_messages (
+    channel TEXT NOT NULL,
+    key TEXT NOT NULL,
+    user TEXT NOT NULL,
+    at REAL NOT NULL,
+    question TEXT NOT NULL DEFAULT '',
+    media_id TEXT NOT NULL DEFAULT '',
+    spoken INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    job INTEGER NOT NULL DEFAULT 0,        -- an answer is being worked out for it
+    owner TEXT NOT NULL DEFAULT '',
+    lease_until REAL NOT NULL DEFAULT 0,   -- after this, another worker may take the job over
+    ready INTEGER NOT NULL DEFAULT 0,      -- its answer parts are stored
+    promised INTEGER NOT NULL DEFAULT 0,   -- parts not carried by its own reply go out by push or later
+    reply TEXT,                            -- the passive reply given ('' = none), repeated to retries
+    speech TEXT NOT NULL DEFAULT '',
+    voice TEXT NOT NULL DEFAULT '',        -- voice reply: '' none, 'owed', 'sending', 'sent', 'failed'
+    PRIMARY KEY (channel, key)
+);
+CREATE INDEX IF NOT EXISTS wechat_messages_by_user ON wechat_messages(channel, user, at);
+CREATE TABLE IF NOT EXISTS wechat_parts (
+    channel TEXT NOT NULL,
+    key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    user TEXT NOT NULL,
+    text TEXT NOT NULL,
+    delivered TEXT,                        -- NULL, 'reply:<key>', 'pushing', 'push'
+    claimed_at REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (channel, key, seq)
+);
+CREATE INDEX IF NOT EXISTS wechat_parts_by_user ON wechat_parts(channel, user, delivered);
+"""
+
+# Parts of a message whose answer goes out by push or with the user's next message.
+_RELEASED = (
+    "EXISTS (SELECT 1 FROM wechat_messages m"
+    " WHERE m.channel = p.channel AND m.key = p.key AND m.promised = 1)"
+)
+_CLAIM = "UPDATE wechat_parts SET delivered = ?, claimed_at = ? WHERE channel = ? AND key = ? AND seq = ?"
+
+
+@dataclass(frozen=True)
+class Registration:
+    attempts: int
+    """How many requests for this message have arrived, this one included."""
+    inserted: bool
+    reply: str | None
+
+
+@dataclass(frozen=True)
+class MessageState:
+    ready: bool
+    promised: bool
+    reply: str | None
+
+
+@dataclass(frozen=True)
+class Job:
+    key: str
+    user: str
+    question: str
+    media_id: str
+    spoken: bool
+
+
+@dataclass(frozen=True)
+class Part:
+    key: str
+    seq: int
+    user: str
+    text: str
+
+
+class Ledger:
+    def __init__(self, path: Path, channel: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.channel = channel
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction that holds SQLite's write lock from the start, across processes too."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def register(
+        self,
+        key: str,
+        user: str,
+        question: str,
+        media_id: str,
+        spoken: bool,
+        owner: str = "",
+        lease_s: float = 0.0,
+    ) -> Registration:
+        """Counts a request for the message; the first one records it, leased to `owner` when it is a
+        question (so a worker that dies right after is replaced, and the question is not lost)."""
+        with self._write() as db:
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO wechat_messages(channel, key, user, at, question, media_id, spoken,"
+                " job, owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self.channel,
+                    key,
+                    user,
+                    time.time(),
+                    question,
+                    media_id,
+                    int(spoken),
+                    int(bool(owner)),
+                    owner,
+                    time.time() + lease_s,
+                ),
+            ).rowcount
+            attempts, reply = db.execute(
+                "UPDATE wechat_messages SET attempts = attempts + 1 WHERE channel = ? AND key = ?"
+                " RETURNING attempts, reply",
+                (self.channel, key),
+            ).fetchone()
+        return Registration(attempts, inserted == 1, reply)
+
+    def state(self, key: str) -> MessageState:
+        with self._lock:
+            ready, promised, reply = self._db.execute(
+                "SELECT ready, promised, reply FROM wechat_messages WHERE channel = ? AND key = ?",
+                (self.channel, key),
+            ).fetchone()
+        return MessageState(bool(ready), bool(promised), reply)
+
+    def set_reply(self, key: str, reply: str, answer_later: bool = False) -> None:
+        """The message's passive reply ('' = none). With `answer_later` its answer is still worked out
+        and goes out by push or with a later message; otherwise it needs no answer."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE wechat_messages SET reply = ?, job = job AND ?, promised = ?"
+                " WHERE channel = ? AND key = ?",
+                (reply, int(answer_later), int(answer_later), self.channel, key),
+            )
+
+    def job(self, key: str) -> Job:
+        with self._lock:
+            user, question, media_id, spoken = self._db.execute(
+                "SELECT user, question, media_id, spoken FROM wechat_messages WHERE channel = ? AND key = ?",
+                (self.channel, key),
+            ).fetchone()
+        return Job(key, user, question, media_id, bool(spoken))
+
+    def finish(self, key: str, parts: list[str], speech: str, voice: bool) -> bool:
+        """Stores the answer; True when it is promised (to be pushed or carried by a later message)."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT user, ready, promised FROM wechat_messages WHERE channel = ? AND key = ?",
+                (self.channel, key),
+            ).fetchone()
+            user, ready, promised = row
+            if ready:  # another worker that took the job over finished first
+                return False
+            db.executemany(
+                "INSERT INTO wechat_parts(channel, key, seq, user, text) VALUES (?, ?, ?, ?, ?)",
+                [(self.channel, key, seq, user, text) for seq, text in enumerate(parts)],
+            )
+            db.execute(
+                "UPDATE wechat_messages SET ready = 1, speech = ?, voice = ? WHERE channel = ? AND key = ?",
+                (speech, "owed" if voice else "", self.channel, key),
+            )
+        return bool(promised)
+
+    def reply_with_answer(self, key: str, more_notice: str) -> str:
+        """The message's own passive reply: its first part (again, for a retry), the rest released."""
+        carrier = f"reply:{key}"
+        with self._write() as db:
+            parts = db.execute(
+                "SELECT seq, text, delivered FROM wechat_parts WHERE channel = ? AND key = ? ORDER BY seq",
+                (self.channel, key),
+            ).fetchall()
+            seq, text, delivered = parts[0]
+            if delivered not in (None, carrier):
+                # Already delivered another way: this request must not deliver it again.
+                reply = ""
+            else:
+                db.execute(
+                    _CLAIM,
+                    (carrier, time.time(), self.channel, key, seq),
+                )
+                reply = text + (more_notice if len(parts) > 1 else "")
+            db.execute(
+                "UPDATE wechat_messages SET reply = ?, promised = promised OR ?"
+                " WHERE channel = ? AND key = ?",
+                (reply, int(len(parts) > 1), self.channel, key),
+            )
+        return reply
+
+    def promise(self, key: str, holding: str) -> bool:
+        """Gives the holding notice as the reply if the answer is still not ready (atomically)."""
+        with self._write() as db:
+            changed = db.execute(
+                "UPDATE wechat_messages SET promised = 1, reply = ?"
+                " WHERE channel = ? AND key = ? AND ready = 0",
+                (holding, self.channel, key),
+            ).rowcount
+        return changed == 1
+
+    def carry_owed(self, user: str, key: str, max_bytes: int, reserve: int) -> tuple[list[str], bool]:
+        """Claims the user's waiting parts, oldest first, as many as fit in one reply to message `key`.
+        Returns them and whether more remain."""
+        with self._write() as db:
+            rows = db.execute(
+                "SELECT p.key, p.seq, p.text FROM wechat_parts p JOIN wechat_messages m"
+                " ON m.channel = p.channel AND m.key = p.key"
+                f" WHERE p.channel = ? AND p.user = ? AND p.delivered IS NULL AND {_RELEASED}"
+                " ORDER BY m.at, p.seq",
+                (self.channel, user),
+            ).fetchall()
+            taken: list[str] = []
+            size = 0
+            for part_key, seq, text in rows:
+                cost = len(text.encode("utf-8")) + 2
+                if taken and size + cost > max_bytes - reserve:
+                    break
+                db.execute(
+                    _CLAIM,
+                    (f"reply:{key}", time.time(), self.channel, part_key, seq),
+                )
+                taken.append(text)
+                size += cost
+        return taken, len(rows) > len(taken)
+
+    def claim_pushes(self, key: str | None = None) -> list[Part]:
+        """Released, undelivered parts (of one message, or all) marked as being pushed by the caller."""
+        where = "AND p.key = ?" if key is not None else ""
+        args: tuple[str, ...] = (self.channel, key) if key is not None else (self.channel,)
+        with self._write() as db:
+            rows = db.execute(
+                f"SELECT p.key, p.seq, p.user, p.text FROM wechat_parts p WHERE p.channel = ? {where}"
+                f" AND p.delivered IS NULL AND {_RELEASED} ORDER BY p.key, p.seq",
+                args,
+            ).fetchall()
+            for part_key, seq, _, _ in rows:
+                db.execute(
+                    "UPDATE wechat_parts SET delivered = 'pushing', claimed_at = ?"
+                    " WHERE channel = ? AND key = ? AND seq = ?",
+                    (time.time(), self.channel, part_key, seq),
+                )
+        return [Part(*row) for row in rows]
+
+    def pushed(self, part: Part, ok: bool) -> None:
+        """A push ended: delivered, or back to waiting for the user's next message (never lost)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE wechat_parts SET delivered = ? WHERE channel = ? AND key = ? AND seq = ?"
+                " AND delivered = 'pushing'",
+                ("push" if ok else None, self.channel, part.key, part.seq),
+            )
+
+    def claim_voice(self, key: str) -> tuple[str, str] | None:
+        """(user, speech) when this caller is to send the message's voice reply."""
+        with self._write() as db:
+            row = db.execute(
+                "UPDATE wechat_messages SET voice = 'sending'"
+                " WHERE channel = ? AND key = ? AND voice = 'owed'"
+                " RETURNING user, speech",
+                (self.channel, key),
+            ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def voice_done(self, key: str, ok: bool) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE wechat_messages SET voice = ? WHERE channel = ? AND key = ?",
+                ("sent" if ok else "failed", self.channel, key),
+            )
+
+    def take_over(self, owner: str, lease_s: float) -> list[str]:
+        """Unfinished jobs whose worker stopped (lease expired), now leased to `owner`."""
+        now = time.time()
+        with self._write() as db:
+            rows = db.execute(
+                "UPDATE wechat_messages SET owner = ?, lease_until = ?"
+                " WHERE channel = ? AND job = 1 AND ready = 0 AND lease_until < ? RETURNING key",
+                (owner, now + lease_s, self.channel, now),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def release(self, owner: str) -> None:
+        """Leaves this worker's unfinished jobs to the next worker that sweeps (on shutdown)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE wechat_messages SET lease_until = 0 WHERE channel = ? AND owner = ? AND ready = 0",
+                (self.channel, owner),
+            )
+
+    def tidy(self, stale_push_s: float, keep_s: float) -> None:
+        """Pushes cut off by a crash go back to waiting; old conversations are forgotten."""
+        now = time.time()
+        with self._write() as db:
+            db.execute(
+                "UPDATE wechat_parts SET delivered = NULL WHERE channel = ? AND delivered = 'pushing'"
+                " AND claimed_at < ?",
+                (self.channel, now - stale_push_s),
+            )
+            old = "SELECT key FROM wechat_messages WHERE channel = ? AND at < ?"
+            db.execute(
+                f"DELETE FROM wechat_parts WHERE channel = ? AND key IN ({old})",
+                (self.channel, self.channel, now - keep_s),
+            )
+            db.execute(
+                "DELETE FROM wechat_messages WHERE channel = ? AND at < ?", (self.channel, now - keep_s)
+            )
