@@ -105,10 +105,10 @@ class Settings(BaseSettings):
     audio_ttl_s: int = Field(default=3600, description="How long synthesised answers stay downloadable.")
     suggestions: list[str] = Field(
         default=[
-            "低保的申请条件是什么？",
             "2025年城乡居民医保个人一年交多少钱？",
             "种粮补贴什么时候发？",
-            "老人满多少岁可以领高龄补贴？",
+            "养老金每月能领多少？",
+            "农机购置补贴怎么申请？",
         ],
         description="Questions offered to first-time users on the page (JSON list in the environment).",
     )
