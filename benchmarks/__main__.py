@@ -1,4 +1,4 @@
-"""Run the benchmarks and print their tables: `python -m benchmarks [--only quality|speed]`."""
+"""Run the benchmarks and print their tables: `python -m benchmarks [--only quality|speed|server]`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from benchmarks import answers, quality, scale, voice
+from benchmarks import answers, quality, scale, server, voice
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "knowledge" / "demo"
@@ -16,13 +16,18 @@ DOMAINRAG = ROOT.parent / "shared" / "data" / "domainrag"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=["quality", "speed", "answers", "voice"], help="run one part only")
+    parser.add_argument(
+        "--only", choices=["quality", "speed", "answers", "voice", "server"], help="run one part only"
+    )
     parser.add_argument("--embedders", default="e5,use", help="comma-separated embedders to compare")
     parser.add_argument("--sizes", default="1000,10000,100000", help="index sizes for query latency")
     parser.add_argument(
         "--domainrag", type=Path, default=DOMAINRAG, help="folder with corpus/ and cases.jsonl"
     )
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument(
+        "--server-seconds", type=float, default=20.0, help="measured seconds per server load level"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -44,6 +49,8 @@ def main() -> None:
         answers.main(DEMO, ROOT / "evals" / "demo_cases.jsonl", args.domainrag, args.results, say)
     if args.only in (None, "voice"):
         voice.main(ROOT, args.domainrag.parent / "speech-zh", args.results, say)
+    if args.only in (None, "server"):
+        server.main(ROOT, args.results, say, seconds=args.server_seconds)
     if args.only in (None, "speed"):
         cases = [
             json.loads(line)
