@@ -15,12 +15,12 @@ import threading
 import uuid
 from dataclasses import dataclass
 from types import TracebackType
+from xml.etree import ElementTree
 
 import numpy as np
 from aiohttp import web
-from defusedxml import ElementTree
 
-from voice.audio import encode_audio
+from voice.audio import Samples, encode_audio
 
 SERVICE_RATE = 24_000
 TONE_HZ = 440.0
@@ -37,9 +37,10 @@ class Request:
     query: dict[str, str]
 
 
-def tone(text: str) -> np.ndarray:
+def tone(text: str) -> Samples:
     t = np.arange(int(SERVICE_RATE * SECONDS_PER_CHAR * len(text))) / SERVICE_RATE
-    return (0.4 * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.float32)
+    samples: Samples = (0.4 * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.float32)
+    return samples
 
 
 def _text_message(request_id: str, path: str, body: str) -> str:

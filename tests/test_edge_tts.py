@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tests.edge_service import SECONDS_PER_CHAR, TONE_HZ, FakeEdgeService
-from voice.audio import SAMPLE_RATE
+from voice.audio import SAMPLE_RATE, Samples
 from voice.edge import EdgeEngine
 from voice.espeak import EspeakEngine
 from voice.tts import Synthesizer
@@ -23,7 +23,7 @@ def service(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeEdgeService]:
         yield fake
 
 
-def _dominant_hz(samples: np.ndarray) -> float:
+def _dominant_hz(samples: Samples) -> float:
     spectrum = np.abs(np.fft.rfft(samples))
     return float(np.fft.rfftfreq(len(samples), 1 / SAMPLE_RATE)[int(np.argmax(spectrum))])
 
