@@ -66,16 +66,16 @@ class SoundAlikes:
         return sorted(alike, key=lambda pair: -pair[1])
 
     def closest(self, word: str) -> str | None:
-        """The one word of the knowledge base `word` sounds closest to (黄金 -> 黄精 rather than 环境);
-        None when no word or several words are equally close."""
+        """The one word of the knowledge base `word` sounds closest to (黄金 -> 黄精 rather than 环境),
+        differing in one nasal at most (山上 is not 上山); None when no word or several are as close."""
         alike = self.of(word)
-        if not alike or (len(alike) > 1 and alike[0][1] == alike[1][1]):
+        if not alike or alike[0][1] < len(word) - 1 or (len(alike) > 1 and alike[0][1] == alike[1][1]):
             return None
         return alike[0][0]
 
     def repair(self, text: str) -> str:
         """Each word of `text` the knowledge base never uses, replaced by the one word of the knowledge
-        base it sounds closest to (提债基地要交钱吗 -> 提宅基地要交钱吗). Words it uses are kept."""
+        base it sounds closest to (互利补贴 -> 护理补贴). Words it uses are kept."""
         vocabulary = self._index()[0]
         for word in dict.fromkeys(lexical_tokens(text)):
             if word not in vocabulary:
