@@ -5,7 +5,9 @@
 - TTS real-time factor and time to the first sentence's audio, per engine that works here.
 - Round trip: golden answers spoken by the offline voice and transcribed back (CER).
 - Spoken vs typed: the demo golden set answered from typed questions and from the same questions spoken
-  by the offline voice (AMR, as WeChat sends it) and recognised, with and without homophone repair.
+  by the offline voice (WAV, and AMR as WeChat sends it) and recognised, with and without the repairs
+  for speech. The spoken questions are synthesised and recognised once and cached under
+  benchmarks/results/spoken-questions (delete it to make new ones).
 """
 
 from __future__ import annotations
