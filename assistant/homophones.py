@@ -17,6 +17,11 @@ from dataclasses import dataclass
 from knowledge.phonetic import folded_syllables
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+# A grammatical word beside a term is heard right, not a mis-heard syllable of another term:
+# 低保的申请条件 must not become 低保户申请条件.
+_FUNCTION_CHARS = frozenset(
+    "的了吗呢吧啊呀是在有和与或也都就还要能会可去来给把被让我你他她它们这那哪什怎几多"
+)
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,10 @@ class HomophoneRepair:
         for term in self._terms.get(len(window), []):
             if term.text == window or term.syllables[0] != heard[0]:
                 continue
-            if sum(a != b for a, b in zip(term.syllables, heard, strict=True)) <= 1:
-                return term.text
+            differing = [i for i, (a, b) in enumerate(zip(term.syllables, heard, strict=True)) if a != b]
+            if len(differing) > 1 or any(window[i] in _FUNCTION_CHARS for i in differing):
+                continue
+            return term.text
         return None
 
     def repair(self, text: str) -> str:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from assistant.homophones import HomophoneRepair
 
-TERMS = ["新农合", "宅基地", "城乡居民医保", "耕地地力保护补贴", "雨露计划"]
+TERMS = ["低保户", "新农合", "宅基地", "城乡居民医保", "耕地地力保护补贴", "雨露计划"]
 
 
 def repair(text: str, known: set[str] | None = None) -> str:
@@ -24,5 +24,7 @@ def test_ordinary_words_and_known_text_are_left_alone() -> None:
     # Another first syllable, or two syllables off, is not a mis-hearing of the term.
     assert repair("东门和一年交多少钱") == "东门和一年交多少钱"
     assert repair("新闻稿一年交多少钱") == "新闻稿一年交多少钱"
+    # A particle after a term is heard right: 低保的 is not a mis-heard 低保户.
+    assert repair("低保的申请条件是什么") == "低保的申请条件是什么"
     # A stretch the knowledge base itself contains is a real word there.
     assert repair("新萌和一年交多少钱", known={"新萌和"}) == "新萌和一年交多少钱"
