@@ -16,6 +16,7 @@ from assistant.composing import Draft, Evidence
 from assistant.followup import rewrite
 from assistant.normalize import normalize_question
 from assistant.questions import SENTENCE_SIGNALS, question_types
+from assistant.sessions import Turn
 from knowledge.chunking import split_sentences
 from knowledge.lexical import lexical_tokens
 
@@ -148,7 +149,16 @@ class ExtractiveComposer:
                 scored.append(_Scored(total, relevance, coverage, _Sentence(index, position, sentence)))
         return sorted(scored, key=lambda item: item.total, reverse=True)
 
-    def compose(self, question: str, evidence: Sequence[Evidence]) -> Draft:
+    def stream(
+        self, question: str, evidence: Sequence[Evidence], history: Sequence[Turn] = ()
+    ) -> Iterator[str | Draft]:
+        """The whole answer as one piece: it is ready at once."""
+        draft = self.compose(question, evidence)
+        if draft.text:
+            yield draft.text
+        yield draft
+
+    def compose(self, question: str, evidence: Sequence[Evidence], history: Sequence[Turn] = ()) -> Draft:
         question = normalize_question(question)
         chosen: list[_Sentence] = []
         coverages: list[float] = []

@@ -19,6 +19,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.answer import Answer, AnswerKind, Citation, Passage
 from assistant.checking import check
+from assistant.composers import make_composer
 from assistant.composing import Composer, Draft, Evidence
 from assistant.extractive import ExtractiveComposer
 from assistant.followup import rewrite, topic_terms
@@ -108,7 +109,7 @@ class Assistant:
         self.settings = settings
         self.kb = knowledge_base or KnowledgeBase(settings)
         self.extractive = ExtractiveComposer()
-        self.composer: Composer = composer or self.extractive
+        self.composer: Composer = composer or make_composer(settings, self.extractive)
         self.sessions = sessions or SessionStore(
             settings.home / "sessions.sqlite3", settings.session_max_turns, settings.session_max_age_s
         )
@@ -162,8 +163,8 @@ class Assistant:
         return state
 
     def _compose(self, state: _State) -> _State:
-        state.draft = self.composer.compose(state.standalone, state.evidence)
-        state.composer = self.composer.name
+        state.draft = self.composer.compose(state.standalone, state.evidence, state.history)
+        state.composer = state.draft.composer or self.composer.name
         return state
 
     def _check(self, state: _State) -> _State:
@@ -178,7 +179,7 @@ class Assistant:
             )
             draft = self.extractive.compose(state.standalone, state.evidence)
             result = check(draft, state.evidence)
-            state.composer = f"{self.extractive.name} (fallback from {self.composer.name})"
+            state.composer = f"{self.extractive.name} (fallback from {draft.composer or self.composer.name})"
         if not result.ok:
             log.error("answer failed the check: %s", result.problems)
             draft.refused = True
