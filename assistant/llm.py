@@ -92,6 +92,7 @@ class LLMComposer:
                 MessagesPlaceholder("retry", optional=True),
             ]
         )
+        self.model = model
         self._chain = prompt | model | StrOutputParser()
         self._assistant_name = assistant_name
         self.name = name

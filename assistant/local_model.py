@@ -128,18 +128,14 @@ class LlamaChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        llama, lock = self.load()
-        with lock:
-            result: Any = llama.create_chat_completion(messages=_messages(messages), **self._options(stop))
-        usage = result.get("usage") or {}
-        message = AIMessage(
-            content=result["choices"][0]["message"].get("content") or "",
-            usage_metadata=UsageMetadata(
-                input_tokens=usage.get("prompt_tokens", 0),
-                output_tokens=usage.get("completion_tokens", 0),
-                total_tokens=usage.get("total_tokens", 0),
-            ),
-        )
+        # Generated as a stream even when the whole answer is wanted, so callbacks see every token (the
+        # benchmark tells prompt reading from generation by the first token's time).
+        text = ""
+        usage: UsageMetadata | None = None
+        for chunk in self._stream(messages, stop, run_manager, **kwargs):
+            text += chunk.text
+            usage = getattr(chunk.message, "usage_metadata", None) or usage
+        message = AIMessage(content=text, usage_metadata=usage)
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(

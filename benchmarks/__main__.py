@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from benchmarks import answers, quality, scale, voice
+from benchmarks import answers, llm, quality, scale, voice
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "knowledge" / "demo"
@@ -16,13 +16,18 @@ DOMAINRAG = ROOT.parent / "shared" / "data" / "domainrag"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", choices=["quality", "speed", "answers", "voice"], help="run one part only")
+    parser.add_argument(
+        "--only", choices=["quality", "speed", "answers", "voice", "llm"], help="run one part only"
+    )
     parser.add_argument("--embedders", default="e5,use", help="comma-separated embedders to compare")
     parser.add_argument("--sizes", default="1000,10000,100000", help="index sizes for query latency")
     parser.add_argument(
         "--domainrag", type=Path, default=DOMAINRAG, help="folder with corpus/ and cases.jsonl"
     )
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument(
+        "--limit", type=int, default=24, help="cases per set for the LLM comparison (0: all; ~20 s each)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("bm25s").setLevel(logging.WARNING)
@@ -42,6 +47,8 @@ def main() -> None:
             say(f"skipping retrieval quality: {args.domainrag} not found")
     if args.only in (None, "answers"):
         answers.main(DEMO, ROOT / "evals" / "demo_cases.jsonl", args.domainrag, args.results, say)
+    if args.only in (None, "llm"):
+        llm.main(DEMO, ROOT / "evals" / "demo_cases.jsonl", args.domainrag, args.results, args.limit, say)
     if args.only in (None, "voice"):
         voice.main(ROOT, args.domainrag.parent / "speech-zh", args.results, say)
     if args.only in (None, "speed"):
