@@ -7,6 +7,8 @@ with the problems named, and if it still fails the pipeline replaces it with the
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterator, Sequence
 
 from langchain_core.language_models import BaseChatModel
@@ -32,6 +34,10 @@ SYSTEM_PROMPT = f"""你是“{{name}}”，帮农村群众查政策、办事流�
 
 HUMAN_PROMPT = "资料：\n{passages}\n\n问题：{question}"
 
+_SENTENCE = re.compile(r"[^。！？；!?;\n]+[。！？；!?;\n]*")
+_END = re.compile(r"[。！？；!?;\s]*$")
+_ATTRIBUTION_MIN = 0.3
+"""Share of a sentence's character pairs a passage must hold for the sentence to be credited to it."""
 _RETRY = "你上面的回答有问题：{problems}。请只根据资料重新回答，遵守全部规则，只输出回答本身。"
 _HISTORY_CHARS = 200
 
@@ -53,6 +59,32 @@ def _history_messages(history: Sequence[Turn], turns: int) -> list[BaseMessage]:
         text = (turn.standalone or turn.content)[:_HISTORY_CHARS]
         messages.append(HumanMessage(text) if turn.role == "user" else AIMessage(CITATION.sub("", text)))
     return messages
+
+
+def _pairs(text: str) -> set[str]:
+    chars = [c for c in CITATION.sub("", text) if c.isalnum()]
+    return {a + b for a, b in itertools.pairwise(chars)}
+
+
+def attribute(text: str, evidence: Sequence[Evidence]) -> str:
+    """Adds [n] to each sentence the model left unmarked, naming the passage that shares most of its
+    character pairs (small models often drop the marks). A sentence no passage supports stays
+    unmarked, and the check then rejects it."""
+    passages = [(item.number, _pairs(item.text)) for item in evidence]
+    marked = []
+    for sentence in _SENTENCE.findall(text):
+        pairs = _pairs(sentence)
+        if CITATION.search(sentence) or not pairs or not passages:
+            marked.append(sentence)
+            continue
+        number, best = max(passages, key=lambda p: len(pairs & p[1]))
+        if len(pairs & best) / len(pairs) < _ATTRIBUTION_MIN:
+            marked.append(sentence)
+            continue
+        end = _END.search(sentence)
+        cut = end.start() if end else len(sentence)
+        marked.append(f"{sentence[:cut]}[{number}]{sentence[cut:]}")
+    return "".join(marked)
 
 
 def _feedback(result: CheckResult) -> str:
@@ -99,10 +131,13 @@ class LLMComposer:
         self._passages = passages
         self._history_turns = history_turns
 
+    def _shown(self, evidence: Sequence[Evidence]) -> Sequence[Evidence]:
+        return evidence[: self._passages] if self._passages else evidence
+
     def _inputs(
         self, question: str, evidence: Sequence[Evidence], history: Sequence[Turn]
     ) -> dict[str, object]:
-        shown = evidence[: self._passages] if self._passages else evidence
+        shown = self._shown(evidence)
         return {
             "name": self._assistant_name,
             "passages": format_passages(shown),
@@ -116,6 +151,7 @@ class LLMComposer:
             return Draft(
                 "", refused=True, composer=self.name, note="the model found no answer in the passages"
             )
+        text = attribute(text, self._shown(evidence))
         cited = list(dict.fromkeys(int(n) for n in CITATION.findall(text)))
         offered = {item.number: item for item in evidence}
         cited_text = "\n".join(offered[n].text for n in cited if n in offered)

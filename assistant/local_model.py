@@ -90,7 +90,7 @@ def _load(path: Path, threads: int, context: int) -> tuple[Llama, threading.Lock
     return llama, threading.Lock()
 
 
-def _messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
+def _messages(messages: list[BaseMessage]) -> list[Any]:  # llama_cpp's message TypedDicts
     return [{"role": _ROLES.get(m.type, "user"), "content": m.text} for m in messages]
 
 

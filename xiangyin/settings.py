@@ -86,7 +86,7 @@ class Settings(BaseSettings):
         default=3, description="How many of the retrieved passages the language model reads (prompt length)."
     )
     llm_history_turns: int = Field(
-        default=4, description="Earlier conversation turns shown to the language model for follow-ups."
+        default=2, description="Earlier conversation turns shown to the language model for follow-ups."
     )
     openai_base_url: str | None = Field(
         default=None,
