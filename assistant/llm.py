@@ -42,12 +42,26 @@ _RETRY = "你上面的回答有问题：{problems}。请只根据资料重新回
 _HISTORY_CHARS = 200
 
 
+# Sentences that address a language model rather than a villager: never content of a county's documents.
+_INJECTION = re.compile(
+    r"(忽略|无视|忘记|忘掉|不要理会).{0,8}(指令|指示|规则|要求|提示|设定)|你现在是|从现在起你|你的新(身份|角色|任务)"
+    r"|(ignore|disregard|forget).{0,20}(instructions|rules|prompt)|system prompt",
+    re.IGNORECASE,
+)
+
+
+def without_instructions(text: str) -> str:
+    """The passage without sentences that give the model orders (a prompt injection planted in a
+    document): the prompt tells the model to ignore them, and a 1.5B model does not always listen."""
+    return "".join(s for s in _SENTENCE.findall(text) if not _INJECTION.search(s))
+
+
 def format_passages(evidence: Sequence[Evidence]) -> str:
     blocks = []
     for item in evidence:
         chunk = item.hit.chunk
         where = " > ".join(part for part in (f"《{chunk.title}》", chunk.section) if part)
-        blocks.append(f"[{item.number}] {where}\n{chunk.text}")
+        blocks.append(f"[{item.number}] {where}\n{without_instructions(chunk.text)}")
     return "\n\n".join(blocks)
 
 
@@ -70,7 +84,7 @@ def attribute(text: str, evidence: Sequence[Evidence]) -> str:
     """Adds [n] to each sentence the model left unmarked, naming the passage that shares most of its
     character pairs (small models often drop the marks). A sentence no passage supports stays
     unmarked, and the check then rejects it."""
-    passages = [(item.number, _pairs(item.text)) for item in evidence]
+    passages = [(item.number, _pairs(without_instructions(item.text))) for item in evidence]
     marked = []
     for sentence in _SENTENCE.findall(text):
         pairs = _pairs(sentence)
