@@ -177,9 +177,10 @@ class Assistant:
                 draft.composer,
                 result.problems,
             )
+            failed = draft.composer or self.composer.name
             draft = self.extractive.compose(state.standalone, state.evidence)
             result = check(draft, state.evidence)
-            state.composer = f"{self.extractive.name} (fallback from {draft.composer or self.composer.name})"
+            state.composer = f"{self.extractive.name} (fallback from {failed})"
         if not result.ok:
             log.error("answer failed the check: %s", result.problems)
             draft.refused = True
