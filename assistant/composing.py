@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from assistant.sessions import Turn
 from knowledge.chunking import split_sentences
 from knowledge.hybrid import SearchHit
 
@@ -36,12 +37,17 @@ class Draft:
 
 
 class Composer(Protocol):
+    """`question` is the standalone (rewritten) question; `history` the earlier turns of the
+    conversation, for composers that word follow-ups with it."""
+
     name: str
 
-    def compose(self, question: str, evidence: Sequence[Evidence]) -> Draft: ...
+    def compose(self, question: str, evidence: Sequence[Evidence], history: Sequence[Turn] = ()) -> Draft: ...
 
-    def stream(self, question: str, evidence: Sequence[Evidence]) -> Iterator[str | Draft]:
-        """Text pieces as they are produced, then exactly one final `Draft` (what `compose` returns)."""
+    def stream(
+        self, question: str, evidence: Sequence[Evidence], history: Sequence[Turn] = ()
+    ) -> Iterator[str | Draft]:
+        """Text pieces as they are produced, then exactly one final Draft (what compose returns)."""
         ...
 
 

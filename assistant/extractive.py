@@ -16,6 +16,7 @@ from assistant.composing import Draft, Evidence, stream_by_sentence
 from assistant.followup import rewrite
 from assistant.normalize import normalize_question
 from assistant.questions import SENTENCE_SIGNALS, question_types
+from assistant.sessions import Turn
 from knowledge.chunking import split_sentences
 from knowledge.lexical import lexical_tokens
 
@@ -148,10 +149,12 @@ class ExtractiveComposer:
                 scored.append(_Scored(total, relevance, coverage, _Sentence(index, position, sentence)))
         return sorted(scored, key=lambda item: item.total, reverse=True)
 
-    def stream(self, question: str, evidence: Sequence[Evidence]) -> Iterator[str | Draft]:
+    def stream(
+        self, question: str, evidence: Sequence[Evidence], history: Sequence[Turn] = ()
+    ) -> Iterator[str | Draft]:
         return stream_by_sentence(self.compose(question, evidence))
 
-    def compose(self, question: str, evidence: Sequence[Evidence]) -> Draft:
+    def compose(self, question: str, evidence: Sequence[Evidence], history: Sequence[Turn] = ()) -> Draft:
         question = normalize_question(question)
         chosen: list[_Sentence] = []
         coverages: list[float] = []

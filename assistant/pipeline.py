@@ -19,6 +19,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.answer import Answer, AnswerKind, Citation, Passage
 from assistant.checking import check
+from assistant.composers import make_composer
 from assistant.composing import Composer, Draft, Evidence
 from assistant.events import AnswerEvent, Finished, Retrieved, Rewritten, TextDelta
 from assistant.extractive import ExtractiveComposer
@@ -110,7 +111,7 @@ class Assistant:
         self.settings = settings
         self.kb = knowledge_base or KnowledgeBase(settings)
         self.extractive = ExtractiveComposer()
-        self.composer: Composer = composer or self.extractive
+        self.composer: Composer = composer or make_composer(settings, self.extractive)
         self.sessions = sessions or SessionStore(
             settings.home / "sessions.sqlite3", settings.session_max_turns, settings.session_max_age_s
         )
@@ -169,8 +170,8 @@ class Assistant:
         return state
 
     def _compose(self, state: _State) -> _State:
-        state.draft = self.composer.compose(state.standalone, state.evidence)
-        state.composer = self.composer.name
+        state.draft = self.composer.compose(state.standalone, state.evidence, state.history)
+        state.composer = state.draft.composer or self.composer.name
         return state
 
     def _check(self, state: _State) -> _State:
@@ -183,9 +184,10 @@ class Assistant:
                 draft.composer,
                 result.problems,
             )
+            failed = draft.composer or self.composer.name
             draft = self.extractive.compose(state.standalone, state.evidence)
             result = check(draft, state.evidence)
-            state.composer = f"{self.extractive.name} (fallback from {self.composer.name})"
+            state.composer = f"{self.extractive.name} (fallback from {failed})"
         if not result.ok:
             log.error("answer failed the check: %s", result.problems)
             draft.refused = True
@@ -290,13 +292,13 @@ class Assistant:
         if state.reply_kind is None:
             yield Retrieved([_passage(hit) for hit in state.hits])
             compose_started = time.perf_counter()
-            for piece in self.composer.stream(state.standalone, state.evidence):
+            for piece in self.composer.stream(state.standalone, state.evidence, state.history):
                 if isinstance(piece, Draft):
                     state.draft = piece
                 else:
                     streamed.append(piece)
                     yield TextDelta(piece)
-            state.composer = self.composer.name
+            state.composer = (state.draft.composer if state.draft else "") or self.composer.name
             state.timings["compose"] = round((time.perf_counter() - compose_started) * 1000, 2)
             state = _timed("check", self._check).invoke(state)
         answer = self._finish(state, started, remember=history is None)

@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from benchmarks import answers, quality, scale, server, voice
+from benchmarks import answers, llm, quality, scale, server, voice
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "knowledge" / "demo"
@@ -17,7 +17,9 @@ DOMAINRAG = ROOT.parent / "shared" / "data" / "domainrag"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--only", choices=["quality", "speed", "answers", "voice", "server"], help="run one part only"
+        "--only",
+        choices=["quality", "speed", "answers", "voice", "llm", "server"],
+        help="run one part only",
     )
     parser.add_argument("--embedders", default="e5,use", help="comma-separated embedders to compare")
     parser.add_argument("--sizes", default="1000,10000,100000", help="index sizes for query latency")
@@ -27,6 +29,9 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument(
         "--server-seconds", type=float, default=20.0, help="measured seconds per server load level"
+    )
+    parser.add_argument(
+        "--limit", type=int, default=24, help="cases per set for the LLM comparison (0: all; ~20 s each)"
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -47,6 +52,8 @@ def main() -> None:
             say(f"skipping retrieval quality: {args.domainrag} not found")
     if args.only in (None, "answers"):
         answers.main(DEMO, ROOT / "evals" / "demo_cases.jsonl", args.domainrag, args.results, say)
+    if args.only in (None, "llm"):
+        llm.main(DEMO, ROOT / "evals" / "demo_cases.jsonl", args.domainrag, args.results, args.limit, say)
     if args.only in (None, "voice"):
         voice.main(ROOT, args.domainrag.parent / "speech-zh", args.results, say)
     if args.only in (None, "server"):

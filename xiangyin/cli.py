@@ -27,7 +27,7 @@ from voice.recognition import SpeechRecognizer
 from voice.synthesis import make_synthesizer
 from voice.tts import SynthesisFailed
 from xiangyin.eval_cli import eval_app
-from xiangyin.settings import Settings, load_settings
+from xiangyin.settings import ComposerName, Settings, load_settings
 
 app = typer.Typer(
     help="乡音 Xiangyin: answers villagers' questions from their county's documents.", no_args_is_help=True
@@ -54,6 +54,26 @@ def _settings() -> Settings:
 
 def _open() -> KnowledgeBase:
     return KnowledgeBase(_settings())
+
+
+ComposerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--composer",
+        help="Who words the answer: extractive, local (offline language model) or remote "
+        "(OpenAI-compatible server). Default: $XIANGYIN_COMPOSER or extractive.",
+    ),
+]
+
+
+def _assistant(composer: str | None) -> Assistant:
+    settings = _settings()
+    if composer is not None:
+        if composer not in ("extractive", "local", "remote"):
+            raise typer.BadParameter("composer must be extractive, local or remote", param_hint="--composer")
+        chosen: ComposerName = composer  # type: ignore[assignment]
+        settings = settings.model_copy(update={"composer": chosen})
+    return Assistant(settings)
 
 
 @app.callback()
@@ -232,9 +252,10 @@ def ask_command(
     question: Annotated[str, typer.Argument(help="The question, as a villager would ask it.")],
     session: Annotated[str | None, typer.Option("--session", help="Conversation id, for follow-ups.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole Answer as JSON.")] = False,
+    composer: ComposerOption = None,
 ) -> None:
     """Answer a question from the knowledge base, with its sources (or say the documents do not cover it)."""
-    assistant = Assistant(_settings())
+    assistant = _assistant(composer)
     try:
         answer = assistant.ask(question, session_id=session)
     finally:
@@ -248,9 +269,10 @@ def ask_command(
 @app.command("chat")
 def chat_command(
     session: Annotated[str | None, typer.Option("--session", help="Continue this conversation.")] = None,
+    composer: ComposerOption = None,
 ) -> None:
     """Talk with the assistant in the terminal; an empty line or Ctrl-D ends the conversation."""
-    assistant = Assistant(_settings())
+    assistant = _assistant(composer)
     session_id = session or uuid.uuid4().hex[:12]
     console.print(
         f"[bold]{assistant.settings.assistant_name}[/bold]：您好！请问有什么想了解的？（直接回车结束）"

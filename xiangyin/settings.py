@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EmbedderName = Literal["e5", "use", "sentence-transformers"]
+ComposerName = Literal["extractive", "local", "remote"]
 
 
 def default_home() -> Path:
@@ -65,6 +66,40 @@ class Settings(BaseSettings):
         default=0.3,
         description="When the question names something the documents never mention (油茶, 签证 ...), the "
         "answer-evidence overlap needed to answer anyway.",
+    )
+
+    # Generated answers (assistant/composers.py)
+    composer: ComposerName = Field(
+        default="extractive",
+        description="Who words the answer: extractive (sentences from the passages), local (the packaged "
+        "Qwen2.5 1.5B through llama.cpp) or remote (an OpenAI-compatible server).",
+    )
+    llm_model_path: Path | None = Field(
+        default=None, description="A GGUF chat model for composer=local; the packaged Qwen2.5 1.5B if unset."
+    )
+    llm_threads: int = Field(default=2, description="CPU threads of the local model.")
+    llm_context: int = Field(
+        default=4096, description="Context window of the local model (prompt + answer, tokens)."
+    )
+    llm_max_tokens: int = Field(default=200, description="Longest generated answer, in tokens.")
+    llm_passages: int = Field(
+        default=3, description="How many of the retrieved passages the language model reads (prompt length)."
+    )
+    llm_history_turns: int = Field(
+        default=2, description="Earlier conversation turns shown to the language model for follow-ups."
+    )
+    openai_base_url: str | None = Field(
+        default=None,
+        description="An OpenAI-compatible API for composer=remote, e.g. http://127.0.0.1:8000/v1.",
+    )
+    openai_model: str = Field(default="qwen2.5-7b-instruct", description="The remote model's name.")
+    openai_api_key: SecretStr = Field(
+        default=SecretStr("none"), description="API key of the remote model (local servers ignore it)."
+    )
+    llm_timeout_s: float = Field(default=20.0, description="How long one remote request may take.")
+    llm_retries: int = Field(default=1, description="Retries of a failed remote request.")
+    llm_fallback: Literal["local", "extractive"] = Field(
+        default="extractive", description="Who answers when the remote model fails."
     )
 
     # Voice
