@@ -121,6 +121,7 @@ class Assistant:
             | _timed("rewrite", self._rewrite)
             | _timed("retrieve", self._retrieve)
             | _timed("select", self._select)
+            | _timed("screen", self._screen)
         )
         self.chain: Runnable[_State, _State] = (
             self.prepare | _timed("compose", self._compose) | _timed("check", self._check)
@@ -174,6 +175,22 @@ class Assistant:
         state.composer = state.draft.composer or self.composer.name
         return state
 
+    def _screen(self, state: _State) -> _State:
+        """Refusals the passages alone decide, before a (possibly slow) composer writes anything."""
+        top_dense = max((hit.dense_score or 0.0 for hit in state.hits), default=0.0)
+        unknown = self._unknown_terms(state.standalone, state.spoken)
+        # A year or a model number the passages never mention (2026年, W3) means they are about
+        # something else, however well the other words match: never answer 2026 with 2025's figures.
+        passages = " ".join(
+            f"{h.chunk.title} {h.chunk.valid_from} {h.chunk.valid_to} {h.chunk.text}" for h in state.hits
+        )
+        years = [f"{y}年" for y in dict.fromkeys(_YEAR.findall(state.standalone)) if y not in passages]
+        codes = [t for t in unknown if _CODE.search(t)]
+        state.unknown_terms = [*unknown, *years]
+        if years or codes or top_dense < self.settings.refusal_min_dense:
+            state.reply_kind = "refusal"
+        return state
+
     def _check(self, state: _State) -> _State:
         draft = state.draft
         assert draft is not None
@@ -192,23 +209,7 @@ class Assistant:
             log.error("answer failed the check: %s", result.problems)
             draft.refused = True
         state.draft = draft
-        top_dense = max((hit.dense_score or 0.0 for hit in state.hits), default=0.0)
-        unknown = self._unknown_terms(state.standalone, state.spoken)
-        # A year or a model number the passages never mention (2026年, W3) means they are about
-        # something else, however well the other words match: never answer 2026 with 2025's figures.
-        passages = " ".join(
-            f"{h.chunk.title} {h.chunk.valid_from} {h.chunk.valid_to} {h.chunk.text}" for h in state.hits
-        )
-        years = [f"{y}年" for y in dict.fromkeys(_YEAR.findall(state.standalone)) if y not in passages]
-        codes = [t for t in unknown if _CODE.search(t)]
-        state.unknown_terms = [*unknown, *years]
-        if (
-            draft.refused
-            or years
-            or codes
-            or top_dense < self.settings.refusal_min_dense
-            or (unknown and draft.coverage < self.settings.refusal_unknown_coverage)
-        ):
+        if draft.refused or (state.unknown_terms and draft.coverage < self.settings.refusal_unknown_coverage):
             state.reply_kind = "refusal"
         return state
 
