@@ -94,7 +94,7 @@ def tts_speed(engines: Sequence[TTSEngine], answers: Sequence[str]) -> list[tupl
 
 def round_trip(engine: TTSEngine, transcriber: Transcriber, texts: Sequence[str]) -> tuple[float, float]:
     """(strict CER, CER with numbers compared as spoken): 400元 heard as 四百元 is intelligible."""
-    synthesizer = Synthesizer([engine])
+    synthesizer = Synthesizer([engine], rate=1.0)  # the voice's natural pace
     pairs = []
     for text in texts:
         speech = synthesizer.synthesize(text)
@@ -126,7 +126,8 @@ def spoken_questions(
                 continue
             audio = cache / f"{key}.{fmt}"
             if not audio.exists():
-                synthesizer = synthesizer or Synthesizer([ZhttsEngine()])
+                # A villager asks at a normal pace; the slower default rate is for answers.
+                synthesizer = synthesizer or Synthesizer([ZhttsEngine()], rate=1.0)
                 speech = synthesizer.synthesize(question)
                 for other in ("wav", "amr"):
                     (cache / f"{key}.{other}").write_bytes(speech.encode(other))

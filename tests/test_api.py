@@ -159,7 +159,7 @@ def test_stream_of_small_talk_has_no_sources(api: TestClient) -> None:
 @pytest.fixture(scope="module")
 def spoken_question(api: TestClient) -> bytes:
     """The question spoken by the offline voice and recorded as the page's MediaRecorder sends it."""
-    speech = api.post("/api/v1/tts", json={"text": "低保的申请条件是什么？", "format": "wav"})
+    speech = api.post("/api/v1/tts", json={"text": "低保的申请条件是什么？", "format": "wav", "rate": 1.0})
     assert speech.status_code == 200 and speech.headers["content-type"] == "audio/wav"
     return encode_audio(decode_audio(speech.content).samples, "webm")
 

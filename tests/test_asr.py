@@ -113,7 +113,8 @@ def test_a_spoken_question_is_answered_from_the_demo_knowledge_base(
 ) -> None:
     # The question is spoken by the project's own offline voice and sent as WeChat (AMR) or a browser
     # (WebM/Opus) would send it.
-    speech = Synthesizer([ZhttsEngine()]).synthesize(question)
+    # A villager speaks at a normal pace (the slower default rate is for answers).
+    speech = Synthesizer([ZhttsEngine()], rate=1.0).synthesize(question)
     recording = tmp_path / f"question.{fmt}"
     recording.write_bytes(speech.encode(fmt))
     monkeypatch.setenv("XIANGYIN_WHISPER_MODEL_PATH", str(whisper_base(models)))

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from pydantic import SecretStr
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -33,7 +34,7 @@ def server(demo_kb: KnowledgeBase, tmp_path_factory: pytest.TempPathFactory) -> 
             "home": home,
             "tts_engines": ["espeak-ng"],
             "rate_limit": "100000/minute",
-            "admin_token": "t0ken",
+            "admin_token": SecretStr("t0ken"),
         }
     )
     assistant = Assistant(

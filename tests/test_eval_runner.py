@@ -248,7 +248,7 @@ def spoken_cases(workspace: Path) -> Path:
     """Two recordings made by the project's own offline voice: one beside its typed question, one alone."""
     folder = workspace / "voice"
     (folder / "audio").mkdir(parents=True)
-    synthesizer = Synthesizer([ZhttsEngine()])
+    synthesizer = Synthesizer([ZhttsEngine()], rate=1.0)  # a question at a normal pace
     (folder / "audio" / "dibao.wav").write_bytes(synthesizer.synthesize("低保每个月多少钱？").encode("wav"))
     (folder / "audio" / "grain.amr").write_bytes(synthesizer.synthesize("种粮补贴每亩多少钱？").encode("amr"))
     cases = [

