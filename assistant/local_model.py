@@ -8,6 +8,7 @@ one thin class.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import shutil
 import tempfile
@@ -87,6 +88,8 @@ def _load(path: Path, threads: int, context: int) -> tuple[Llama, threading.Lock
     llama = Llama(
         model_path=str(path), n_ctx=context, n_threads=threads, n_threads_batch=threads, verbose=False
     )
+    # Freed before interpreter shutdown: llama.cpp's own destructor fails once its module is torn down.
+    atexit.register(llama.close)
     return llama, threading.Lock()
 
 
