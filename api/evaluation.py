@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep, admin, ready
 from api.errors import ApiError, responses
+from api.jobs import process_alive
 from api.page import STATIC
 from api.services import Services
 from assistant.answer import Answer
@@ -282,7 +283,7 @@ class EvalRuns:
             return None
         owner = data.pop("owner", 0)
         state = RunState.model_validate(data)
-        if state.state in ("queued", "running") and not _alive(owner):
+        if state.state in ("queued", "running") and not process_alive(owner):
             return state.model_copy(update={"state": "failed", "error": "服务重启了，这次测试没有做完。"})
         return state
 
@@ -340,16 +341,6 @@ class EvalRuns:
     def shutdown(self) -> None:
         self._stopping.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @asynccontextmanager

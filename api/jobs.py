@@ -82,7 +82,7 @@ class JobStore:
                 "SELECT id, owner FROM jobs WHERE state IN ('queued', 'running')"
             ).fetchall()
             for job_id, owner in rows:
-                if not _alive(owner):
+                if not process_alive(owner):
                     self._db.execute(
                         "UPDATE jobs SET state = 'failed', error = 'the server stopped during the job',"
                         " finished = ? WHERE id = ?",
@@ -93,7 +93,7 @@ class JobStore:
         self._db.close()
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
