@@ -456,9 +456,20 @@ function setUpTextSize() {
   });
 }
 
+// navigator.onLine only says whether the device has a network: a village-office screen served by the
+// machine it runs on has none and still works, so "offline" is confirmed by asking the server itself.
+async function serverReachable() {
+  try {
+    const response = await fetch("/healthz", { cache: "no-store", signal: AbortSignal.timeout(4000) });
+    return response.ok;
+  } catch {
+    return false;
+  }
+}
+
 function setUpNetworkBanner() {
-  const apply = () => {
-    ui.offline.hidden = navigator.onLine;
+  const apply = async () => {
+    ui.offline.hidden = navigator.onLine || (await serverReachable());
   };
   window.addEventListener("online", apply);
   window.addEventListener("offline", apply);
