@@ -12,13 +12,18 @@ MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "amr": "audio/amr"}
 
 
 class ClipStore:
-    def __init__(self, folder: Path, ttl_s: int) -> None:
+    def __init__(self, folder: Path, ttl_s: int, sweep_every: int = 200) -> None:
         self.folder = folder
         self.ttl_s = ttl_s
+        self.sweep_every = sweep_every
+        self._puts = 0
         folder.mkdir(parents=True, exist_ok=True)
 
     def put(self, data: bytes, fmt: str = "mp3") -> str:
-        """Store a clip; returns its id (the file name, unguessable)."""
+        """Store a clip; returns its id (the file name, unguessable). Now and then expired clips go."""
+        self._puts += 1
+        if self._puts % self.sweep_every == 0:
+            self.sweep()
         clip_id = f"{secrets.token_hex(16)}.{fmt}"
         partial = self.folder / f".{clip_id}.partial"
         partial.write_bytes(data)

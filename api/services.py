@@ -70,6 +70,7 @@ class Services:
 
     def load_in_background(self) -> None:
         self.jobs.store.fail_orphans()
+        self.clips.sweep()
         threading.Thread(target=self._load, name="load-models", daemon=True).start()
 
     def wait_loaded(self, timeout: float | None = None) -> bool:
