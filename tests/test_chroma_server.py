@@ -2,65 +2,22 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from langchain_core.embeddings import Embeddings
 
+from api.server import chroma_server
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
 from xiangyin.settings import Settings
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def chroma_url(tmp_path: Path) -> Iterator[str]:
-    executable = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
-    assert executable, "the chromadb package installs the `chroma` command"
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            executable,
-            "run",
-            "--path",
-            str(tmp_path / "chroma-server"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert process.poll() is None, "chroma run exited"
-            assert time.monotonic() < deadline, "chroma run did not start"
-            time.sleep(0.3)
+    with chroma_server(tmp_path / "chroma-server") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.mark.slow
