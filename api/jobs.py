@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 import threading
 import time
 import uuid
@@ -17,6 +16,7 @@ from typing import Any
 from api.schemas import JobState
 from knowledge.base import IngestInProgress, KnowledgeBase
 from knowledge.ingest import IngestReport, ingest
+from xiangyin.database import open_database
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,7 @@ _COLUMNS = (
 
 class JobStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_database(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, kind TEXT, state TEXT, stage TEXT,"
             " done INTEGER, total INTEGER, files TEXT, report TEXT, error TEXT, created REAL, finished REAL,"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from xiangyin.database import open_database, write_transaction
 
 Role = Literal["user", "assistant"]
 
@@ -29,12 +30,10 @@ class SessionStore:
     and no conversation is kept for long."""
 
     def __init__(self, path: Path, max_turns: int = 12, max_age_s: float = 3600) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.max_turns = max_turns
         self.max_age_s = max_age_s
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_database(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS turns (id INTEGER PRIMARY KEY, session TEXT NOT NULL,"
             " at REAL NOT NULL, role TEXT NOT NULL, content TEXT NOT NULL,"
@@ -58,23 +57,17 @@ class SessionStore:
 
     def append(self, session: str, turns: list[Turn], now: float | None = None) -> None:
         at = now if now is not None else time.time()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT INTO turns(session, at, role, content, standalone) VALUES (?, ?, ?, ?, ?)",
-                    [(session, at, t.role, t.content, t.standalone) for t in turns],
-                )
-                self._db.execute(
-                    "DELETE FROM turns WHERE session = ? AND id NOT IN"
-                    " (SELECT id FROM turns WHERE session = ? ORDER BY id DESC LIMIT ?)",
-                    (session, session, self.max_turns),
-                )
-                self._db.execute("DELETE FROM turns WHERE at < ?", (at - self.max_age_s,))
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with write_transaction(self._db, self._lock) as db:
+            db.executemany(
+                "INSERT INTO turns(session, at, role, content, standalone) VALUES (?, ?, ?, ?, ?)",
+                [(session, at, t.role, t.content, t.standalone) for t in turns],
+            )
+            db.execute(
+                "DELETE FROM turns WHERE session = ? AND id NOT IN"
+                " (SELECT id FROM turns WHERE session = ? ORDER BY id DESC LIMIT ?)",
+                (session, session, self.max_turns),
+            )
+            db.execute("DELETE FROM turns WHERE at < ?", (at - self.max_age_s,))
 
     def clear(self, session: str) -> None:
         with self._lock:

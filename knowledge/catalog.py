@@ -8,13 +8,12 @@ catalog is never returned).
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.chunking import Chunk
+from xiangyin.database import open_database, write_transaction
 
 SCHEMA_VERSION = "1"
 
@@ -122,10 +121,8 @@ def _fts_query(tokens: Iterable[str]) -> str:
 
 class Catalog:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_database(path)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
@@ -139,16 +136,6 @@ class Catalog:
 
     def close(self) -> None:
         self._db.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     def get_meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -246,7 +233,7 @@ class Catalog:
 
     def apply(self, updates: Sequence[DocumentUpdate], removed: Sequence[str]) -> None:
         """Replace the given documents and remove others, all in one transaction."""
-        with self._transaction() as db:
+        with write_transaction(self._db) as db:
             db.execute(
                 "INSERT INTO meta(key, value) VALUES ('generation', '1')"
                 " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"

@@ -12,10 +12,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
+
+from xiangyin.database import open_database, write_transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS wechat_messages (
@@ -93,28 +94,17 @@ class Part:
 
 class Ledger:
     def __init__(self, path: Path, channel: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.channel = channel
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_database(path)
         self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction that holds SQLite's write lock from the start, across processes too."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return write_transaction(self._db, self._lock)
 
     def register(
         self,

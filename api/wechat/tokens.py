@@ -6,13 +6,14 @@ while; one shared cache keeps workers from fetching (and invalidating) tokens be
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from wechatpy.session import SessionStorage
+
+from xiangyin.database import open_database
 
 # Refresh a little before WeChat's expiry, so a token is never used in its last minutes.
 EXPIRY_MARGIN_S = 300
@@ -22,10 +23,8 @@ class TokenStore(SessionStorage):  # type: ignore[misc]  # wechatpy is untyped
     """wechatpy's session storage interface (get/set/delete with a time to live) over SQLite."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_database(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS tokens (key TEXT PRIMARY KEY, value TEXT NOT NULL, expires REAL)"
         )
