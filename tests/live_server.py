@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
 from fastapi import FastAPI
 
-from api.server import free_port
+from api.server import free_port, wait_until_ready
 
 
 @contextmanager
@@ -22,18 +20,12 @@ def live_server(app: FastAPI, ready_path: str = "/readyz", timeout_s: float = 30
     thread = threading.Thread(target=server.run, name="live-server", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout_s
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(url + ready_path, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            assert thread.is_alive(), "the server stopped while starting"
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.2)
+        wait_until_ready(
+            url + ready_path,
+            lambda: None if thread.is_alive() else "the server stopped while starting",
+            timeout_s,
+        )
         yield url
     finally:
         server.should_exit = True

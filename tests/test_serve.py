@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from api.server import free_port
+from api.server import free_port, process_exit, wait_until_ready
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
 from tests.corpus import write_corpus
@@ -67,19 +66,8 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            try:
-                if _get(f"{url}/readyz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, (root / "server.log").read_text()
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(1)
         # Both workers must be ready, not just the first to answer.
-        while sum(_get(f"{url}/readyz")[0] == 200 for _ in range(6)) < 6:
-            time.sleep(1)
+        wait_until_ready(f"{url}/readyz", lambda: process_exit("xiangyin serve", process), 600, in_a_row=6)
         yield url
     finally:
         process.send_signal(signal.SIGINT)
