@@ -123,7 +123,7 @@ def test_the_page_is_served_and_the_routes_are_documented(api: TestClient) -> No
     page = api.get("/admin")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "管理员口令" in page.text and "/static/admin/admin.js" in page.text
-    for asset in ("/static/admin/admin.js", "/static/admin/admin.css"):
+    for asset in ("/static/admin/admin.js", "/static/admin/admin.css", "/static/base.css"):
         assert api.get(asset).status_code == 200, asset
 
     schema = api.get("/openapi.json").json()
