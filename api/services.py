@@ -45,7 +45,7 @@ class Services:
         self.settings = settings
         self._owns_assistant = assistant is None
         self.assistant = assistant or Assistant(settings)
-        self.recognizer = SpeechRecognizer(settings)
+        self.recognizer = SpeechRecognizer(settings, prefer=self.assistant.known_share)
         self.clips = ClipStore(settings.cache_dir / "clips", settings.audio_ttl_s)
         self.jobs = IngestJobs(JobStore(settings.home / "jobs.sqlite3"), lambda: self.writer_kb)
         self.limiter = RateLimiter(settings.rate_limit, settings.trust_forwarded_for)

@@ -2,10 +2,11 @@
 
 A stretch of the transcript that the knowledge base never mentions is replaced by a domain term of the
 same length whose pinyin differs in at most one syllable (and never in the first), so a mis-heard
-policy word still finds its documents. Syllables are compared the way Mandarin is commonly misheard
-and spoken in the countryside: front and back nasals alike (xin ~ xi ~ xing), flat and retroflex alike
-(zh ~ z), n ~ l. The domain terms are the synonym table's words and the documents' own words the caller
-supplies.
+policy word still finds its documents. A stretch holding a word the documents use is left alone unless
+the term keeps that word: 养老金现在 was heard right and is not 养老保险在, 验收几天 is not 养老金天.
+Syllables are compared the way Mandarin is commonly misheard and spoken in the countryside: front and
+back nasals alike (xin ~ xi ~ xing), flat and retroflex alike (zh ~ z), n ~ l. The domain terms are the
+synonym table's words and the documents' own words the caller supplies.
 """
 
 from __future__ import annotations
@@ -47,17 +48,34 @@ class HomophoneRepair:
             differing = [i for i, (a, b) in enumerate(zip(term.syllables, heard, strict=True)) if a != b]
             if len(differing) > 1 or any(window[i] in _FUNCTION_CHARS for i in differing):
                 continue
+            if self._breaks_a_known_word(window, term.text):
+                continue
             return term.text
         return None
 
+    def _breaks_a_known_word(self, window: str, term: str) -> bool:
+        inner = (
+            window[i:j]
+            for i in range(len(window))
+            for j in range(i + 2, len(window) + 1)
+            if j - i < len(window)
+        )
+        return any(word not in term and self._is_known(word) for word in inner)
+
     def repair(self, text: str) -> str:
-        for run in _CJK_RUN.findall(text):
-            for size in sorted(self._terms, reverse=True):
-                for start in range(len(run) - size + 1):
-                    window = run[start : start + size]
-                    if window not in text:
-                        continue
-                    term = self._match(window)
-                    if term is not None and not self._is_known(window):
-                        text = text.replace(window, term)
-        return text
+        return _CJK_RUN.sub(lambda run: self._repair_run(run.group()), text)
+
+    def _repair_run(self, run: str) -> str:
+        """Longest terms first; a stretch once repaired is not repaired again by a shorter term."""
+        chars = list(run)
+        repaired = [False] * len(chars)
+        for size in sorted(self._terms, reverse=True):
+            for start in range(len(chars) - size + 1):
+                if any(repaired[start : start + size]):
+                    continue
+                window = "".join(chars[start : start + size])
+                term = self._match(window)
+                if term is not None and not self._is_known(window):
+                    chars[start : start + size] = term
+                    repaired[start : start + size] = [True] * size
+        return "".join(chars)

@@ -230,7 +230,8 @@ class Assistant:
         if state.reply_kind is not None or state.draft is None:
             kind: AnswerKind = state.reply_kind if state.reply_kind in _REPLY_KINDS else "invalid"  # type: ignore[assignment]
             s = self.settings
-            text = reply(state.reply_kind or "refusal", s.assistant_name, s.handoff, s.max_question_chars)
+            replied = state.reply_kind or "refusal"
+            text = reply(replied, s.assistant_name, s.handoff, s.max_question_chars, state.spoken)
             speech = to_speech(text)
             composer = ""
         else:
@@ -257,6 +258,11 @@ class Assistant:
     @cached_property
     def sound_alikes(self) -> SoundAlikes:
         return SoundAlikes(self.kb.catalog)
+
+    def known_share(self, transcript: str) -> float:
+        """How much of a transcript is in the documents' words: speech recognition prefers, among its
+        hypotheses, the one that sounds like a question about them (`voice.asr.choose`)."""
+        return self.sound_alikes.known_share(transcript)
 
     @cached_property
     def homophones(self) -> HomophoneRepair:

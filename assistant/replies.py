@@ -7,7 +7,12 @@ from assistant.answer import AnswerKind
 EXAMPLES = ("种粮补贴每亩多少钱？", "新农合一年交多少钱？", "宅基地怎么申请？")
 
 
-def reply(kind: AnswerKind | str, name: str, handoff: str, max_chars: int = 200) -> str:
+def reply(kind: AnswerKind | str, name: str, handoff: str, max_chars: int = 200, spoken: bool = False) -> str:
+    """`spoken`: the question came through speech recognition, which mishears one character in five; a
+    refusal then also asks to say it again, as the question may only have been misheard (the channels
+    show what was heard)."""
+    if kind == "refusal" and spoken:
+        return f"这个问题我在现有的文件里没有找到答案。如果我听错了，请再说一遍，或者打字问我。{handoff}"
     examples = "、".join(f"“{q}”" for q in EXAMPLES)
     texts = {
         "greeting": f"您好！我是{name}，可以帮您查政策、办事流程和村里的服务。您可以这样问：{examples}",

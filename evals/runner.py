@@ -352,8 +352,10 @@ def evaluate(
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         settings=_settings_info(settings) if url is None else {},
     )
-    recognizer = SpeechRecognizer(settings) if any(c.audio for c in cases) else None
+    spoken = any(c.audio for c in cases)
     if url is not None:
+        # The server's documents are not here to choose among Whisper's hypotheses: its best is sent.
+        recognizer = SpeechRecognizer(settings) if spoken else None
         http = HttpTarget(url)
         try:
             runner = Runner(http, cases_file.parent, recognizer, workers, judge)
@@ -366,6 +368,7 @@ def evaluate(
             raise ValueError("give a knowledge folder, an open knowledge base or a server URL")
         kb, _ = prepare_knowledge(settings, knowledge, progress=ingest_progress)
     assistant = Assistant(kb.settings, knowledge_base=kb, sessions=_memory_sessions())
+    recognizer = SpeechRecognizer(settings, prefer=assistant.known_share) if spoken else None
     try:
         runner = Runner(InProcessTarget(assistant), cases_file.parent, recognizer, workers, judge)
         return runner.run(cases, info, partial, progress)

@@ -1,4 +1,5 @@
-"""The knowledge base's own words by their sound, to tell a misheard word from an unknown topic.
+"""The knowledge base's own words by their sound, to tell a misheard word from an unknown topic, and
+how much of a transcript is in them, to choose among speech recognition's hypotheses.
 
 Whisper writes 录像 as 路向 and 宅基地 as 债基地: words the documents never use, but ones that sound
 like words they do. The index's words are grouped by toneless pinyin with front and back nasals alike
@@ -19,6 +20,7 @@ from knowledge.catalog import Catalog
 from knowledge.lexical import lexical_tokens
 
 _CHINESE_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
+_CHINESE_CHARACTER = re.compile(r"[\u4e00-\u9fff]")
 _BACK_NASAL = re.compile(r"(?<=n)g$")
 
 
@@ -72,6 +74,14 @@ class SoundAlikes:
         if not alike or alike[0][1] < len(word) - 1 or (len(alike) > 1 and alike[0][1] == alike[1][1]):
             return None
         return alike[0][0]
+
+    def known_share(self, text: str) -> float:
+        """The share of the Chinese characters of `text` that lie in words of two or more characters the
+        knowledge base uses: 手机上的医保卡 scores higher than 手机上的一包卡."""
+        vocabulary = self._index()[0]
+        characters = len(_CHINESE_CHARACTER.findall(text))
+        known = sum(len(w) for w in lexical_tokens(text) if w in vocabulary and _CHINESE_WORD.fullmatch(w))
+        return known / characters if characters else 0.0
 
     def repair(self, text: str) -> str:
         """Each word of `text` the knowledge base never uses, replaced by the one word of the knowledge

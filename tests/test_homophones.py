@@ -28,3 +28,16 @@ def test_ordinary_words_and_known_text_are_left_alone() -> None:
     assert repair("低保的申请条件是什么") == "低保的申请条件是什么"
     # A stretch the knowledge base itself contains is a real word there.
     assert repair("新萌和一年交多少钱", known={"新萌和"}) == "新萌和一年交多少钱"
+
+
+def test_a_word_the_documents_use_is_not_broken_by_a_repair() -> None:
+    terms = ["养老保险", "养老金", "多少钱"]
+
+    def repaired(text: str, known: set[str]) -> str:
+        return HomophoneRepair(terms, known.__contains__).repair(text)
+
+    # yang lao jin xian ~ yang lao bao xian, one syllable off: but 养老金 is the documents' word.
+    assert repaired("农村养老金现在发多少", {"养老金"}) == "农村养老金现在发多少"
+    assert repaired("农村养老金现在发多少", set()) == "农村养老保险在发多少"
+    # A term that keeps the word may still replace the stretch around it.
+    assert repaired("养老保显怎么交", {"养老"}) == "养老保险怎么交"

@@ -81,3 +81,11 @@ def test_the_words_follow_the_catalog(catalog: Catalog) -> None:
     assert alikes.closest("插阳") == "插秧"
     catalog.apply([], ["rice.txt"])
     assert alikes.closest("插阳") is None
+
+
+def test_known_share_is_how_much_of_a_transcript_is_in_the_documents_words(catalog: Catalog) -> None:
+    words = SoundAlikes(catalog)
+    # 护理补贴 and 每月 are the documents' words; 互利 (heard for 护理) is not.
+    assert words.known_share("护理补贴每月多少") > words.known_share("互利补贴每月多少") > 0
+    assert words.known_share("今天天气怎么样") == 0.0
+    assert words.known_share("") == 0.0 and words.known_share("W3?") == 0.0

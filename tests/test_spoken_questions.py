@@ -32,3 +32,15 @@ def test_a_misheard_word_is_taken_for_the_documents_word_it_sounds_like(assistan
 def test_a_topic_the_documents_never_mention_is_refused_when_spoken_too(assistant: Assistant) -> None:
     spoken = assistant.ask("俺家山上种的油茶，有油茶补贴没？", spoken=True)
     assert spoken.refused and spoken.unknown_terms == ["油茶"]
+    # It may only have been misheard: the refusal asks to say it again, and still gives the hand-off.
+    assert (
+        "没有找到" in spoken.answer
+        and "请再说一遍" in spoken.answer
+        and assistant.settings.handoff in spoken.answer
+    )
+    assert "请再说一遍" in spoken.speech
+
+
+def test_a_typed_refusal_does_not_ask_to_say_it_again(assistant: Assistant) -> None:
+    typed = assistant.ask("俺家山上种的油茶，有油茶补贴没？")
+    assert typed.refused and "没有找到" in typed.answer and "请再说一遍" not in typed.answer

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from voice.asr import Transcriber, Transcript
+from voice.asr import Preference, Transcriber, Transcript
 from voice.audio import decode_audio
 from voice.models import whisper_base
 from xiangyin.settings import Settings
 
 
 class SpeechRecognizer:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, prefer: Preference | None = None) -> None:
+        """`prefer`: how expected a transcript is (the knowledge base's `known_share`), to choose among
+        Whisper's hypotheses."""
         self.settings = settings
+        self.prefer = prefer
 
     @cached_property
     def transcriber(self) -> Transcriber:
-        model_dir = self.settings.whisper_model_path or whisper_base(self.settings.models_dir)
-        return Transcriber(model_dir, self.settings.asr_threads)
+        s = self.settings
+        model_dir = s.whisper_model_path or whisper_base(s.models_dir)
+        return Transcriber(model_dir, s.asr_threads, self.prefer, s.asr_vocabulary_weight)
 
     def recognize(self, data: bytes) -> Transcript:
         """Raises `voice.audio.AudioError` (with a Chinese message) for audio that cannot be used."""

@@ -22,6 +22,7 @@ from knowledge.base import KnowledgeBase
 from knowledge.catalog import Filters
 from knowledge.hybrid import SearchHit, SearchMode
 from knowledge.ingest import IngestReport, ingest
+from knowledge.soundalike import SoundAlikes
 from voice.audio import AudioError
 from voice.recognition import SpeechRecognizer
 from voice.synthesis import make_synthesizer
@@ -301,11 +302,17 @@ def asr_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print transcript and timings as JSON.")] = False,
 ) -> None:
     """Transcribe a recording to Simplified Chinese text."""
+    settings = _settings()
+    # The data home's documents choose among Whisper's hypotheses (none there: Whisper's best).
+    kb = KnowledgeBase(settings)
     try:
-        transcript = SpeechRecognizer(_settings()).recognize(audio.read_bytes())
+        prefer = SoundAlikes(kb.catalog).known_share
+        transcript = SpeechRecognizer(settings, prefer=prefer).recognize(audio.read_bytes())
     except AudioError as exc:
         err.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from exc
+    finally:
+        kb.close()
     if as_json:
         print(json.dumps(asdict(transcript), ensure_ascii=False, indent=2))
     else:
@@ -349,14 +356,14 @@ def voice_ask_command(
 ) -> None:
     """Answer a spoken question: speech -> text -> answer -> speech."""
     settings = _settings()
+    assistant = Assistant(settings)
     try:
-        transcript = SpeechRecognizer(settings).recognize(audio.read_bytes())
+        recognizer = SpeechRecognizer(settings, prefer=assistant.known_share)
+        transcript = recognizer.recognize(audio.read_bytes())
+        answer = assistant.ask(transcript.text, session_id=session, spoken=True)
     except AudioError as exc:
         err.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(1) from exc
-    assistant = Assistant(settings)
-    try:
-        answer = assistant.ask(transcript.text, session_id=session, spoken=True)
     finally:
         assistant.close()
     target = output or audio.with_name(f"{audio.stem}.answer.mp3")

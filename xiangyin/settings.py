@@ -107,6 +107,11 @@ class Settings(BaseSettings):
         default=None, description="A faster-whisper model folder; the packaged Whisper base if unset."
     )
     asr_threads: int = 2
+    asr_vocabulary_weight: float = Field(
+        default=1.0,
+        description="How strongly speech recognition prefers, among its hypotheses, the one in the"
+        " knowledge base's words (0: always Whisper's own best).",
+    )
     max_audio_bytes: int = Field(default=10_000_000, description="Largest accepted voice upload.")
     max_audio_seconds: float = Field(default=60.0, description="Longest accepted voice message.")
 
