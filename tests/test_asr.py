@@ -82,9 +82,11 @@ def test_every_hypothesis_of_the_beam_is_kept_and_a_preference_chooses_among_the
 
 
 def test_the_choice_weighs_whisper_s_score_against_the_preference() -> None:
-    beam = (Hypothesis("手机上的一包卡", -0.27), Hypothesis("手机上的医保卡", -0.32))
-    known = {"手机上的一包卡": 0.33, "手机上的医保卡": 1.0}.__getitem__
-    assert choose(beam, known, 1.0).text == "手机上的医保卡"
+    # A beam Whisper base produced for a spoken question, with the demo knowledge base's shares.
+    beam = (Hypothesis("摘机的审批要多长时间", -0.423), Hypothesis("宅基地审批要多长时间", -0.461))
+    known = {"摘机的审批要多长时间": 0.2, "宅基地审批要多长时间": 0.5}.__getitem__
+    assert choose(beam, known, 1.0).text == "宅基地审批要多长时间"
+    assert choose(beam, known, 0.1).text == "摘机的审批要多长时间"
     assert choose(beam, known, 0.0) == beam[0] == choose(beam, None, 1.0)
     assert choose(beam, lambda text: 0.5, 1.0) == beam[0]  # a tie goes to Whisper
 

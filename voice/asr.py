@@ -1,8 +1,8 @@
 """Speech recognition: faster-whisper (CTranslate2, int8 on the CPU), Simplified Chinese out.
 
 Whisper base mishears about one character in five, mostly as homophones, and the right words are often
-among the other hypotheses of its beam search (医保卡 heard as 一包卡 by the best, as 医保卡 by the
-third). Every hypothesis of the beam is kept, and a caller that knows which words to expect (the
+among the other hypotheses of its beam search (宅基地审批 heard as 摘机的审批 by the best, as 宅基地审批
+by the second). Every hypothesis of the beam is kept, and a caller that knows which words to expect (the
 knowledge base's own vocabulary) chooses among them: nothing primes the decoder, so no expected word
 can appear in a transcript unless Whisper itself heard it as one of its candidates.
 """
