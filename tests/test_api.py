@@ -16,6 +16,7 @@ from api.services import Services
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
 from knowledge.base import KnowledgeBase
+from tests.web import error_of
 from voice.audio import decode_audio, encode_audio
 from xiangyin.settings import Settings
 
@@ -48,14 +49,6 @@ def api(demo_kb: KnowledgeBase, tmp_path_factory: pytest.TempPathFactory) -> Ite
     with client:
         assert services.wait_loaded(600)
         yield client
-
-
-def error_of(response: Any, status: int) -> dict[str, str]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
-    assert any("\u4e00" <= ch <= "\u9fff" for ch in body["error"]["message"]), "messages are Chinese"
-    return dict(body["error"])
 
 
 def sse_events(text: str) -> list[tuple[str, dict[str, Any]]]:

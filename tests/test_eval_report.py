@@ -13,9 +13,9 @@ from assistant.answer import Citation
 from evals.cases import Case
 from evals.report import render_report
 from evals.results import CaseResult, RetrievedPassage, RunInfo, RunResult, finish, save
+from tests.web import CHROMIUM
 from xiangyin.cli import app
 
-CHROMIUM = "/usr/bin/chromium"
 EVIDENCE = "2025年农村低保标准为每人每月680元"
 
 

@@ -23,6 +23,7 @@ from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
 from knowledge.base import KnowledgeBase
 from tests.live_server import live_server
+from tests.web import CHROMIUM, error_of, screenshot_folder
 from xiangyin.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -33,7 +34,6 @@ EVALS = "/api/v1/admin/evals"
 GRAIN = "种粮补贴每亩多少钱？"
 GRAIN_EVIDENCE = "耕地地力保护补贴标准为每亩110元"
 DIBAO = "低保每个月能领多少钱？"
-CHROMIUM = "/usr/bin/chromium"
 SLOW_MS = 240_000
 
 
@@ -73,14 +73,6 @@ def api(demo_kb: KnowledgeBase, home: Path) -> Iterator[TestClient]:
         assert services.wait_loaded(600)
         assert services.ready
         yield client
-
-
-def error_of(response: Any, status: int) -> dict[str, str]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
-    assert any("\u4e00" <= ch <= "\u9fff" for ch in body["error"]["message"]), "messages are Chinese"
-    return dict(body["error"])
 
 
 def wait_for_run(api: TestClient, run_id: str, timeout_s: float = 600) -> dict[str, Any]:
@@ -310,11 +302,7 @@ def page_server(demo_kb: KnowledgeBase, tmp_path_factory: pytest.TempPathFactory
 
 @pytest.fixture(scope="module")
 def screenshots() -> Path:
-    output = Path(__file__).resolve().parent / "output"
-    folder = output / "officials"
-    folder.mkdir(parents=True, exist_ok=True)
-    (output / ".gitignore").write_text("# Written by the tests\n*\n", encoding="utf-8")
-    return folder
+    return screenshot_folder("officials")
 
 
 def test_an_official_tries_saves_runs_and_opens_the_report(page_server: str, screenshots: Path) -> None:

@@ -29,13 +29,13 @@ from api.services import Services
 from assistant.pipeline import Assistant
 from knowledge.base import KnowledgeBase
 from tests.live_server import live_server
+from tests.web import CHROMIUM, screenshot_folder
 from voice.audio import SAMPLE_RATE, encode_audio
 from voice.synthesis import make_synthesizer
 from xiangyin.settings import Settings
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
 TYPED_QUESTION = "种地的补贴今年一亩给多少钱？"  # the demo's grain subsidy: 110元 per mu
 SPOKEN_QUESTION = "低保的申请条件是什么"
 PHONE: ViewportSize = {"width": 360, "height": 740}
@@ -136,12 +136,7 @@ def browser(playwright: Playwright, spoken_question: SpokenQuestion) -> Iterator
 
 @pytest.fixture(scope="module")
 def screenshots() -> Path:
-    """tests/output/page/, kept out of git by its own .gitignore (as .pytest_cache does)."""
-    output = Path(__file__).resolve().parent / "output"
-    folder = output / "page"
-    folder.mkdir(parents=True, exist_ok=True)
-    (output / ".gitignore").write_text("# Written by the tests\n*\n", encoding="utf-8")
-    return folder
+    return screenshot_folder("page")
 
 
 def new_tab(browser: Browser, viewport: ViewportSize) -> Tab:
