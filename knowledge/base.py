@@ -11,7 +11,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from knowledge.catalog import Catalog, DocumentRecord, Filters
+from knowledge.catalog import Catalog, DocumentRecord, Filters, RejectedDocument
 from knowledge.embeddings import embedder_id, make_embeddings
 from knowledge.hybrid import FusionWeights, HybridRetriever, SearchHit, SearchMode, fuse
 from knowledge.lexical import lexical_tokens
@@ -31,6 +31,8 @@ class KnowledgeStats:
     chunks: int
     vectors: int
     chars: int
+    rejected: int = 0
+    """Files the ingest refused (`KnowledgeBase.rejected_documents`)."""
     by_kind: dict[str, int] = field(default_factory=dict)
     regions: list[str] = field(default_factory=list)
     embedder: str = ""
@@ -155,6 +157,18 @@ class KnowledgeBase:
             self.vectors.delete(stale)
             return present
 
+    def rejected_documents(self) -> list[RejectedDocument]:
+        """Files the ingest refused, with why (`message`, in Chinese): they are not read again until they
+        change or are forgotten."""
+        return self.catalog.rejected_documents()
+
+    def forget_rejected(self, source: str) -> bool:
+        """Forget why a file was refused, so the next ingest reads it again (or, once its file is deleted,
+        it is gone from the list); false when it was not refused. Raises `IngestInProgress` during an
+        ingest, which would write its own verdict."""
+        with self.writer():
+            return self.catalog.forget_rejected(source)
+
     def stats(self) -> KnowledgeStats:
         documents = self.catalog.documents()
         by_kind: dict[str, int] = {}
@@ -165,6 +179,7 @@ class KnowledgeBase:
             chunks=self.catalog.chunk_count(),
             vectors=self.vectors.count(),
             chars=sum(d.chars for d in documents),
+            rejected=self.catalog.rejected_count(),
             by_kind=by_kind,
             regions=sorted({d.region for d in documents if d.region}),
             embedder=embedder_id(self.embeddings),

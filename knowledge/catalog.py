@@ -1,9 +1,9 @@
 """The catalog: the committed state of the knowledge base in one SQLite file.
 
-It holds every document, every chunk's text and metadata, and the BM25 index (SQLite FTS5) over the
-chunks' lexical tokens. An ingest changes it in a single transaction, so readers always see either the
-old or the new state; the vector store is reconciled against it (a vector whose id is not in the
-catalog is never returned).
+It holds every document, every chunk's text and metadata, the BM25 index (SQLite FTS5) over the chunks'
+lexical tokens, and the files the ingest refused (with why, for the officials). An ingest changes it in
+a single transaction, so readers always see either the old or the new state; the vector store is
+reconciled against it (a vector whose id is not in the catalog is never returned).
 """
 
 from __future__ import annotations
@@ -50,6 +50,15 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks(source, ordinal);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(tokens, tokenize = 'unicode61');
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_pinyin USING fts5(tokens, tokenize = 'unicode61');
+CREATE TABLE IF NOT EXISTS rejected (
+    source TEXT PRIMARY KEY,
+    root TEXT NOT NULL,
+    file_hash TEXT NOT NULL,
+    chunker TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    message TEXT NOT NULL,
+    rejected_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
 """
 
 _WRITTEN_DOCUMENT_COLUMNS = (
@@ -57,6 +66,7 @@ _WRITTEN_DOCUMENT_COLUMNS = (
 )
 _DOCUMENT_COLUMNS = f"{_WRITTEN_DOCUMENT_COLUMNS}, ingested_at"
 _CHUNK_COLUMNS = "id, source, ordinal, text, title, section, kind, region, valid_from, valid_to, content_hash"
+_WRITTEN_REJECTED_COLUMNS = "source, root, file_hash, chunker, reason, message"
 
 
 @dataclass(frozen=True)
@@ -73,6 +83,23 @@ class DocumentRecord:
     chunks: int
     chars: int
     ingested_at: str = ""
+
+
+@dataclass(frozen=True)
+class RejectedDocument:
+    """A file the ingest refused. The same bytes under the same recipe are not read again until the file
+    changes, the budgets change or the record is forgotten."""
+
+    source: str
+    root: str
+    file_hash: str
+    chunker: str
+    """The chunker's and the parser's budgets' recipe the file was refused under."""
+    reason: str
+    """For the logs, in English."""
+    message: str
+    """For the officials, in Simplified Chinese, with what to do."""
+    rejected_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -156,6 +183,15 @@ class Catalog:
         ).fetchone()
         return None if row is None else DocumentRecord(*row)
 
+    def rejected_documents(self) -> list[RejectedDocument]:
+        rows = self._db.execute(
+            f"SELECT {_WRITTEN_REJECTED_COLUMNS}, rejected_at FROM rejected ORDER BY source"
+        ).fetchall()
+        return [RejectedDocument(*row) for row in rows]
+
+    def rejected_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM rejected").fetchone()[0])
+
     def chunk_count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM chunks").fetchone()[0])
 
@@ -231,12 +267,29 @@ class Catalog:
 
     # Writes
 
-    def apply(self, updates: Sequence[DocumentUpdate], removed: Sequence[str]) -> None:
-        """Replace the given documents and remove others, all in one transaction."""
+    def forget_rejected(self, source: str) -> bool:
+        """Drop a refused file's record, so the next ingest reads it again; false when there was none."""
+        return self._db.execute("DELETE FROM rejected WHERE source = ?", (source,)).rowcount > 0
+
+    def apply(
+        self,
+        updates: Sequence[DocumentUpdate],
+        removed: Sequence[str],
+        rejected: Sequence[RejectedDocument] = (),
+        forgotten: Sequence[str] = (),
+    ) -> None:
+        """Replace the given documents and remove others, and record refused files and forget earlier
+        refusals (`forgotten` first), all in one transaction."""
         with write_transaction(self._db) as db:
-            db.execute(
-                "INSERT INTO meta(key, value) VALUES ('generation', '1')"
-                " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            if updates or removed:  # refusals change nothing a query sees
+                db.execute(
+                    "INSERT INTO meta(key, value) VALUES ('generation', '1')"
+                    " ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+                )
+            db.executemany("DELETE FROM rejected WHERE source = ?", [(source,) for source in forgotten])
+            db.executemany(
+                f"INSERT OR REPLACE INTO rejected({_WRITTEN_REJECTED_COLUMNS}) VALUES ({_marks(6)})",
+                [(r.source, r.root, r.file_hash, r.chunker, r.reason, r.message) for r in rejected],
             )
             for source in [*removed, *(u.record.source for u in updates)]:
                 for table in ("chunks_fts", "chunks_pinyin"):

@@ -1,14 +1,19 @@
 """Incremental, idempotent ingest of folders of documents.
 
 An ingest mirrors each given folder into the knowledge base:
-1. files are hashed; unchanged files (same bytes, same chunker settings) are skipped;
-2. changed and new files are parsed and chunked; unreadable files are reported and keep their old chunks;
+1. files are hashed; unchanged files (same bytes, same chunker settings) are skipped, and so are files
+   an earlier run refused (same bytes, same settings and budgets): a bad file is read once, not at
+   every ingest;
+2. changed and new files are parsed and chunked in a worker process (knowledge.parsing) under
+   per-document budgets; unreadable files are reported, with a reason in Chinese, and keep their old
+   chunks;
 3. vectors missing from the store are embedded and written batch by batch (a killed run resumes here);
-4. the catalog (texts + BM25) switches to the new state in one SQLite transaction;
+4. the catalog (texts + BM25, and the refused files) switches to the new state in one SQLite
+   transaction;
 5. vectors no longer in the catalog are deleted.
-Until step 4 commits, queries see the previous state, so an ingest killed at any point leaves the old
-index answering. Documents under an ingested folder whose files are gone are removed (`prune=True`,
-the default); documents ingested from other folders are never touched.
+Until step 4 commits, queries see the previous state, so an ingest killed or cancelled at any point
+leaves the old index answering. Documents under an ingested folder whose files are gone are removed
+(`prune=True`, the default); documents ingested from other folders are never touched.
 """
 
 from __future__ import annotations
@@ -21,11 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.base import KnowledgeBase
-from knowledge.catalog import DocumentRecord, DocumentUpdate
-from knowledge.chunking import CHUNKER_VERSION, Chunk, chunk_document
+from knowledge.catalog import DocumentRecord, DocumentUpdate, RejectedDocument
+from knowledge.chunking import CHUNKER_VERSION, Chunk
 from knowledge.lexical import TOKENIZER_VERSION, lexical_tokens
-from knowledge.loaders import LoadError, is_supported, load_document
-from knowledge.metadata import document_meta
+from knowledge.loaders import LoadError, is_supported
+from knowledge.parsing import DocumentParser, ParsedFile, ParserConfig
 from knowledge.phonetic import PINYIN_VERSION, pinyin_tokens
 
 log = logging.getLogger(__name__)
@@ -34,10 +39,17 @@ Progress = Callable[[str, int, int], None]
 """Called with (stage, done, total); stages are "read" and "embed"."""
 
 
+class IngestCancelled(Exception):
+    """The ingest stopped because its `cancelled` callback said so; nothing was committed."""
+
+
 @dataclass
 class SkippedFile:
     source: str
     reason: str
+    """What went wrong, in English, for the logs."""
+    message: str
+    """The same for the officials, in Simplified Chinese, with what to do about it."""
 
 
 @dataclass
@@ -47,6 +59,10 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
+    """Files refused by this run."""
+    rejected_before: list[str] = field(default_factory=list)
+    """Files an earlier run refused, unchanged since: not read again (`KnowledgeBase.rejected_documents`
+    says why; `forget_rejected` has them read at the next ingest)."""
     chunks: int = 0
     """Chunks in the knowledge base after the ingest."""
     embedded: int = 0
@@ -90,41 +106,75 @@ def _chunker_id(kb: KnowledgeBase) -> str:
     return f"{CHUNKER_VERSION}:{TOKENIZER_VERSION}:{PINYIN_VERSION}:{s.chunk_max_chars}:{s.chunk_min_chars}"
 
 
+def _checkpoint(cancelled: Callable[[], bool] | None) -> Callable[[], None]:
+    def check() -> None:
+        if cancelled is not None and cancelled():
+            raise IngestCancelled("ingest cancelled; the knowledge base is unchanged")
+
+    return check
+
+
 def ingest(
-    kb: KnowledgeBase, paths: Sequence[Path], *, prune: bool = True, progress: Progress | None = None
+    kb: KnowledgeBase,
+    paths: Sequence[Path],
+    *,
+    prune: bool = True,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> IngestReport:
+    """Mirror the given folders (or files) into the knowledge base. `cancelled` is asked often (while a
+    document is parsed, between documents and between embedding batches; keep it cheap): once it says
+    true, the ingest stops within about a second and raises `IngestCancelled`, committing nothing."""
     started = time.perf_counter()
     report = IngestReport()
     notify: Progress = progress or (lambda stage, done, total: None)
+    check = _checkpoint(cancelled)
     files = discover(paths)
     chunker = _chunker_id(kb)
+    config = ParserConfig.from_settings(kb.settings)
     with kb.writer():
-        updates: list[DocumentUpdate] = []
-        seen: set[str] = set()
-        for done, file in enumerate(files, start=1):
-            notify("read", done - 1, len(files))
-            seen.add(file.source)
-            update = _read(kb, file, chunker, report)
-            if update is not None:
-                updates.append(update)
-        notify("read", len(files), len(files))
+        run = _Run(kb, check, chunker, f"{chunker}:{config.fingerprint()}", report)
+        refused = {r.source: r for r in kb.catalog.rejected_documents()}
+        to_read: list[_Changed] = []
+        for file in files:
+            check()
+            if (needed := run.triage(file, refused.get(file.source))) is not None:
+                to_read.append(needed)
+        done = len(files) - len(to_read)
+        notify("read", done, len(files))
+        # The parser's worker lives while files are read, not while they are embedded.
+        with DocumentParser(config) as parser:
+            readings = parser.parse_all([(c.file.path, c.file.source) for c in to_read], check)
+            for needed, parsed in zip(to_read, readings, strict=True):
+                run.take(needed, parsed)
+                done += 1
+                notify("read", done, len(files))
+        seen = {file.source for file in files}
 
         removed: list[str] = []
         if prune:
             folders = {str(p.expanduser().resolve()) for p in paths if p.is_dir()}
             removed = [d.source for d in kb.catalog.documents() if d.root in folders and d.source not in seen]
+            run.forgotten.extend(s for s, r in refused.items() if r.root in folders and s not in seen)
         report.removed = removed
 
+        updates = run.updates
         changed = {u.record.source for u in updates} | set(removed)
         kept = sorted(
             kb.catalog.chunk_ids(d.source for d in kb.catalog.documents() if d.source not in changed)
         )
         new_chunks = [c for u in updates for c in u.chunks]
-        report.embedded = _embed_missing(kb, new_chunks, kept, notify)
+        report.embedded = _embed_missing(kb, new_chunks, kept, notify, check)
 
-        if updates or removed:
-            kb.catalog.apply(updates, removed)
-            log.info("catalog committed: %d documents updated, %d removed", len(updates), len(removed))
+        check()
+        if updates or removed or run.rejected or run.forgotten:
+            kb.catalog.apply(updates, removed, run.rejected, run.forgotten)
+            log.info(
+                "catalog committed: %d documents updated, %d removed, %d refused",
+                len(updates),
+                len(removed),
+                len(run.rejected),
+            )
         stale = sorted(kb.vectors.all_ids() - kb.catalog.chunk_ids())
         if stale:
             kb.vectors.delete(stale)
@@ -134,50 +184,104 @@ def ingest(
     return report
 
 
-def _read(kb: KnowledgeBase, file: _SourceFile, chunker: str, report: IngestReport) -> DocumentUpdate | None:
-    try:
-        data = file.path.read_bytes()
-    except OSError as exc:
-        report.skipped.append(SkippedFile(file.source, f"cannot read file: {exc}"))
-        log.warning("skipped %s: %s", file.source, exc)
-        return None
-    file_hash = hashlib.sha256(data).hexdigest()
-    previous = kb.catalog.document(file.source)
-    if previous is not None and previous.file_hash == file_hash and previous.chunker == chunker:
-        report.unchanged.append(file.source)
-        return None
-    try:
-        parsed = load_document(file.path)
-    except LoadError as exc:
-        report.skipped.append(SkippedFile(file.source, str(exc)))
-        log.warning("skipped %s: %s", file.source, exc)
-        return None
-    meta = document_meta(parsed, file.source)
-    chunks = chunk_document(parsed, meta, kb.settings.chunk_max_chars, kb.settings.chunk_min_chars)
-    if not chunks:
-        report.skipped.append(SkippedFile(file.source, "no text found"))
-        log.warning("skipped %s: no text found", file.source)
-        return None
-    (report.updated if previous is not None else report.added).append(file.source)
-    record = DocumentRecord(
-        source=file.source,
-        root=str(file.root),
-        file_hash=file_hash,
-        chunker=chunker,
-        title=meta.title,
-        kind=meta.kind,
-        region=meta.region,
-        valid_from=meta.valid_from,
-        valid_to=meta.valid_to,
-        chunks=len(chunks),
-        chars=sum(len(c.text) for c in chunks),
-    )
-    tokens = [lexical_tokens(c.embedding_text()) for c in chunks]
-    pinyin = [pinyin_tokens(c.embedding_text()) for c in chunks]
-    return DocumentUpdate(record, chunks, tokens, pinyin)
+def _file_hash(path: Path) -> str:
+    """Read in blocks: the server never holds a whole file, however large, to hash it."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
-def _embed_missing(kb: KnowledgeBase, new_chunks: list[Chunk], kept_ids: list[str], notify: Progress) -> int:
+@dataclass(frozen=True)
+class _Changed:
+    """A file to read: new, changed, or indexed with another recipe."""
+
+    file: _SourceFile
+    file_hash: str
+    previous: DocumentRecord | None
+
+
+@dataclass
+class _Run:
+    """One ingest: what it reads with, and what it will commit."""
+
+    kb: KnowledgeBase
+    check: Callable[[], None]
+    chunker: str
+    recipe: str
+    """The chunker and the parser's budgets: a refusal stands for the same bytes under the same recipe."""
+    report: IngestReport
+    updates: list[DocumentUpdate] = field(default_factory=list)
+    rejected: list[RejectedDocument] = field(default_factory=list)
+    """Files refused by this run, to record."""
+    forgotten: list[str] = field(default_factory=list)
+    """Sources whose earlier refusal no longer stands: changed, indexed after all, or gone."""
+
+    def triage(self, file: _SourceFile, refused: RejectedDocument | None) -> _Changed | None:
+        """The file, when it has to be read; unchanged and still refused files are only counted."""
+        report = self.report
+        try:
+            file_hash = _file_hash(file.path)
+        except OSError as exc:
+            report.skipped.append(
+                SkippedFile(file.source, f"cannot read file: {exc}", "无法打开文件，请重新上传。")
+            )
+            log.warning("skipped %s: %s", file.source, exc)
+            return None
+        if refused is not None:
+            if refused.file_hash == file_hash and refused.chunker == self.recipe:
+                report.rejected_before.append(file.source)
+                return None
+            self.forgotten.append(file.source)
+        previous = self.kb.catalog.document(file.source)
+        if previous is not None and previous.file_hash == file_hash and previous.chunker == self.chunker:
+            report.unchanged.append(file.source)
+            return None
+        return _Changed(file, file_hash, previous)
+
+    def take(self, changed: _Changed, parsed: ParsedFile | LoadError) -> None:
+        file, report = changed.file, self.report
+        if isinstance(parsed, LoadError):
+            report.skipped.append(SkippedFile(file.source, parsed.reason, parsed.message))
+            self.rejected.append(
+                RejectedDocument(
+                    file.source, str(file.root), changed.file_hash, self.recipe, parsed.reason, parsed.message
+                )
+            )
+            log.warning("skipped %s: %s", file.source, parsed.reason)
+            return
+        meta, chunks = parsed.meta, parsed.chunks
+        (report.updated if changed.previous is not None else report.added).append(file.source)
+        record = DocumentRecord(
+            source=file.source,
+            root=str(file.root),
+            file_hash=changed.file_hash,
+            chunker=self.chunker,
+            title=meta.title,
+            kind=meta.kind,
+            region=meta.region,
+            valid_from=meta.valid_from,
+            valid_to=meta.valid_to,
+            chunks=len(chunks),
+            chars=sum(len(c.text) for c in chunks),
+        )
+        tokens: list[list[str]] = []
+        pinyin: list[list[str]] = []
+        for chunk in chunks:
+            self.check()  # tokenising a long document takes seconds
+            tokens.append(lexical_tokens(chunk.embedding_text()))
+            pinyin.append(pinyin_tokens(chunk.embedding_text()))
+        self.updates.append(DocumentUpdate(record, chunks, tokens, pinyin))
+
+
+def _embed_missing(
+    kb: KnowledgeBase,
+    new_chunks: list[Chunk],
+    kept_ids: list[str],
+    notify: Progress,
+    check: Callable[[], None],
+) -> int:
     """Embed every chunk of the future state that has no vector yet; returns how many were embedded."""
     wanted = {c.id: c for c in new_chunks}
     have = kb.vectors.existing([*wanted, *kept_ids])
@@ -190,6 +294,7 @@ def _embed_missing(kb: KnowledgeBase, new_chunks: list[Chunk], kept_ids: list[st
     batch = max(1, kb.settings.embed_batch_size)
     notify("embed", 0, total)
     for start in range(0, total, batch):
+        check()
         part = missing[start : start + batch]
         vectors = kb.embeddings.embed_documents([c.embedding_text() for c in part])
         kb.vectors.add(part, vectors)

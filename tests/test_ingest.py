@@ -106,6 +106,12 @@ def test_corrupt_file_is_reported_and_the_rest_goes_on(kb: KnowledgeBase, corpus
     reasons = {s.source: s.reason for s in report.skipped}
     assert reasons["policy/broken.pdf"].startswith("unreadable PDF")
     assert reasons["policy/empty.txt"] == "no text found"
+    messages = {s.source: s.message for s in report.skipped}
+    assert messages == {
+        "policy/broken.pdf": "文件损坏，无法读取。",
+        "policy/empty.txt": "文件里没有可以读取的文字。",
+    }
+    assert sorted(r.source for r in kb.rejected_documents()) == ["policy/broken.pdf", "policy/empty.txt"]
 
 
 def test_a_file_that_turns_corrupt_keeps_its_previous_version(
@@ -118,6 +124,9 @@ def test_a_file_that_turns_corrupt_keeps_its_previous_version(
     assert [s.source for s in report.skipped] == ["policy/machinery.pdf"]
     assert report.removed == []
     assert kb.catalog.chunks_of("policy/machinery.pdf") == before
+    # Both are listed: the indexed version, which still answers, and why the new one was refused.
+    assert [r.source for r in kb.rejected_documents()] == ["policy/machinery.pdf"]
+    assert kb.catalog.document("policy/machinery.pdf") is not None
 
 
 def test_only_one_writer_at_a_time(kb: KnowledgeBase, corpus: Path) -> None:

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import codecs
+import os
+import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from reportlab.pdfgen import canvas
 
-from knowledge.loaders import LoadError, load_document
+from knowledge.loaders import NO_LIMITS, UNREADABLE, LoadError, LoadLimits, load_document
 from knowledge.loaders.encoding import decode_bytes
 from knowledge.loaders.text import parse_markdown
 from tests.corpus import GRAIN_MD, LOW_INCOME_GBK, MEDICAL_MD, write_corpus
@@ -87,25 +91,131 @@ def test_docx_headings_paragraphs_and_tables_in_body_order(docs: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "content", "reason"),
+    ("name", "content", "reason", "message"),
     [
-        ("broken.pdf", b"%PDF-1.4\n garbage that is not a pdf", "unreadable PDF"),
-        ("broken.docx", b"PK\x03\x04 not really a zip", "unreadable Word file"),
-        ("empty.pdf", b"", "unreadable PDF"),
-        ("photo.jpg", b"\xff\xd8\xff", "unsupported file type"),
+        ("broken.pdf", b"%PDF-1.4\n garbage that is not a pdf", "unreadable PDF", UNREADABLE),
+        ("broken.docx", b"PK\x03\x04 not really a zip", "unreadable Word file", UNREADABLE),
+        ("empty.pdf", b"", "unreadable PDF", UNREADABLE),
+        (
+            "photo.jpg",
+            b"\xff\xd8\xff",
+            "unsupported file type",
+            "不支持这种文件格式，请上传PDF、Word（.docx）、网页、Markdown或文本文件。",
+        ),
     ],
 )
 def test_corrupt_or_unsupported_files_raise_load_error(
-    tmp_path: Path, name: str, content: bytes, reason: str
+    tmp_path: Path, name: str, content: bytes, reason: str, message: str
 ) -> None:
     path = tmp_path / name
     path.write_bytes(content)
-    with pytest.raises(LoadError, match=reason):
+    with pytest.raises(LoadError, match=reason) as error:
         load_document(path)
+    assert error.value.message == message
 
 
 def test_invalid_front_matter_is_a_load_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.md"
     path.write_text("---\ntitle: [unclosed\n---\n正文。", encoding="utf-8")
-    with pytest.raises(LoadError, match="front matter"):
+    with pytest.raises(LoadError, match="front matter") as error:
         load_document(path)
+    assert error.value.message == "文件开头的YAML信息（两行---之间的部分）格式有误，请修改后重新上传。"
+
+
+def test_a_load_error_reads_as_its_reason_and_has_a_chinese_message() -> None:
+    error = LoadError("cannot parse file: KeyError: 'w:body'")
+    assert str(error) == "cannot parse file: KeyError: 'w:body'"
+    assert error.message == UNREADABLE
+
+
+def test_a_scanned_pdf_is_refused_with_what_to_upload(tmp_path: Path) -> None:
+    path = tmp_path / "scan.pdf"
+    page = canvas.Canvas(str(path))
+    page.rect(100, 100, 300, 400, fill=1)  # an image of a page: no text to extract
+    page.save()
+    with pytest.raises(LoadError, match="no extractable text") as error:
+        load_document(path)
+    assert error.value.message == "PDF里没有可以读取的文字（可能是扫描件），请上传文字版。"
+
+
+def _limits(**changes: int) -> LoadLimits:
+    return replace(NO_LIMITS, **changes)
+
+
+def test_pdf_over_the_page_limit_is_refused(docs: Path) -> None:
+    with pytest.raises(LoadError, match="1 pages, over the limit of 0") as error:
+        load_document(docs / "policy" / "machinery.pdf", _limits(max_pdf_pages=0))
+    assert error.value.message == "PDF超过0页，请拆成几个文件再上传。"
+    assert load_document(docs / "policy" / "machinery.pdf", _limits(max_pdf_pages=1)).blocks
+
+
+@pytest.mark.parametrize("name", ["policy/pension.txt", "policy/grain.md", "policy/homestead.html"])
+def test_text_files_over_the_decoded_size_are_refused_before_parsing(docs: Path, name: str) -> None:
+    with pytest.raises(LoadError, match="once decoded") as error:
+        load_document(docs / name, _limits(max_decoded_chars=50))
+    assert error.value.message == "文件太大（超过50个字符），请拆成几个文件再上传。"
+
+
+def test_a_huge_text_file_is_refused_by_its_size_without_being_read(tmp_path: Path) -> None:
+    path = tmp_path / "huge.txt"
+    with path.open("wb") as handle:
+        handle.truncate(4 * 1000 + 1)  # sparse: what matters is that it is never read
+    with pytest.raises(LoadError, match="once decoded"):
+        load_document(path, _limits(max_decoded_chars=1000))
+
+
+def test_document_over_the_character_budget_is_refused(docs: Path) -> None:
+    with pytest.raises(LoadError, match="over the budget of 30") as error:
+        load_document(docs / "policy" / "pension.txt", _limits(max_document_chars=30))
+    assert error.value.message == "文件文字超过30字，请拆成几个文件再上传。"
+
+
+def _zip(path: Path, parts: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, data in parts.items():
+            package.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("parts", "limits", "reason", "message"),
+    [
+        (
+            {f"word/media/{n}.png": b"" for n in range(11)},
+            {"max_zip_entries": 10},
+            "zip holds 11 parts",
+            "文件内部包含11个部件，可能已损坏或是压缩炸弹，请检查后重新上传。",
+        ),
+        (
+            {"word/document.xml": b"<w:p/>" * 500_000},
+            {"max_unpacked_bytes": 2_000_000},
+            "unzips to 3000000 bytes",
+            "文件解压后超过2MB，可能已损坏或是压缩炸弹，请检查后重新上传。",
+        ),
+        (
+            {"word/document.xml": b"<w:p/>" * 500_000},
+            {"max_zip_ratio": 100},
+            "times its size, over the limit of 100",
+            "文件压缩比例异常，可能已损坏或是压缩炸弹，请检查后重新上传。",
+        ),
+        (
+            {"word/document.xml": os.urandom(1_500_000)},
+            {"max_docx_xml_bytes": 1_000_000},
+            "word/document.xml unzips to 1500000 bytes",
+            "Word文件正文解压后超过1MB，请拆成几个文件再上传。",
+        ),
+    ],
+)
+def test_word_files_are_checked_from_their_central_directory(
+    tmp_path: Path, parts: dict[str, bytes], limits: dict[str, int], reason: str, message: str
+) -> None:
+    # None of these is a valid Word file: the limits are checked before python-docx opens it.
+    path = _zip(tmp_path / "package.docx", parts)
+    with pytest.raises(LoadError, match=reason) as error:
+        load_document(path, _limits(**limits))
+    assert error.value.message == message
+
+
+def test_an_ordinary_word_file_is_within_the_default_zip_limits(docs: Path) -> None:
+    limits = _limits(max_unpacked_bytes=200_000_000, max_zip_ratio=100, max_zip_entries=10_000)
+    assert load_document(docs / "handbook" / "broadcast.docx", limits).title == "青溪县云广播使用手册"

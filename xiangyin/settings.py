@@ -40,7 +40,51 @@ class Settings(BaseSettings):
     )
     chunk_max_chars: int = 420
     chunk_min_chars: int = 80
-
+    # Budgets per document: a file over one is refused (never truncated), with a reason in Chinese, and
+    # not read again until it changes. Parsers run in a worker process, killed past its time or memory.
+    max_document_chars: int = Field(
+        default=500_000,
+        gt=0,
+        description="Most text one document may hold, in characters (a 100-page policy holds ~150,000).",
+    )
+    max_document_chunks: int = Field(
+        default=3_000,
+        gt=0,
+        description="Most passages one document may become; each is embedded (~0.27 s on a 2-core server).",
+    )
+    max_decoded_chars: int = Field(
+        default=5_000_000,
+        gt=0,
+        description="Largest text, Markdown or HTML file, in characters once decoded (markup included).",
+    )
+    max_unpacked_mb: int = Field(
+        default=200, gt=0, description="Largest total size of a Word file's parts once unzipped, in MB."
+    )
+    max_docx_xml_mb: int = Field(
+        default=50,
+        gt=0,
+        description="Largest unzipped body (word/document.xml) of a Word file, in MB (50 MB takes ~700 MB"
+        " of memory to parse).",
+    )
+    max_zip_ratio: int = Field(
+        default=100,
+        gt=0,
+        description="Highest unzipped/zipped size of a Word file's part over 1 MB (Word's own XML: 5-15;"
+        " zip bombs: ~1000).",
+    )
+    max_zip_entries: int = Field(default=10_000, gt=0, description="Most parts one Word file may hold.")
+    max_pdf_pages: int = Field(
+        default=300, gt=0, description="Most pages one PDF may have (300 pages take ~15 s to read)."
+    )
+    parse_timeout_s: float = Field(
+        default=60.0, gt=0, description="How long reading one document may take before its parser is killed."
+    )
+    parser_memory_mb: int = Field(
+        default=1_000,
+        gt=0,
+        description="Memory the parser may take for one document on top of its own ~60 MB, in MB (address "
+        "space, Linux).",
+    )
     # Hybrid retrieval; defaults tuned on shared/data/domainrag (benchmarks/quality.py)
     fusion: Literal["score", "rrf"] = "score"
     dense_weight: float = 0.5

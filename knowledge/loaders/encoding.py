@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
 from charset_normalizer import from_bytes
 
-from knowledge.loaders.base import LoadError
+from knowledge.loaders.base import LoadError, LoadLimits, zh_count
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
@@ -41,5 +42,21 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         pass
     best = from_bytes(data).best()
     if best is None or best.encoding is None:
-        raise LoadError("unknown text encoding")
+        raise LoadError("unknown text encoding", "无法识别文件的文字编码，请另存为UTF-8编码后重新上传。")
     return str(best), best.encoding
+
+
+def read_text_file(path: Path, limits: LoadLimits) -> str:
+    """A text, Markdown or HTML file's decoded text, refused over `limits.max_decoded_chars`: its size on
+    disk first (no encoding takes more than 4 bytes a character), so a huge file is never read."""
+    most = limits.max_decoded_chars
+    refusal = LoadError(
+        f"over {most} characters once decoded",
+        f"文件太大（超过{zh_count(most)}个字符），请拆成几个文件再上传。",
+    )
+    if path.stat().st_size > 4 * most:
+        raise refusal
+    text, _ = decode_bytes(path.read_bytes())
+    if len(text) > most:
+        raise refusal
+    return text

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup, Tag
 
-from knowledge.loaders.base import Block, LoadError, ParsedDocument, clean_cell
-from knowledge.loaders.encoding import decode_bytes
+from knowledge.loaders.base import Block, LoadError, LoadLimits, ParsedDocument, clean_cell
+from knowledge.loaders.encoding import read_text_file
 
 _BLOCK_TAGS = [
     "p",
@@ -75,7 +75,7 @@ def parse_html(markup: str) -> ParsedDocument:
     soup = BeautifulSoup(markup, "lxml")
     root = soup.body or soup
     if not isinstance(root, Tag):
-        raise LoadError("empty HTML document")
+        raise LoadError("empty HTML document", "网页文件里没有内容。")
     blocks: list[Block] = []
     _walk(root, blocks)
     title_tag = soup.find("title")
@@ -90,6 +90,5 @@ def parse_html(markup: str) -> ParsedDocument:
     return ParsedDocument(blocks=blocks, title=title, meta=meta)
 
 
-def load_html(path: Path) -> ParsedDocument:
-    text, _ = decode_bytes(path.read_bytes())
-    return parse_html(text)
+def load_html(path: Path, limits: LoadLimits) -> ParsedDocument:
+    return parse_html(read_text_file(path, limits))

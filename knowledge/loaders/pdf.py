@@ -8,7 +8,7 @@ from typing import Any
 
 import pdfplumber
 
-from knowledge.loaders.base import Block, LoadError, ParsedDocument, clean_cell
+from knowledge.loaders.base import Block, LoadError, LoadLimits, ParsedDocument, clean_cell
 
 _SENTENCE_END = re.compile(r"[。！？；：:!?;]$")
 # A line that starts a new paragraph even when the previous one did not end a sentence.
@@ -63,21 +63,31 @@ def _page_blocks(page: Any) -> list[Block]:
     return blocks
 
 
-def load_pdf(path: Path) -> ParsedDocument:
+def load_pdf(path: Path, limits: LoadLimits) -> ParsedDocument:
     blocks: list[Block] = []
     meta: dict[str, str] = {}
     try:
         with pdfplumber.open(path) as pdf:
+            pages = len(pdf.pages)
+            if pages > limits.max_pdf_pages:
+                raise LoadError(
+                    f"{pages} pages, over the limit of {limits.max_pdf_pages}",
+                    f"PDF超过{limits.max_pdf_pages}页，请拆成几个文件再上传。",
+                )
             info = pdf.metadata or {}
             title = info.get("Title")
             if isinstance(title, str) and title.strip():
                 meta["title"] = title.strip()
             for page in pdf.pages:
                 blocks.extend(_page_blocks(page))
-    except LoadError:
+                page.close()  # its parsed layout (megabytes a page) is not needed again
+    except (LoadError, MemoryError):
         raise
     except Exception as exc:  # pdfminer raises many unrelated types for corrupt files
         raise LoadError(f"unreadable PDF: {type(exc).__name__}: {exc}") from exc
     if not any(b.text or b.rows for b in blocks):
-        raise LoadError("PDF has no extractable text (scanned image?)")
+        raise LoadError(
+            "PDF has no extractable text (scanned image?)",
+            "PDF里没有可以读取的文字（可能是扫描件），请上传文字版。",
+        )
     return ParsedDocument(blocks=blocks, title=meta.get("title"), meta=meta)

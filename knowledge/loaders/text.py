@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from knowledge.loaders.base import Block, LoadError, ParsedDocument, clean_cell
-from knowledge.loaders.encoding import decode_bytes
+from knowledge.loaders.base import Block, LoadError, LoadLimits, ParsedDocument, clean_cell
+from knowledge.loaders.encoding import read_text_file
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -19,6 +19,20 @@ _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _NUMBERED = re.compile(r"^(第[一二三四五六七八九十百零〇\d]+[编章节条]|[一二三四五六七八九十]+、|[（(]|\d)")
 _DOCUMENT_TITLE = re.compile(r"^关于|(通知|办法|方案|意见|决定|公告|通报|规定|细则|指南|须知|回顾|总结)$")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|`)(.+?)\1")
+_FRONT_MATTER_HELP = "文件开头的YAML信息（两行---之间的部分）"
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """Front matter is a few plain fields. An alias (*name) is refused: aliases of aliases are how a
+    "billion laughs" front matter, a few hundred bytes, turns into gigabytes once its values are written
+    out as text."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise LoadError(
+                "front matter uses YAML aliases", f"{_FRONT_MATTER_HELP}不能使用*引用，请修改后重新上传。"
+            )
+        return super().compose_node(parent, index)
 
 
 def split_front_matter(text: str) -> tuple[dict[str, str], str]:
@@ -26,9 +40,11 @@ def split_front_matter(text: str) -> tuple[dict[str, str], str]:
     if not match:
         return {}, text
     try:
-        data = yaml.safe_load(match.group(1))
+        data = yaml.load(match.group(1), Loader=_FrontMatterLoader)
     except yaml.YAMLError as exc:
-        raise LoadError(f"invalid front matter: {exc}") from exc
+        raise LoadError(
+            f"invalid front matter: {exc}", f"{_FRONT_MATTER_HELP}格式有误，请修改后重新上传。"
+        ) from exc
     if not isinstance(data, dict):
         return {}, text
     meta: dict[str, str] = {}
@@ -103,11 +119,9 @@ def parse_plain(text: str) -> ParsedDocument:
     return ParsedDocument(blocks=blocks, title=title, meta=meta)
 
 
-def load_text(path: Path) -> ParsedDocument:
-    text, _ = decode_bytes(path.read_bytes())
-    return parse_plain(text)
+def load_text(path: Path, limits: LoadLimits) -> ParsedDocument:
+    return parse_plain(read_text_file(path, limits))
 
 
-def load_markdown(path: Path) -> ParsedDocument:
-    text, _ = decode_bytes(path.read_bytes())
-    return parse_markdown(text)
+def load_markdown(path: Path, limits: LoadLimits) -> ParsedDocument:
+    return parse_markdown(read_text_file(path, limits))
