@@ -11,13 +11,14 @@ misheard one left alone.
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 
 from pypinyin import lazy_pinyin
 
 from knowledge.catalog import Catalog
-from knowledge.lexical import lexical_tokens
+from knowledge.lexical import _stopwords, lexical_tokens, word_tokenizer
 
 _CHINESE_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
 _CHINESE_CHARACTER = re.compile(r"[\u4e00-\u9fff]")
@@ -85,11 +86,46 @@ class SoundAlikes:
 
     def repair(self, text: str) -> str:
         """Each word of `text` the knowledge base never uses, replaced by the one word of the knowledge
-        base it sounds closest to (互利补贴 -> 护理补贴). Words it uses are kept."""
+        base it sounds closest to, where that is what was most likely said: the word is no word at all
+        and the repair keeps every piece of it the documents use (插扬 -> 插秧), or the documents use the
+        sound-alike beside the same neighbour (互利补贴 -> 护理补贴). A real word in other company was
+        heard right: 城里 sounds like the documents' 成立, but 成立厂子 is nowhere."""
         vocabulary = self._index()[0]
-        for word in dict.fromkeys(lexical_tokens(text)):
-            if word not in vocabulary:
-                meant = self.closest(word)
-                if meant is not None:
-                    text = text.replace(word, meant)
+        words = lexical_tokens(text)
+        for n, word in enumerate(words):
+            if word in vocabulary:
+                continue
+            meant = self.closest(word)
+            if meant is None:
+                continue
+            before = words[n - 1] if n else None
+            after = words[n + 1] if n + 1 < len(words) else None
+            if _mends_a_non_word(word, meant, vocabulary) or self._used_beside(meant, before, after):
+                text = text.replace(word, meant)
         return text
+
+    def _used_beside(self, word: str, before: str | None, after: str | None) -> bool:
+        """Whether a chunk has `word` right after `before` or right before `after`, as two tokens or as
+        one (医保 + 卡: the documents' 医保卡)."""
+        phrases = []
+        if before:
+            phrases += [f"{before} {word}", before + word]
+        if after:
+            phrases += [f"{word} {after}", word + after]
+        return any(count > 0 for count in self._catalog.token_counts(phrases).values())
+
+
+def _mends_a_non_word(word: str, meant: str, vocabulary: frozenset[str]) -> bool:
+    """Whether `word` is no dictionary word, only characters jieba glued together for want of a better
+    guess (插扬: 插 + 扬), and becoming `meant` changes none of its pieces that the documents use or that
+    are grammatical words: 想存 (想 + 存, both heard right) is not the documents' 乡村, since 想 is their
+    word too."""
+    pieces = list(word_tokenizer().cut(word, HMM=False))
+    if len(pieces) == 1:
+        return False
+    stopwords = _stopwords()
+    starts = itertools.accumulate((len(piece) for piece in pieces[:-1]), initial=0)
+    return not any(
+        meant[start : start + len(piece)] != piece and (piece in vocabulary or piece in stopwords)
+        for piece, start in zip(pieces, starts, strict=True)
+    )

@@ -72,6 +72,28 @@ def test_repair_replaces_only_words_the_documents_never_use(catalog: Catalog) ->
     assert alikes.repair("宅基地审批收费吗") == "宅基地审批收费吗"
 
 
+def test_a_word_is_replaced_only_where_the_documents_use_its_sound_alike(catalog: Catalog) -> None:
+    alikes = SoundAlikes(catalog)
+    # 黄金 sounds closest to 黄精, which the documents grow (种植黄精); gold bought by the gram is not it.
+    assert alikes.repair("竹林村种植黄金有补贴吗") == "竹林村种植黄精有补贴吗"
+    assert alikes.repair("黄金多少钱一克") == "黄金多少钱一克"
+    # A neighbour the sound-alike makes one of the documents' words with counts too: 医保 + 卡.
+    catalog.apply([_update("code.txt", ["看病时出示医保码。"])], [])
+    assert alikes.repair("手机上的一包卡咋弄出来") == "手机上的一包卡咋弄出来"
+    catalog.apply([_update("card.txt", ["在手机上激活医保卡。"])], [])
+    assert alikes.repair("手机上的一包卡咋弄出来") == "手机上的医保卡咋弄出来"
+
+
+def test_characters_glued_into_no_word_are_mended_unless_the_documents_use_them(catalog: Catalog) -> None:
+    alikes = SoundAlikes(catalog)
+    catalog.apply([_update("village.txt", ["机器插秧每亩补贴40元。", "乡村老人想用手机。"])], [])
+    # 插扬 is no word and 扬 is nowhere in the documents: a mis-heard 插秧, whatever its neighbours.
+    assert alikes.repair("插扬有补贴没有") == "插秧有补贴没有"
+    # 想存 is no word either, but 想 is the documents' own word: 录像想存 (want to keep) was heard right.
+    assert alikes.closest("想存") == "乡村"
+    assert alikes.repair("录像想存一个月") == "录像想存一个月"
+
+
 def test_the_words_follow_the_catalog(catalog: Catalog) -> None:
     alikes = SoundAlikes(catalog)
     assert alikes.closest("插阳") is None
