@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import admin, chat, evaluation, health, page, speech
 from api.errors import install_error_handlers
+from api.limits import RequestLimits
 from api.services import Services
 from api.wechat import wechat_routers
 from xiangyin.settings import Settings, load_settings
@@ -37,6 +38,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app = FastAPI(title="Xiangyin 乡音", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.services = svc
     install_error_handlers(app)
+    app.add_middleware(RequestLimits, settings=settings)
     app.include_router(health.router)
     app.include_router(page.router)
     app.include_router(chat.router)

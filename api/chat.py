@@ -44,7 +44,7 @@ _SSE_EVENT = {
 @router.post("/chat", response_model=Answer, responses=responses(400, 422, 429, 503))
 def chat(body: ChatRequest, svc: ServicesDep) -> Answer:
     """Ask a question; the answer names its sources, or says the documents do not cover it."""
-    return svc.ask(body.message, body.session_id)
+    return svc.ask_web(body.message, body.session_id)
 
 
 def _event(name: str, data: Any) -> ServerSentEvent:
@@ -56,7 +56,7 @@ def _produce(svc: Services, body: ChatRequest, out: queue.Queue[ServerSentEvent 
     try:
         answer: Answer | None = None
         replaced = False
-        for event in svc.stream(body.message, body.session_id):
+        for event in svc.stream_web(body.message, body.session_id):
             if isinstance(event, Rewritten):
                 data = {"standalone_question": event.standalone_question, "session_id": event.session_id}
                 out.put(_event("question", data))

@@ -6,6 +6,7 @@ The message is for people; the code is for programs. Operators get an English lo
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,6 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from assistant.replies import reply
 
 log = logging.getLogger(__name__)
 
@@ -65,20 +68,64 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-_LOCATIONS = ("body", "query", "path", "form", "header")
+# Field names as a villager or an official reads them; the English name follows for integrators.
+_FIELD_NAMES = {
+    "message": "问题",
+    "session_id": "会话编号",
+    "speak": "是否朗读",
+    "text": "要朗读的文字",
+    "rate": "语速",
+    "format": "音频格式",
+    "audio": "语音文件",
+    "files": "文件",
+    "folder": "文件夹",
+    "question": "问题",
+}
+_LOCATIONS = frozenset({"body", "query", "path", "form", "header"})
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    fields = []
-    for error in exc.errors():
-        location = [
-            str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "form")
-        ]
-        if location:
-            fields.append(".".join(location))
-    if fields:
-        return f"请求的内容不符合要求（{'、'.join(dict.fromkeys(fields))}）。"
-    return "请求的内容不符合要求。"
+def _field(error: Mapping[str, Any]) -> str:
+    parts = [str(part) for part in error.get("loc", ()) if part not in _LOCATIONS]
+    if not parts:
+        return ""
+    name = parts[0] if len(parts) == 1 else ".".join(parts)
+    label = _FIELD_NAMES.get(parts[-1])
+    return f"{label}（{name}）" if label else name
+
+
+def _describe(error: Mapping[str, Any], max_question_chars: int) -> str:
+    """One validation error as a sentence that says what to do."""
+    kind = str(error.get("type", ""))
+    context = error.get("ctx") or {}
+    field = _field(error)
+    if kind == "json_invalid":
+        return "请求的内容不是正确的JSON格式，请检查后再发送。"
+    if kind == "model_attributes_type" or (kind.endswith("_type") and not field):
+        return "请求的内容格式不对，应该是一个JSON对象，请检查后再发送。"
+    if field.endswith("（message）") and kind == "string_too_long":
+        return reply("too_long", "", "", max_question_chars)
+    if field.endswith("（message）") and kind in ("string_too_short", "missing"):
+        return reply("empty", "", "")
+    if kind == "missing":
+        return f"缺少{field}，请补上后再发送。"
+    if kind == "string_too_short":
+        return f"{field}不能是空的，请填写后再发送。"
+    if kind == "string_too_long":
+        return f"{field}太长了，不能超过{context.get('max_length', '')}个字，请改短后再发送。"
+    if kind == "string_pattern_mismatch":
+        return f"{field}里有不允许的字符，只能用字母、数字和 _ . : - 。"
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"{field}超出了允许的范围，请改一下再发送。"
+    if kind == "literal_error":
+        return f"{field}只能是这些值之一：{context.get('expected', '')}。"
+    if field:
+        return f"{field}不符合要求，请检查后再发送。"
+    return "请求的内容不符合要求，请检查后再发送。"
+
+
+def _validation_message(exc: RequestValidationError, max_question_chars: int) -> str:
+    sentences = dict.fromkeys(_describe(error, max_question_chars) for error in exc.errors())
+    return "".join(list(sentences)[:3])
 
 
 def document_errors(app: FastAPI) -> None:
@@ -117,7 +164,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         log.info("%s %s -> 422 invalid request: %s", request.method, request.url.path, exc.errors()[:3])
-        return error_response(422, "invalid_request", _validation_message(exc))
+        services = getattr(request.app.state, "services", None)
+        limit = services.settings.max_question_chars if services is not None else 200
+        return error_response(422, "invalid_request", _validation_message(exc, limit))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -78,12 +78,16 @@ class DocumentInfo(BaseModel):
     chars: int
     chunks: int
     root: str
+    status: Literal["indexed", "refused"] = Field(
+        default="indexed", description="`refused`: the file could not be read; `reason` says why."
+    )
+    reason: str = Field(default="", description="Why the file was refused (Chinese, for officials).")
 
 
 class JobState(BaseModel):
     id: str
     kind: Literal["upload", "reindex"]
-    state: Literal["queued", "running", "done", "failed"]
+    state: Literal["queued", "running", "done", "failed", "cancelled"]
     stage: str = ""
     done: int = 0
     total: int = 0
@@ -91,8 +95,14 @@ class JobState(BaseModel):
     added: list[str] = Field(default_factory=list)
     updated: list[str] = Field(default_factory=list)
     removed: list[str] = Field(default_factory=list)
-    skipped: dict[str, str] = Field(default_factory=dict, description="File -> why it was skipped.")
-    error: str = ""
+    skipped: dict[str, str] = Field(
+        default_factory=dict,
+        description="File -> why this job refused it (Chinese, for officials). A file refused by an"
+        " earlier job and not changed since is not read again and not listed here.",
+    )
+    error: str = Field(default="", description="What went wrong, for the operator (English).")
+    message: str = Field(default="", description="What happened, for officials (Chinese), when not done.")
+    cancelling: bool = Field(default=False, description="Cancellation was asked for; the job is stopping.")
     created: float
     finished: float | None = None
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Literal
 
@@ -18,7 +19,7 @@ from api.clips import ClipStore
 from api.jobs import IngestJobs, JobStore
 from api.ratelimit import RateLimiter
 from assistant.answer import Answer
-from assistant.events import AnswerEvent
+from assistant.events import AnswerEvent, Finished, Rewritten
 from assistant.pipeline import Assistant
 from knowledge.base import KnowledgeBase
 from voice.asr import Transcript
@@ -30,6 +31,17 @@ from xiangyin.settings import Settings
 log = logging.getLogger(__name__)
 
 LoadState = Literal["loaded", "loading", "failed"]
+_WEB_SESSIONS = "web:"
+
+
+def _web_key(session_id: str | None) -> str:
+    return _WEB_SESSIONS + (session_id or uuid.uuid4().hex)
+
+
+def _web_id(key: str) -> str:
+    return key.removeprefix(_WEB_SESSIONS)
+
+
 WARM_UP_TEXT = "您好。"
 
 
@@ -112,6 +124,24 @@ class Services:
         """Run to the end by the caller's thread; holds the assistant while it does."""
         with self.answering_lock:
             yield from self.assistant.stream(question, session_id=session_id)
+
+    # The web API's conversations. A web client names its session freely, so what it sends is never the
+    # session store's key itself: channels key theirs by the user's identity (wechat:official:<openid>),
+    # and a web client must not read or steer a WeChat villager's conversation by sending that id.
+
+    def ask_web(self, question: str, session_id: str | None, *, spoken: bool = False) -> Answer:
+        answer = self.ask(question, _web_key(session_id), spoken=spoken)
+        return answer.model_copy(update={"session_id": _web_id(answer.session_id)})
+
+    def stream_web(self, question: str, session_id: str | None) -> Iterator[AnswerEvent]:
+        for event in self.stream(question, _web_key(session_id)):
+            if isinstance(event, Rewritten):
+                yield replace(event, session_id=_web_id(event.session_id))
+            elif isinstance(event, Finished):
+                answer = event.answer.model_copy(update={"session_id": _web_id(event.answer.session_id)})
+                yield replace(event, answer=answer)
+            else:
+                yield event
 
     def recognize(self, audio: bytes) -> Transcript:
         """Raises `voice.audio.AudioError` for audio that cannot be used."""

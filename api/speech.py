@@ -7,7 +7,7 @@ import functools
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -25,14 +25,11 @@ router = APIRouter(prefix="/api/v1", tags=["voice"])
 limited = [Depends(ready), Depends(rate_limited)]
 
 NO_VOICE = "暂时无法播放语音，请看文字回答。"
-_MULTIPART_OVERHEAD = 64 * 1024
 _BINARY = {"type": "string", "format": "binary"}
 
 
-async def _read_upload(request: Request, upload: UploadFile, limit: int) -> bytes:
-    declared = int(request.headers.get("content-length") or 0)
-    if declared > limit + _MULTIPART_OVERHEAD:
-        raise ApiError(413, "audio_too_large", "语音文件太大了，请说短一点。")
+async def _read_upload(upload: UploadFile, limit: int) -> bytes:
+    """The request as a whole is capped while it streams in (`api.limits`); this is the file's own cap."""
     data = await upload.read(limit + 1)
     if len(data) > limit:
         raise ApiError(413, "audio_too_large", "语音文件太大了，请说短一点。")
@@ -54,16 +51,15 @@ AudioUpload = Annotated[UploadFile, File(description="WAV, MP3, M4A, OGG/Opus, W
     "/voice", response_model=VoiceAnswer, dependencies=limited, responses=responses(413, 422, 429, 503)
 )
 async def voice(
-    request: Request,
     svc: ServicesDep,
     audio: AudioUpload,
     session_id: Annotated[str | None, Form(max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
     speak: Annotated[bool, Form(description="Also return the answer as speech.")] = True,
 ) -> VoiceAnswer:
     """A spoken question: what was heard, the answer, and the answer spoken (MP3 URL)."""
-    data = await _read_upload(request, audio, svc.settings.max_audio_bytes)
+    data = await _read_upload(audio, svc.settings.max_audio_bytes)
     transcript = await run_in_threadpool(_transcribe, svc, data)
-    answer = await run_in_threadpool(functools.partial(svc.ask, transcript.text, session_id, spoken=True))
+    answer = await run_in_threadpool(functools.partial(svc.ask_web, transcript.text, session_id, spoken=True))
     audio_url, notice = None, ""
     if speak:
         try:
@@ -77,9 +73,9 @@ async def voice(
 @router.post(
     "/asr", response_model=Transcription, dependencies=limited, responses=responses(413, 422, 429, 503)
 )
-async def asr(request: Request, svc: ServicesDep, audio: AudioUpload) -> Transcription:
+async def asr(svc: ServicesDep, audio: AudioUpload) -> Transcription:
     """Speech recognition only: the text of a recording (simplified Chinese)."""
-    data = await _read_upload(request, audio, svc.settings.max_audio_bytes)
+    data = await _read_upload(audio, svc.settings.max_audio_bytes)
     transcript = await run_in_threadpool(_transcribe, svc, data)
     return Transcription(text=transcript.text, duration_s=round(transcript.duration_s, 2))
 

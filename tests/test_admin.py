@@ -120,8 +120,10 @@ def test_a_corrupt_file_is_skipped_and_reported_and_loses_nothing(admin_api: Tes
     assert job["state"] == "done"
     assert list(job["skipped"]) == ["broken.pdf"] and job["skipped"]["broken.pdf"]
     assert job["added"] == ["office-hours.txt"]
-    after = {d["source"] for d in admin_api.get("/api/v1/admin/documents", headers=AUTH).json()}
-    assert after == before | {"office-hours.txt"}
+    listed = admin_api.get("/api/v1/admin/documents", headers=AUTH).json()
+    assert {d["source"] for d in listed if d["status"] == "indexed"} == before | {"office-hours.txt"}
+    refused = next(d for d in listed if d["source"] == "broken.pdf")
+    assert refused["status"] == "refused" and refused["reason"] == job["skipped"]["broken.pdf"]
     assert "0.3元" in ask(admin_api, "屋顶光伏发电每千瓦时补贴多少钱？")["answer"]
 
 

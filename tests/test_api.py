@@ -95,17 +95,21 @@ def test_chat_refuses_what_the_documents_do_not_cover(api: TestClient) -> None:
 
 
 @pytest.mark.parametrize(
-    ("payload", "field"),
+    ("payload", "says"),
     [
-        ({"message": ""}, "message"),
-        ({"message": "问" * 2001}, "message"),
-        ({"message": "低保", "session_id": "../../etc"}, "session_id"),
-        ({}, "message"),
+        ({"message": ""}, "请说出或输入您想问的问题"),
+        ({"message": "问" * 2001}, "不超过200个字"),
+        ({"message": "低保", "session_id": "../../etc"}, "会话编号（session_id）里有不允许的字符"),
+        ({}, "请说出或输入您想问的问题"),
+        ({"message": "低保", "speak": "maybe"}, "是否朗读（speak）不符合要求"),
+        ([], "应该是一个JSON对象"),
     ],
 )
-def test_bad_chat_requests_get_a_chinese_422(api: TestClient, payload: dict[str, Any], field: str) -> None:
+def test_bad_chat_requests_get_a_chinese_422_that_says_what_to_do(
+    api: TestClient, payload: Any, says: str
+) -> None:
     error = error_of(api.post("/api/v1/chat", json=payload), 422)
-    assert error["code"] == "invalid_request" and field in error["message"]
+    assert error["code"] == "invalid_request" and says in error["message"]
 
 
 def test_not_json_unknown_routes_and_wrong_methods_share_the_error_shape(api: TestClient) -> None:

@@ -114,7 +114,12 @@ def _print_report(report: IngestReport) -> None:
         f"本次计算向量 {report.embedded} 段 · 用时 {report.seconds:.1f} 秒"
     )
     for skipped in report.skipped:
-        console.print(f"[yellow]跳过[/yellow] {skipped.source}: {skipped.reason}")
+        console.print(f"[yellow]跳过[/yellow] {skipped.source}：{skipped.message}", highlight=False)
+    if report.rejected_before:
+        console.print(
+            f"[dim]之前已拒收、文件没有改动，没有再读：{'、'.join(report.rejected_before)}[/dim]",
+            highlight=False,
+        )
 
 
 @app.command("ingest")

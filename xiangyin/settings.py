@@ -185,6 +185,12 @@ class Settings(BaseSettings):
         description="Identify clients by X-Forwarded-For (only behind a reverse proxy that sets it).",
     )
     max_upload_bytes: int = Field(default=20_000_000, description="Largest accepted document upload.")
+    max_upload_files: int = Field(default=20, description="Most documents one upload request may carry.")
+    max_request_bytes: int = Field(
+        default=128_000,
+        description="Largest body of every other request (questions, speech texts, test cases); uploads and"
+        " WeChat callbacks have their own caps. Enforced while the body streams in.",
+    )
     max_tts_chars: int = Field(default=600, description="Longest text the speech route reads aloud.")
     audio_ttl_s: int = Field(default=3600, description="How long synthesised answers stay downloadable.")
     suggestions: list[str] = Field(

@@ -1,7 +1,7 @@
 // The officials' testing page: try a question, save it as a test case, run every saved case and open
-// the report. Every call carries the admin token, which lives only in this tab's sessionStorage.
+// the report; follow (and cancel) the knowledge base's update jobs. Every call carries the admin token, which lives only in this tab's sessionStorage.
 
-const BASE = "/api/v1/admin/evals";
+const BASE = "/api/v1/admin";
 const TOKEN_KEY = "xiangyin-admin-token";
 const NETWORK_MESSAGE = "网络连接断开了，请检查网络后再试一次。";
 const SERVER_MESSAGE = "服务器暂时出了点问题，请稍后再试。";
@@ -141,6 +141,7 @@ function signIn(value) {
 }
 
 function signOut() {
+  clearTimeout(jobsTimer);
   sessionStorage.removeItem(TOKEN_KEY);
   $("sign-in").hidden = false;
   $("workspace").hidden = true;
@@ -152,6 +153,7 @@ async function enter(value) {
   signIn(value);
   try {
     await loadCases();
+    watchJobs();
     await showLatestRun();
     showMessage("");
     return true;
@@ -234,7 +236,7 @@ async function tryQuestion(event) {
   button.textContent = "正在问…";
   showMessage("");
   try {
-    const result = await callJson("POST", "/try", body);
+    const result = await callJson("POST", "/evals/try", body);
     draft = body;
     showTry(result);
   } catch (error) {
@@ -257,7 +259,7 @@ async function saveCase() {
   }
   $("save-case").disabled = true;
   try {
-    const saved = await callJson("POST", "/cases", body);
+    const saved = await callJson("POST", "/evals/cases", body);
     status.textContent = `已保存为测试题（编号 ${saved.id}）。`;
     showMessage("");
     await loadCases();
@@ -270,7 +272,7 @@ async function saveCase() {
 // Saved cases
 
 async function loadCases() {
-  const cases = await callJson("GET", "/cases");
+  const cases = await callJson("GET", "/evals/cases");
   const list = $("case-list");
   list.replaceChildren();
   for (const saved of cases) {
@@ -301,7 +303,7 @@ async function loadCases() {
 async function deleteCase(saved) {
   if (!window.confirm(`确定删除这道测试题吗？\n${saved.question}`)) return;
   try {
-    await callJson("DELETE", `/cases/${encodeURIComponent(saved.id)}`);
+    await callJson("DELETE", `/evals/cases/${encodeURIComponent(saved.id)}`);
     await loadCases();
   } catch (error) {
     handle(error);
@@ -342,7 +344,7 @@ async function openableReport(run) {
   link.hidden = true;
   if (run.state !== "done") return;
   // The report needs the token, which a plain link cannot send: fetch it and open it from memory.
-  const html = await (await call("GET", `/runs/${run.id}/report`)).text();
+  const html = await (await call("GET", `/evals/runs/${run.id}/report`)).text();
   if (reportUrl) URL.revokeObjectURL(reportUrl);
   reportUrl = URL.createObjectURL(new Blob([html], { type: "text/html;charset=utf-8" }));
   link.href = reportUrl;
@@ -353,7 +355,7 @@ async function follow(run) {
   showRun(run);
   while (run.state === "queued" || run.state === "running") {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    run = await callJson("GET", `/runs/${run.id}`);
+    run = await callJson("GET", `/evals/runs/${run.id}`);
     showRun(run);
   }
   await openableReport(run);
@@ -365,7 +367,7 @@ async function runAll() {
   button.disabled = true;
   showMessage("");
   try {
-    const run = await callJson("POST", "/runs");
+    const run = await callJson("POST", "/evals/runs");
     $("report-link").hidden = true;
     await follow(run);
   } catch (error) {
@@ -376,7 +378,7 @@ async function runAll() {
 }
 
 async function showLatestRun() {
-  const runs = await callJson("GET", "/runs");
+  const runs = await callJson("GET", "/evals/runs");
   if (runs.length === 0) return;
   const button = $("run-all");
   button.disabled = true;
@@ -385,6 +387,86 @@ async function showLatestRun() {
   } finally {
     button.disabled = false;
   }
+}
+
+// Knowledge base update jobs (uploads, re-indexing): progress, refused files with the reason, cancel.
+
+const JOB_STATES = {
+  queued: "排队中",
+  running: "进行中",
+  done: "已完成",
+  failed: "没有完成",
+  cancelled: "已取消",
+};
+const JOB_STAGES = { read: "正在读取文件", embed: "正在建立索引", waiting: "等待另一个更新结束" };
+let jobsTimer = null;
+
+function jobLine(job) {
+  const files = job.files.length ? job.files.join("、") : job.kind === "reindex" ? "重新建索引" : "文件";
+  let state = JOB_STATES[job.state] || job.state;
+  if (job.cancelling) state = "正在取消…";
+  else if (job.state === "running" && job.stage) {
+    state = `${JOB_STAGES[job.stage] || job.stage}${job.total ? `（${job.done} / ${job.total}）` : ""}`;
+  }
+  return `${files}：${state}`;
+}
+
+function renderJobs(jobs) {
+  const list = $("job-list");
+  list.replaceChildren();
+  for (const job of jobs) {
+    const item = element("li", "job");
+    item.dataset.state = job.cancelling ? "cancelling" : job.state;
+    const row = element("div", "case-row");
+    const text = element("div");
+    text.append(element("div", "case-question", jobLine(job)));
+    const details = [];
+    if (job.added.length) details.push(`新增：${job.added.join("、")}`);
+    if (job.updated.length) details.push(`更新：${job.updated.join("、")}`);
+    if (job.removed.length) details.push(`移除：${job.removed.join("、")}`);
+    if (details.length) text.append(element("div", "case-detail", details.join(" · ")));
+    for (const [file, reason] of Object.entries(job.skipped)) {
+      text.append(element("div", "case-detail job-refused", `没有收录 ${file}：${reason}`));
+    }
+    if (job.message) text.append(element("div", "case-detail", job.message));
+    row.append(text);
+    if ((job.state === "queued" || job.state === "running") && !job.cancelling) {
+      const cancel = element("button", "danger", "取消");
+      cancel.type = "button";
+      cancel.setAttribute("aria-label", `取消任务：${jobLine(job)}`);
+      cancel.addEventListener("click", () => cancelJob(job));
+      row.append(cancel);
+    }
+    item.append(row);
+    list.append(item);
+  }
+  $("no-jobs").hidden = jobs.length > 0;
+}
+
+async function loadJobs() {
+  const jobs = (await callJson("GET", "/jobs")).slice(0, 10);
+  renderJobs(jobs);
+  return jobs.some((job) => job.state === "queued" || job.state === "running");
+}
+
+// Polls while a job is active, slowly otherwise (an upload may come from another official or the CLI).
+function watchJobs() {
+  clearTimeout(jobsTimer);
+  loadJobs()
+    .then((active) => {
+      jobsTimer = setTimeout(watchJobs, active ? POLL_MS : 10 * POLL_MS);
+    })
+    .catch(handle);
+}
+
+async function cancelJob(job) {
+  if (!window.confirm(`确定取消这个任务吗？已经做了的部分不会生效，知识库保持原样。\n${jobLine(job)}`)) return;
+  try {
+    await callJson("DELETE", `/jobs/${encodeURIComponent(job.id)}`);
+  } catch (error) {
+    handle(error);
+  }
+  watchJobs();
 }
 
 // Start
