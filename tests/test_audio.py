@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ from voice.audio import (
     encode_audio,
     encode_silk,
     is_silk,
+    to_samples,
 )
 
 
@@ -79,3 +82,49 @@ def test_change_tempo_changes_duration_but_keeps_the_pitch(rate: float) -> None:
     peak_hz = np.argmax(spectrum) * SAMPLE_RATE / len(stretched)
     assert peak_hz == pytest.approx(220, abs=5)
     assert change_tempo(tone, 1.0) is tone
+
+
+_SILK_HEADER = b"\x02#!SILK_V3"
+
+
+def long_recording(fmt: str, seconds: int = 400) -> bytes:
+    """A real recording of `seconds` in `fmt`. AMR, SILK and Ogg are a 20-second recording's frames
+    (or, for Ogg, whole streams) one after another, as those formats allow: encoding 400 s is slow."""
+    if fmt == "wav8k":
+        return encode_audio(tone(seconds, 8000), "wav", rate=8000)
+    if fmt in ("wav", "mp3"):
+        return encode_audio(tone(seconds), fmt)
+    part, times = tone(20.0), seconds // 20
+    if fmt == "silk":
+        return _SILK_HEADER + encode_silk(part).removeprefix(_SILK_HEADER) * times
+    data = encode_audio(part, fmt)
+    if fmt == "amr":
+        return b"#!AMR\n" + data.removeprefix(b"#!AMR\n") * times
+    return data * times
+
+
+@pytest.mark.parametrize("fmt", ["wav", "wav8k", "mp3", "amr", "ogg", "silk"])
+def test_a_400_second_recording_is_too_long_whatever_its_format(fmt: str) -> None:
+    data = long_recording(fmt)
+    assert len(to_samples(data, max_duration_s=1000)) / SAMPLE_RATE == pytest.approx(400, abs=2)
+    with pytest.raises(AudioError, match="longer than 60 s") as caught:
+        decode_audio(data)
+    assert caught.value.message == "语音太长了，请控制在60秒以内。"
+
+
+@pytest.mark.parametrize("fmt", ["amr", "ogg", "silk"])
+def test_a_long_recording_is_refused_without_decoding_all_of_it(fmt: str) -> None:
+    data = long_recording(fmt)
+    started = time.perf_counter()
+    to_samples(data, max_duration_s=1000)
+    whole = time.perf_counter() - started
+    started = time.perf_counter()
+    with pytest.raises(AudioError, match="longer than"):
+        decode_audio(data)
+    assert time.perf_counter() - started < whole / 2
+
+
+def test_long_recordings_within_the_limit_are_accepted() -> None:
+    silk = long_recording("silk", 40) + encode_silk(tone(19.0)).removeprefix(_SILK_HEADER)
+    assert decode_audio(silk).duration_s == pytest.approx(59, abs=0.1)
+    assert decode_audio(long_recording("amr", 40)).duration_s == pytest.approx(40, abs=0.5)

@@ -10,6 +10,7 @@ can appear in a transcript unless Whisper itself heard it as one of its candidat
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,13 @@ from voice.audio import SAMPLE_RATE, AudioError, DecodedAudio
 
 log = logging.getLogger(__name__)
 
+# Characters a speaker's own repetition can account for (对对对对, 好的好的好的); a looping decoder runs
+# on to its token limit, a hundred characters and more.
+_MOST_REPEATED_BY_A_SPEAKER = 12
+_LONGEST_LOOP_UNIT = 6
+_NUMERAL = re.compile(r"[\d,，]+")
+
+
 DECODING: dict[str, object] = {
     "language": "zh",
     # No initial prompt: a neutral one (以下是普通话的句子。) only kept the output in simplified
@@ -37,9 +45,15 @@ DECODING: dict[str, object] = {
     "vad_parameters": {"min_silence_duration_ms": 500},
     "condition_on_previous_text": False,
     # Bounded, repeatable work: no sampling retries and a cap on tokens per segment, so a robotic or
-    # noisy clip cannot make the decoder loop for tens of seconds.
+    # noisy clip cannot make the decoder loop for tens of seconds. Retries at temperatures 0.2 and 0.4
+    # for a repetitive window were measured: they looped again, at three times the cost (20 robotic
+    # espeak-ng clips: 300 s instead of 111 s, the slowest 28 s), and made transcripts random.
     "temperature": 0.0,
     "compression_ratio_threshold": 2.4,
+    # A mild penalty on repeated tokens shortens loops (those 20 clips: 80 s, the slowest 8 s) and left
+    # every transcript of the 15 real recordings unchanged (CER .178); spoken demo questions .194 -> .192.
+    # 1.3 changed real transcripts; no_repeat_ngram_size only made the loops vary (and uncuttable).
+    "repetition_penalty": 1.1,
     "no_speech_threshold": 0.6,
     "max_new_tokens": 224,
     "without_timestamps": True,
@@ -63,12 +77,20 @@ class Hypothesis:
 class Transcript:
     text: str
     raw_text: str
-    """Before simplification and the mis-hearing corrections."""
+    """Before simplification, the mis-hearing corrections and the repetition cut."""
     duration_s: float
     seconds: float
     """Time spent recognising."""
     hypotheses: tuple[tuple[Hypothesis, ...], ...] = ()
     """Each 30-second window's beam, Whisper's best first, so the choice can be made again."""
+    repeated: int = 0
+    """Characters cut from `text` as a runaway repetition (see `cut_repetition`)."""
+
+    @property
+    def mostly_repetition(self) -> bool:
+        """The decoder looped rather than heard a question: more was cut than kept, and more than a
+        short phrase said over and over (谢谢谢谢) could account for."""
+        return self.repeated > max(len(self.text), _MOST_REPEATED_BY_A_SPEAKER)
 
 
 @lru_cache(maxsize=1)
@@ -86,6 +108,37 @@ def correct(text: str) -> str:
     for heard, meant in corrections():
         text = text.replace(heard, meant)
     return text
+
+
+def _loop_at(text: str, start: int) -> tuple[str, int] | None:
+    """The shortest unit repeated three or more times from `start`, and where its run ends."""
+    for size in range(1, min(_LONGEST_LOOP_UNIT, (len(text) - start) // 3) + 1):
+        unit = text[start : start + size]
+        end = start + size
+        while text.startswith(unit, end):
+            end += size
+        if end - start >= 3 * size and not _NUMERAL.fullmatch(unit):
+            return unit, end
+    return None
+
+
+def cut_repetition(text: str) -> str:
+    """`text` with every run of one unit of 1-6 characters said three or more times in a row kept once,
+    and a last unit that the token limit cut short dropped: Whisper can loop on a stretch of audio
+    (可以开车辆开车辆开车辆…). Doubled words (常常, 看看) stay, and so do the zeros of 1000000."""
+    kept: list[str] = []
+    i = 0
+    while i < len(text):
+        loop = _loop_at(text, i)
+        if loop is None:
+            kept.append(text[i])
+            i += 1
+            continue
+        unit, i = loop
+        kept.append(unit)
+        if unit.startswith(text[i:]):
+            break
+    return "".join(kept)
 
 
 def clean(raw: str) -> str:
@@ -162,22 +215,31 @@ class Transcriber:
         raw = "".join(choose(beam, self.prefer, self.weight).text for beam in beams).strip()
         if not raw:
             raise AudioError("no speech recognised", "没有听清您说的话，请靠近手机再说一遍。")
+        heard = clean(raw)
+        text = cut_repetition(heard)
         duration = len(audio.samples) / SAMPLE_RATE
-        return Transcript(clean(raw), raw, duration, time.perf_counter() - started, tuple(beams))
+        return Transcript(
+            text, raw, duration, time.perf_counter() - started, tuple(beams), len(heard) - len(text)
+        )
 
     @staticmethod
     def _beams(model: WhisperModel, recorded: list[object], texts: list[str]) -> list[tuple[Hypothesis, ...]]:
-        """The beam behind each segment: one decoding call per 30-second window, and without timestamps
-        one segment per window. If that ever does not hold (a window skipped as silence), each segment
-        stands alone as Whisper's best."""
+        """The beam behind each segment: without timestamps one segment per 30-second window, and the
+        window's decoding call whose best hypothesis is the segment's text (with a temperature fallback
+        a window is decoded again until one attempt is kept). If that ever does not hold (a window
+        skipped as silence), each segment stands alone as Whisper's best."""
         tokenizer = Tokenizer(model.hf_tokenizer, True, task="transcribe", language="zh")
-        beams = [
+        attempts = iter(
             tuple(
                 Hypothesis(tokenizer.decode(ids), score)
                 for ids, score in zip(result.sequences_ids, result.scores, strict=True)  # type: ignore[attr-defined]
             )
             for result in recorded
-        ]
-        if len(beams) == len(texts) and all(b[0].text == t for b, t in zip(beams, texts, strict=True)):
-            return beams
-        return [(Hypothesis(text, 0.0),) for text in texts]
+        )
+        beams = []
+        for text in texts:
+            beam = next((attempt for attempt in attempts if attempt[0].text == text), None)
+            if beam is None:
+                return [(Hypothesis(text, 0.0),) for text in texts]
+            beams.append(beam)
+        return beams

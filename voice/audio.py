@@ -19,6 +19,8 @@ Samples = npt.NDArray[np.float32]
 SAMPLE_RATE = 16_000
 _SILK_MAGIC = b"#!SILK_V3"
 _SILK_RATE = 24_000
+_SILK_PACKET_S = 0.02
+"""A SILK packet holds one or more 20 ms frames."""
 
 
 class AudioError(ValueError):
@@ -40,9 +42,40 @@ class DecodedAudio:
         return len(self.samples) / SAMPLE_RATE
 
 
+def _too_long(max_duration_s: float) -> AudioError:
+    return AudioError(
+        f"audio longer than {max_duration_s:.0f} s", f"语音太长了，请控制在{max_duration_s:.0f}秒以内。"
+    )
+
+
 def is_silk(data: bytes) -> bool:
     # WeChat prefixes the SILK header with one byte (0x02).
     return data[:9] == _SILK_MAGIC or data[1:10] == _SILK_MAGIC
+
+
+def _silk_longer_than(data: bytes, seconds: float) -> bool:
+    """Whether a SILK recording lasts more than `seconds`, from its packet headers alone (a two-byte
+    little-endian length before each packet): pysilk can only decode a whole file."""
+    position = data.index(_SILK_MAGIC) + len(_SILK_MAGIC)
+    packets = 0
+    while position + 2 <= len(data):
+        size = int.from_bytes(data[position : position + 2], "little", signed=True)
+        if size < 0:  # the end marker some encoders write
+            break
+        packets += 1
+        if packets * _SILK_PACKET_S > seconds:
+            return True
+        position += 2 + size
+    return False
+
+
+def _declared_seconds(data: bytes) -> float | None:
+    """How long a container says its audio is, without decoding it; None when it does not say."""
+    try:
+        with av.open(io.BytesIO(data), mode="r", metadata_errors="ignore") as container:
+            return container.duration / av.time_base if container.duration else None
+    except (av.FFmpegError, ValueError, IndexError):
+        return None
 
 
 def _decode_silk(data: bytes) -> tuple[Samples, int]:
@@ -70,11 +103,8 @@ def _decode_ffmpeg(data: bytes, max_duration_s: float) -> tuple[Samples, str]:
                     samples = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
                     chunks.append(samples)
                     total += len(samples)
-                if total > limit:
-                    raise AudioError(
-                        f"audio longer than {max_duration_s:.0f} s",
-                        f"语音太长了，请控制在{max_duration_s:.0f}秒以内。",
-                    )
+                if total > limit:  # stop decoding: a hostile or forgotten recording can run for hours
+                    raise _too_long(max_duration_s)
             for out in resampler.resample(None):
                 chunks.append(out.to_ndarray().reshape(-1).astype(np.float32, copy=False))
     except AudioError:
@@ -106,18 +136,25 @@ def decode_audio(data: bytes, *, max_bytes: int = 10_000_000, max_duration_s: fl
     too large or too long input."""
     if not data:
         raise AudioError("empty audio", "没有收到语音，请按住按钮说话。")
+    silk = is_silk(data)
+    if silk and _silk_longer_than(data, max_duration_s):
+        raise _too_long(max_duration_s)
     if len(data) > max_bytes:
+        # A long recording is the usual reason for a large file, and "too long" tells the villager
+        # what to do; the container's own duration is only believed here, because an estimate from
+        # the bit rate (MP3 without a header) can be far off for a file that is small enough to decode.
+        declared = None if silk else _declared_seconds(data)
+        if declared is not None and declared > max_duration_s:
+            raise _too_long(max_duration_s)
         raise AudioError(f"audio larger than {max_bytes} bytes", "语音文件太大了，请说短一点。")
-    if is_silk(data):
+    if silk:
         raw, rate = _decode_silk(data)
         samples, source = _resample(raw, rate), "silk"
     else:
         samples, source = _decode_ffmpeg(data, max_duration_s)
     duration = len(samples) / SAMPLE_RATE
     if duration > max_duration_s:
-        raise AudioError(
-            f"audio longer than {max_duration_s:.0f} s", f"语音太长了，请控制在{max_duration_s:.0f}秒以内。"
-        )
+        raise _too_long(max_duration_s)
     if duration < 0.3:
         raise AudioError(f"audio too short ({duration:.2f} s)", "语音太短了，请按住按钮把问题说完。")
     if float(np.max(np.abs(samples))) < 0.003:

@@ -20,9 +20,12 @@ class EspeakEngine:
         if program is None:
             raise EngineUnavailable("espeak-ng is not installed")
         words_per_minute = str(max(80, int(160 * rate)))
+        # The text goes in on stdin, never on the command line: an argument such as -f/etc/passwd or
+        # -w/tmp/x would be an option to espeak-ng (read a file aloud, write a file), whatever it says.
         try:
             result = subprocess.run(
-                [program, "-v", self.voice, "-s", words_per_minute, "--stdout", text],
+                [program, "-b", "1", "-v", self.voice, "-s", words_per_minute, "--stdout", "--stdin"],
+                input=text.encode("utf-8", errors="replace"),
                 capture_output=True,
                 timeout=self.timeout_s,
                 check=True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cached_property
 
 from voice.asr import Preference, Transcriber, Transcript
-from voice.audio import decode_audio
+from voice.audio import AudioError, decode_audio
 from voice.models import whisper_base
 from xiangyin.settings import Settings
 
@@ -24,8 +24,15 @@ class SpeechRecognizer:
         return Transcriber(model_dir, s.asr_threads, self.prefer, s.asr_vocabulary_weight)
 
     def recognize(self, data: bytes) -> Transcript:
-        """Raises `voice.audio.AudioError` (with a Chinese message) for audio that cannot be used."""
+        """Raises `voice.audio.AudioError` (with a Chinese message) for audio that cannot be used, and
+        for a transcript that is mostly the decoder looping: that is no question to answer."""
         audio = decode_audio(
             data, max_bytes=self.settings.max_audio_bytes, max_duration_s=self.settings.max_audio_seconds
         )
-        return self.transcriber.transcribe(audio)
+        transcript = self.transcriber.transcribe(audio)
+        if transcript.mostly_repetition:
+            raise AudioError(
+                f"mostly repetition: {transcript.repeated} characters cut, {transcript.text!r} kept",
+                "没有听清您说的话，请慢一点再说一遍。",
+            )
+        return transcript

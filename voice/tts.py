@@ -31,6 +31,11 @@ class SynthesisFailed(RuntimeError):
         self.reasons = reasons
 
 
+class NothingToSpeak(SynthesisFailed):
+    """The text holds nothing a voice can say (only control characters, say): the caller's text is at
+    fault, not the engines."""
+
+
 class TTSEngine(Protocol):
     name: str
 
@@ -81,8 +86,15 @@ class Synthesizer:
         ]
 
     def synthesize(self, text: str, rate: float | None = None) -> Speech:
-        """The first engine that works speaks the whole text."""
-        spoken = normalize_for_speech(text)
+        """The first engine that works speaks the whole text. Raises `SynthesisFailed` and nothing else:
+        a caller speaking an answer sentence by sentence then only ever has to fall back to text."""
+        try:
+            spoken = normalize_for_speech(text)
+        except Exception as exc:  # tested never to happen; if it does, the answer is still given as text
+            log.exception("text normalisation failed on a text of %d characters", len(text))
+            raise SynthesisFailed({"text normalisation": f"{type(exc).__name__}: {exc}"}) from exc
+        if not spoken.strip():
+            raise NothingToSpeak({"text normalisation": "nothing to speak"})
         failed: dict[str, str] = {}
         for engine in self._order():
             started = time.perf_counter()
@@ -92,6 +104,11 @@ class Synthesizer:
                 failed[engine.name] = str(exc)
                 self._failed_at[engine.name] = time.monotonic()
                 log.warning("speech engine %s failed, trying the next: %s", engine.name, exc)
+                continue
+            except Exception as exc:  # a bug or an unreadable output in one engine is that engine failing
+                failed[engine.name] = f"{type(exc).__name__}: {exc}"
+                self._failed_at[engine.name] = time.monotonic()
+                log.exception("speech engine %s failed unexpectedly, trying the next", engine.name)
                 continue
             self._failed_at.pop(engine.name, None)
             return Speech(samples, engine.name, time.perf_counter() - started, failed)
