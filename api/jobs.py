@@ -93,13 +93,26 @@ class JobStore:
         return [_job(row) for row in rows]
 
     def request_cancel(self, job_id: str) -> JobState | None:
-        """Flags a queued or running job for cancellation; returns the job (None when there is none)."""
+        """A queued job is cancelled at once; a running one is flagged, and stops when its worker reads
+        the flag. Returns the job (None when there is none)."""
         with self._lock:
             self._db.execute(
-                "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state IN ('queued', 'running')",
-                (job_id,),
+                "UPDATE jobs SET state = 'cancelled', message = ?, finished = ?"
+                " WHERE id = ? AND state = 'queued'",
+                (CANCELLED, time.time(), job_id),
+            )
+            self._db.execute(
+                "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND state = 'running'", (job_id,)
             )
         return self.get(job_id)
+
+    def start(self, job_id: str) -> bool:
+        """Marks a queued job running; false when it was cancelled while it waited."""
+        with self._lock:
+            cursor = self._db.execute(
+                "UPDATE jobs SET state = 'running' WHERE id = ? AND state = 'queued'", (job_id,)
+            )
+        return cursor.rowcount == 1
 
     def cancel_requested(self, job_id: str) -> bool:
         with self._lock:
@@ -193,11 +206,9 @@ class IngestJobs:
         def progress(stage: str, done: int, total: int) -> None:
             self.store.update(job_id, stage=stage, done=done, total=total)
 
+        if self._stopping.is_set() or not self.store.start(job_id):
+            return  # cancelled while queued; a job left queued at shutdown is failed at the next start
         cancelled = self._cancel_check(job_id)
-        if cancelled():
-            self._stopped(job_id)
-            return
-        self.store.update(job_id, state="running")
         deadline = time.monotonic() + self._wait_for_writer_s
         try:
             while True:

@@ -43,7 +43,10 @@ def body_caps(settings: Settings) -> list[BodyCap]:
     """Every route's cap, most specific first; the last one covers all other routes."""
     s = settings
     audio_bytes = s.max_audio_bytes + MULTIPART_OVERHEAD
-    audio_message = f"语音文件太大了（不能超过{s.max_audio_bytes / 1_000_000:g}MB），请说短一点再试。"
+    audio_message = (
+        f"语音文件太大了（不能超过{s.max_audio_bytes / 1_000_000:g}MB，"
+        f"最长{s.max_audio_seconds:g}秒），请说短一点再试。"
+    )
     return [
         BodyCap(
             f"{ADMIN_PREFIX}/documents",

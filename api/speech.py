@@ -18,7 +18,7 @@ from api.schemas import SpeechRequest, Transcription, VoiceAnswer
 from api.services import Services
 from voice.asr import Transcript
 from voice.audio import AudioError
-from voice.tts import SynthesisFailed
+from voice.tts import NothingToSpeak, SynthesisFailed
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["voice"])
@@ -100,6 +100,8 @@ def tts(body: SpeechRequest, svc: ServicesDep) -> Response:
         raise ApiError(413, "text_too_long", f"文字太长了，请不要超过{svc.settings.max_tts_chars}个字。")
     try:
         speech = svc.speak(body.text, body.rate)
+    except NothingToSpeak as exc:
+        raise ApiError(422, "nothing_to_speak", "这段文字里没有可以朗读的内容，请换一段文字。") from exc
     except SynthesisFailed as exc:
         log.warning("no speech engine could read a text: %s", exc)
         raise ApiError(503, "tts_unavailable", NO_VOICE) from exc

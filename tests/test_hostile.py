@@ -6,6 +6,7 @@ reply), memory and disk stay bounded, and the server keeps answering."""
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -160,6 +161,11 @@ def test_long_digit_strings_and_control_characters_do_not_break_speech(server: S
     assert decode_audio(response.content).duration_s > 0.3
 
 
+def test_a_text_with_nothing_to_speak_is_the_clients_error_not_a_voice_outage(server: Server) -> None:
+    error = error_of(server.post("/api/v1/tts", json={"text": "\x00\x01\u200b"}), 422)
+    assert error["code"] == "nothing_to_speak"
+
+
 def test_a_spoken_stream_whose_answer_holds_an_id_number_still_ends_with_done(server: Server) -> None:
     clips = list(
         server.services.speak_sentences("请带好身份证110101199003074512。卡号6222021234567890123456789。")
@@ -288,6 +294,10 @@ def test_a_running_job_can_be_cancelled_and_leaves_the_index_as_it_was(server: S
         assert time.monotonic() < deadline and job["state"] in ("queued", "running"), job
         time.sleep(0.2)
         job = server.get(f"/api/v1/admin/jobs/{job['id']}", headers=AUTH).json()
+    waiting = server.upload(("waiting.txt", "青溪县第二水库下午5点关闸。".encode()))
+    assert waiting["state"] == "queued"
+    dropped = server.delete(f"/api/v1/admin/jobs/{waiting['id']}", headers=AUTH).json()
+    assert dropped["state"] == "cancelled" and dropped["cancelling"] is False, "a queued job stops at once"
     cancelling = server.delete(f"/api/v1/admin/jobs/{job['id']}", headers=AUTH)
     assert cancelling.status_code == 202 and cancelling.json()["cancelling"] is True
     asked = time.monotonic()
@@ -470,13 +480,13 @@ def test_an_official_cancels_an_update_job_on_the_page(server: Server) -> None:
             expect(page.locator("#workspace")).to_be_visible()
 
             job = server.upload(("ponds.txt", long_text.encode()))
-            row = page.locator("#job-list li[data-state='running'], #job-list li[data-state='queued']").first
-            expect(row).to_contain_text("ponds.txt", timeout=30_000)
+            row = page.locator("#job-list li", has_text="ponds.txt")
+            expect(row).to_have_attribute("data-state", re.compile("running|queued"), timeout=30_000)
             expect(row.locator("button.danger")).to_have_text("取消")
             row.locator("button.danger").click()
-            finished = page.locator("#job-list li[data-state='cancelled']").first
-            expect(finished).to_contain_text("ponds.txt：已取消", timeout=30_000)
-            expect(finished).to_contain_text("知识库保持原样")
+            expect(row).to_have_attribute("data-state", "cancelled", timeout=30_000)
+            expect(row).to_contain_text("ponds.txt：已取消")
+            expect(row).to_contain_text("知识库保持原样")
             page.screenshot(path=screenshot_folder("hostile") / "job-cancelled.png", full_page=True)
             assert server.finished(job)["state"] == "cancelled"
             assert errors == [], errors
