@@ -6,7 +6,11 @@ reply), memory and disk stay bounded, and the server keeps answering."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,6 +24,7 @@ from langchain_core.embeddings import Embeddings
 from playwright.sync_api import expect, sync_playwright
 
 from api.app import create_app
+from api.server import free_port, process_exit, wait_until_ready
 from api.services import Services
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
@@ -492,3 +497,62 @@ def test_an_official_cancels_an_update_job_on_the_page(server: Server) -> None:
             assert errors == [], errors
         finally:
             browser.close()
+
+
+def test_sigterm_stops_a_real_server_in_the_middle_of_a_slow_parse(
+    tmp_path: Path, embeddings: Embeddings
+) -> None:
+    """`xiangyin serve` as a process: a document whose parse would take half a minute must not hold
+    the server when it is told to stop, and the job says what happened after the restart."""
+    home = tmp_path / "home"
+    kb = KnowledgeBase(Settings(home=home), embeddings)
+    ingest(kb, [write_corpus(tmp_path / "docs")])
+    kb.close()
+    env = os.environ | {
+        "XIANGYIN_ADMIN_TOKEN": TOKEN,
+        "XIANGYIN_TTS_ENGINES": '["espeak-ng"]',
+        "XIANGYIN_WHISPER_MODEL_PATH": str(tmp_path / "no-whisper"),  # this test never listens
+    }
+
+    def start() -> tuple[subprocess.Popen[bytes], str]:
+        port = free_port()
+        command = [sys.executable, "-m", "xiangyin", "--home", str(home), "serve", "--port", str(port)]
+        log = (tmp_path / "server.log").open("a")
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        wait_until_ready(f"{url}/readyz", lambda: process_exit("xiangyin serve", process), 600)
+        return process, url
+
+    process, url = start()
+    try:
+        # Each unclosed [ sends the Markdown link pattern to the end of the line: about 35 s of parsing.
+        slow = "# 慢\n\n" + "[" * 100_000 + "\n"
+        response = httpx.post(
+            f"{url}/api/v1/admin/documents", headers=AUTH, files=[("files", ("slow.md", slow.encode()))]
+        )
+        job = response.json()
+        deadline = time.monotonic() + 60
+        while job["state"] != "running":
+            assert time.monotonic() < deadline, job
+            time.sleep(0.2)
+            job = httpx.get(f"{url}/api/v1/admin/jobs/{job['id']}", headers=AUTH).json()
+        time.sleep(1.0)
+        stopping = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        assert time.monotonic() - stopping < 10, "the parse did not hold the server"
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    process, url = start()
+    try:
+        after = httpx.get(f"{url}/api/v1/admin/jobs/{job['id']}", headers=AUTH).json()
+        assert after["state"] == "failed" and "服务器" in after["message"]
+        answer = httpx.post(
+            f"{url}/api/v1/chat", json={"message": "2025年城乡居民医保个人缴费多少钱？"}, timeout=120
+        )
+        assert "400元" in answer.json()["answer"], "the index answers as before"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
