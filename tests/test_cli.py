@@ -25,11 +25,18 @@ def test_ingest_search_and_kb_commands(tmp_path: Path, corpus: Path) -> None:
 
     report = json.loads(run(home, "ingest", str(corpus), "--json"))
     assert len(report["added"]) == 7
-    assert report["skipped"] == [{"source": "policy/broken.pdf", "reason": report["skipped"][0]["reason"]}]
+    assert report["skipped"] == [
+        {
+            "source": "policy/broken.pdf",
+            "reason": report["skipped"][0]["reason"],
+            "message": "文件损坏，无法读取。",
+        }
+    ]
     assert report["embedded"] == report["chunks"]
 
     again = json.loads(run(home, "ingest", str(corpus), "--json"))
     assert again["embedded"] == 0 and again["added"] == [] and len(again["unchanged"]) == 7
+    assert again["skipped"] == [] and again["rejected_before"] == ["policy/broken.pdf"], "not read again"
 
     hits = json.loads(run(home, "search", "低保每个月多少钱", "--k", "2", "--json"))
     assert len(hits) == 2

@@ -226,7 +226,10 @@ def test_server_run_gives_the_same_answers(
     too_long = by_id["too-long"]
     assert too_long.kind == "invalid" and too_long.error is None and not too_long.passed
     huge = by_id["huge"]
-    assert huge.error is not None and huge.error.startswith("HTTP 422 invalid_request: 请求的内容不符合要求")
+    assert (
+        huge.error
+        == "HTTP 422 invalid_request: 您的问题有点长，请用一两句话说清楚想问什么（不超过200个字）。"
+    )
     assert huge.problem == "error" and run.summary.errors == 1 and run.summary.cases == 7
     assert run.summary.keyword_accuracy == pytest.approx(3 / 5)  # over the cases that got an answer
 
