@@ -18,11 +18,12 @@ from functools import cached_property
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.answer import Answer, AnswerKind, Citation, Passage
+from assistant.answerability import answerable, read_question
 from assistant.checking import check
 from assistant.composers import make_composer
 from assistant.composing import Composer, Draft, Evidence
 from assistant.events import AnswerEvent, Finished, Retrieved, Rewritten, TextDelta
-from assistant.extractive import ExtractiveComposer
+from assistant.extractive import ExtractiveComposer, sentences_of
 from assistant.followup import rewrite, topic_terms
 from assistant.homophones import HomophoneRepair
 from assistant.intents import classify
@@ -79,6 +80,18 @@ def _passage(hit: SearchHit) -> Passage:
         valid_from=c.valid_from,
         valid_to=c.valid_to,
     )
+
+
+def _sentences(hits: list[SearchHit]) -> list[tuple[str, str]]:
+    """Every sentence of the passages with its immediate context: title, section, the sentence before."""
+    pairs = []
+    for hit in hits:
+        heading = f"{hit.chunk.title} {hit.chunk.section}"
+        previous = ""
+        for sentence in sentences_of(hit.chunk.text):
+            pairs.append((sentence, f"{heading} {previous}"))
+            previous = sentence
+    return pairs
 
 
 def _citation(number: int, item: Evidence) -> Citation:
@@ -187,9 +200,15 @@ class Assistant:
         years = [f"{y}年" for y in dict.fromkeys(_YEAR.findall(state.standalone)) if y not in passages]
         codes = [t for t in unknown if _CODE.search(t)]
         state.unknown_terms = [*unknown, *years]
-        if years or codes or top_dense < self.settings.refusal_min_dense:
+        weak = bool(years or codes) or top_dense < self.settings.refusal_min_dense
+        if weak or (self.settings.answerability and not self._answerable(state)):
             state.reply_kind = "refusal"
         return state
+
+    @staticmethod
+    def _answerable(state: _State) -> bool:
+        """Some retrieved sentence states what the question asks for, under its constraints."""
+        return answerable(read_question(state.standalone), state.standalone, _sentences(state.hits))
 
     def _check(self, state: _State) -> _State:
         draft = state.draft

@@ -106,6 +106,11 @@ class Settings(BaseSettings):
     # Refusal: answer only when the evidence is strong enough. Calibrated for the e5 embedder on
     # evals/demo_cases.jsonl (benchmarks/answers.py prints the sweep); re-calibrate for another embedder.
     refusal_min_dense: float = Field(default=0.86, description="Best passage's cosine similarity to answer.")
+    answerability: bool = Field(
+        default=True,
+        description="Refuse when no retrieved sentence states what the question asks for (a time, an amount,"
+        " a person, a place) under its constraints (year, month, names): assistant/answerability.py.",
+    )
     refusal_unknown_coverage: float = Field(
         default=0.3,
         description="When the question names something the documents never mention (油茶, 签证 ...), the "

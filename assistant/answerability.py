@@ -1,0 +1,195 @@
+"""Answerability: does a sentence state what the question asks for?
+
+A passage about the right event often lacks the asked fact (the ceremony's date, one year's growth
+figure): quoting its on-topic sentence is a confident wrong answer. So the question is read for what it
+asks (a time, an amount, a person or organisation, a place) and for the constraints it carries (years,
+months, titles in 《》, names and codes); a sentence answers only when it holds an expression of the
+asked kind beyond the question's own words, and every constraint in itself or in its immediate context
+(the passage's title and section, or the sentence before it). A topic word matched somewhere is not
+enough. Questions whose kind cannot be checked this way (a procedure, a yes/no) are judged by their
+constraints alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+import jieba.posseg
+
+from knowledge.lexical import word_tokenizer
+from knowledge.normalize import normalize_query, to_simplified
+
+AskedKind = Literal["time", "amount", "person", "place", "name"]
+
+_ASKS: dict[AskedKind, re.Pattern[str]] = {
+    "time": re.compile(
+        r"什么时[候间]|啥时候|何时|(?<!多长)(?<!多少)时间(?!表)|日期|哪[一]?天|几号|几月|哪[一]?年|几点|开始于|截止到?哪"
+    ),
+    "amount": re.compile(
+        r"多少(?!个?(岗位|职位)?(是|为)?什么)|多钱|几[个户人亩元块万千百只台次家所名位]|比例|占比|几成|多大|多高|多重|多长(?!时间)"
+    ),
+    "person": re.compile(r"谁|哪位|何人|哪些人(?!能|可以)|主演|总导演|导演是|创始人|获得者|得主"),
+    "place": re.compile(r"哪里|哪儿|在哪|何地|何处|什么地方|哪个(城市|国家|省|地方|地区|县|村|镇)|哪座城市"),
+    "name": re.compile(r"叫什么|什么名字|名字是|名称是|叫啥"),
+}
+
+# A figure named without a question word (2022年全国棉花产量, 重庆的GDP增长率) asks for that figure;
+# beside one (谁是首个票房达到300亿元的演员) it is only part of the description.
+_FIGURE = re.compile(r"数量|产量|总量|人数|营收|收入|票房|增长率|增速|涨幅|总额|规模|保有量|奖金")
+
+
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d))")
+_MONTH = re.compile(r"(?<![\d月])(\d{1,2})月(?!\d{1,2}[日号])")
+_TITLE = re.compile(r"《([^》]{1,40})》")
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9.+-]*\d[A-Za-z0-9]*|[A-Z]{2,}[A-Za-z]*")
+# Places and organisations only: jieba also tags everyday words as person names or "other proper
+# nouns" (老汉, 养牛, 水淹), which would make every villager's question unanswerable.
+_NAME_FLAGS = ("ns", "nt")
+_WHO_FLAGS = ("nr", "ns", "nt")
+_NOT_A_NAME = re.compile(
+    r"[里内外上下边]$|^(全国|我国|国内|国外|本地|当地|农村|城乡|城镇|村里|县里|乡里|东西|中外)$"
+)
+
+_DIGITS = re.compile(r"\d")
+_AMOUNT = re.compile(
+    r"\d[\d,.]*\s*(?:%|万|亿|千|百|元|块|美元|人|户|亩|个|辆|次|名|吨|公斤|千克|斤|台|家|所|岁|倍|成|米|公里|平方米|小时|天|日|月|年|分|点)?"
+    r"|[零一二两三四五六七八九十百千]+[万亿]?(?:元|人|户|亩|个|辆|次|名|吨|台|家|所|岁|倍|成)|百分之"
+)
+_TIME = re.compile(
+    r"(?:19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*[日号]?|\d{1,2}\s*月(?:初|底|中旬|上旬|下旬|份)?|[一二三四五六七八九十]+月"
+    r"|[一二三四五六七八九十二十三十]+[日号]|周[一二三四五六日末]|星期[一二三四五六日天]|\d{1,2}[:：]\d{2}|\d{1,2}[点时]"
+    r"|(?:19|20)\d{2}[-/.]\d{1,2}|(?:今|明|去|前|后)年|(?:本|下|上)个?月|即日起|当天|次日|[春夏秋冬]季|年[初底中]"
+    r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}"
+)
+_NAMED = re.compile(r"[“\"「『《][^”\"」』》]{1,30}[”\"」』》]|名[叫为]|叫做|取名|命名为")
+# News passages open with their publication date (Nov 19, 2022 ...): when the page was written, not
+# when the asked thing happened; it is context, not part of the sentence.
+_DATELINE = re.compile(
+    r"^\s*(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}, \d{4}|\d{4}-\d{2}-\d{2})"
+    r"\s*(?:\.\.\.|…)?\s*"
+)
+_PLACE = re.compile(
+    r"[\u4e00-\u9fff]{1,10}(?:市|省|县|区|镇|乡|村|州|岛|国|湾|港|城|中心|体育场|体育馆|会议中心|会展中心|剧院|馆|大厦|广场|酒店|机场|大学|公园)"
+)
+_PERSON_HINT = re.compile(
+    r"[\u4e00-\u9fff]{2,4}(?:先生|女士|同志|书记|主任|局长|县长|市长|村长|总理|总统|主席|教授|导演|老师|医生)|由[\u4e00-\u9fff]{2,4}[、，和与]"
+)
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks for and the constraints an answer must meet."""
+
+    kinds: frozenset[AskedKind]
+    years: tuple[str, ...] = ()
+    months: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    """Titles in 《》, codes (C919, CPI) and the names of places and organisations."""
+
+    @property
+    def checkable(self) -> bool:
+        return bool(self.kinds or self.years or self.months or self.names)
+
+    def own_words(self) -> tuple[str, ...]:
+        """The question's own words: they are no answer when a sentence repeats them."""
+        return (*self.years, *(f"{m}月" for m in self.months), *self.names)
+
+
+@lru_cache(maxsize=1)
+def _tagger() -> jieba.posseg.POSTokenizer:
+    return jieba.posseg.POSTokenizer(word_tokenizer())
+
+
+def _proper_names(text: str, flags: tuple[str, ...] = _NAME_FLAGS) -> list[str]:
+    return [
+        pair.word
+        for pair in _tagger().cut(text, HMM=False)
+        if len(pair.word) >= 2 and pair.flag.startswith(flags) and not _NOT_A_NAME.search(pair.word)
+    ]
+
+
+@lru_cache(maxsize=4096)
+def read_question(question: str) -> Asked:
+    question = to_simplified(normalize_query(question))
+    kinds = frozenset(kind for kind, pattern in _ASKS.items() if pattern.search(question))
+    if not kinds and _FIGURE.search(question):
+        kinds = frozenset(["amount"])
+    titles = _TITLE.findall(question)
+    rest = _TITLE.sub(" ", question)
+    codes = [c for c in _CODE.findall(rest) if not c.isdigit()]
+    names = [*titles, *codes, *(n for n in _proper_names(_CODE.sub(" ", rest)) if n not in titles)]
+    return Asked(
+        kinds=kinds,
+        years=tuple(dict.fromkeys(_YEAR.findall(question))),
+        months=tuple(dict.fromkeys(_MONTH.findall(_YEAR.sub(" ", question)))),
+        names=tuple(dict.fromkeys(names)),
+    )
+
+
+def _holds_kind(kind: AskedKind, text: str, own: tuple[str, ...], question: str) -> bool:
+    for word in sorted(own, key=len, reverse=True):
+        text = text.replace(word, " ")
+    if kind == "time":
+        return bool(_TIME.search(text))
+    if kind == "amount":
+        return any(
+            _DIGITS.search(m.group()) or m.group() == "百分之" or len(m.group()) > 1
+            for m in _AMOUNT.finditer(text)
+        )
+    if kind == "name":
+        return bool(_NAMED.search(text))
+    if kind == "place":
+        found = {m.group() for m in _PLACE.finditer(text)}
+        found |= {n for n in _proper_names(text) if n not in question}
+        return bool(found)
+    # An answer naming someone: jieba's person tags are unreliable on their own (吴京 comes back as a
+    # place), so people, places and organisations all count, beyond those the question names.
+    return bool(
+        _PERSON_HINT.search(text) or [n for n in _proper_names(text, _WHO_FLAGS) if n not in question]
+    )
+
+
+def _meets(constraint: str, sentence: str, context: str) -> bool:
+    """Compared as the question was read: half-width, simplified, case folded."""
+    wanted = constraint.lower()
+    return wanted in normalize_query(sentence).lower() or wanted in normalize_query(context).lower()
+
+
+def answers(asked: Asked, question: str, sentence: str, context: str = "") -> bool:
+    """`sentence` states what `asked` asks for, under its constraints (met in the sentence or in
+    `context`: the passage's title and section and the sentence before)."""
+    if sentence.rstrip().endswith(("？", "?")):
+        return False  # a question in the passage (an FAQ's, a headline's) answers nothing
+    dateline = _DATELINE.match(sentence)
+    if dateline:
+        context = f"{context} {dateline.group()}"
+        sentence = sentence[dateline.end() :]
+    for year in asked.years:
+        if year in sentence:
+            continue
+        # A sentence about another year is about another year, whatever its passage's heading says.
+        if _YEAR.search(sentence) or not _meets(year, sentence, context):
+            return False
+    for month in asked.months:
+        if not re.search(rf"(?<!\d){month}月", f"{sentence} {context}"):
+            return False
+    if any(not _meets(name, sentence, context) for name in asked.names):
+        return False
+    own = asked.own_words()
+    return all(_holds_kind(kind, sentence, own, question) for kind in asked.kinds)
+
+
+def _one_kind(asked: Asked, kind: AskedKind | None) -> Asked:
+    return Asked(frozenset([kind]) if kind else frozenset(), asked.years, asked.months, asked.names)
+
+
+def answerable(asked: Asked, question: str, sentences: list[tuple[str, str]]) -> bool:
+    """Every asked kind is stated by some sentence (two questions in one, 什么时候办、在哪办, may be
+    answered by two sentences), under the question's constraints."""
+    if not asked.checkable:
+        return True
+    kinds: list[AskedKind | None] = [*sorted(asked.kinds)] or [None]
+    return all(any(answers(_one_kind(asked, kind), question, s, c) for s, c in sentences) for kind in kinds)

@@ -1,0 +1,112 @@
+"""Answerability: a sentence answers only when it states what the question asks for, under the
+question's constraints; a topic word matched somewhere is not enough. The module on hand-written
+sentences, then the whole assistant on a small knowledge base of its own whose passages are on the
+asked topic but lack some of the asked facts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from langchain_core.embeddings import Embeddings
+
+from assistant.answerability import answerable, answers, read_question
+from assistant.pipeline import Assistant
+from assistant.sessions import SessionStore
+from knowledge.base import KnowledgeBase
+from knowledge.ingest import ingest
+from xiangyin.settings import Settings
+
+
+def says(question: str, sentence: str, context: str = "") -> bool:
+    return answers(read_question(question), question, sentence, context)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "context", "expected"),
+    [
+        # The asked kind must be there, beyond the question's own words.
+        ("第五届丰收节的颁奖时间", "第五届丰收节吸引了上万名群众参加。", "", False),
+        ("第五届丰收节的颁奖时间", "第五届丰收节颁奖典礼于9月23日在县体育馆举行。", "", True),
+        ("丰收节在哪里举办？", "丰收节将于秋分前后举办。", "", False),
+        ("丰收节在哪里举办？", "丰收节在桃源村文化广场举办。", "", True),
+        ("丰收节吉祥物叫什么？", "今年的丰收节吉祥物很受欢迎。", "", False),
+        ("丰收节吉祥物叫什么？", "丰收节吉祥物名叫“稻宝”。", "", True),
+        ("2025年全县粮食产量", "2025年全县粮食播种面积和产量公布如下：", "", False),
+        ("2025年全县粮食产量", "2025年全县粮食产量达到41.2万吨。", "", True),
+        # A year the sentence does not hold is not met by another year, whatever the heading says.
+        ("2025年种粮补贴每亩多少钱？", "2024年种粮补贴标准为每亩100元。", "2025年种粮补贴实施方案", False),
+        ("2025年种粮补贴每亩多少钱？", "种粮补贴标准为每亩110元。", "2025年种粮补贴实施方案", True),
+        ("2025年种粮补贴每亩多少钱？", "种粮补贴标准为每亩110元。", "种粮补贴实施方案", False),
+        # A month asked for must be the month talked about.
+        ("2025年12月全县新增就业多少人？", "2025年11月全县新增就业320人。", "", False),
+        # Titles and codes are constraints too.
+        ("《青溪谣》的导演是谁？", "《山里红》由李明执导，今年秋天上映。", "", False),
+        ("QX-200型插秧机补贴多少钱？", "QX-100型插秧机每台补贴3000元。", "", False),
+        ("QX-200型插秧机补贴多少钱？", "QX-200型插秧机每台补贴4500元。", "", True),
+        # A news dateline is when the page was written, not the asked date; a question answers nothing.
+        ("丰收节什么时候开幕？", "Sep 20, 2025 ... 丰收节的筹备工作正在紧张进行。", "", False),
+        ("丰收节什么时候开幕？", "丰收节什么时候开幕？", "", False),
+    ],
+)
+def test_a_sentence_answers_only_what_it_states(
+    question: str, sentence: str, context: str, expected: bool
+) -> None:
+    assert says(question, sentence, context) is expected
+
+
+def test_questions_of_a_kind_that_cannot_be_checked_are_left_to_the_other_checks() -> None:
+    for question in ("低保怎么申请？", "宅基地审批要带什么材料？", "养老保险可以断缴吗？"):
+        asked = read_question(question)
+        assert not asked.checkable
+        assert answerable(asked, question, [("请向村委会提出书面申请。", "")])
+
+
+def test_villagers_words_are_not_taken_for_names() -> None:
+    for question in (
+        "俺家老汉是二级残疾，护理补贴一个月给多钱？",
+        "村里那个积分啥时候清零？清零前能换东西不？",
+    ):
+        assert read_question(question).names == ()
+
+
+def test_two_questions_in_one_are_answerable_when_each_is_answered_somewhere() -> None:
+    question = "丰收节什么时候开幕？在哪里办？"
+    asked = read_question(question)
+    assert asked.kinds == {"time", "place"}
+    when = ("丰收节9月23日开幕。", "")
+    where = ("丰收节在桃源村文化广场举办。", "")
+    assert answerable(asked, question, [when, where])
+    assert not answerable(asked, question, [when])
+
+
+FESTIVAL = """# 青溪县第五届农民丰收节
+
+第五届农民丰收节在桃源村文化广场举办，全县12个乡镇的种粮大户参加展评。
+
+丰收节设置农产品展销、农耕体验和文艺演出三个板块，欢迎群众带孩子参加。
+
+展销区免费为本县农户提供摊位，每户限一个，报名电话0571-86300123。
+"""
+
+
+@pytest.fixture
+def festival(tmp_path: Path, embeddings: Embeddings) -> Iterator[Assistant]:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "festival.md").write_text(FESTIVAL, encoding="utf-8")
+    settings = Settings(home=tmp_path / "home")
+    kb = KnowledgeBase(settings, embeddings)
+    ingest(kb, [docs])
+    yield Assistant(settings, knowledge_base=kb, sessions=SessionStore(tmp_path / "sessions.sqlite3"))
+    kb.close()
+
+
+def test_on_topic_passages_without_the_asked_fact_are_refused(festival: Assistant) -> None:
+    where = festival.ask("第五届农民丰收节在哪里举办？")
+    assert not where.refused and "桃源村文化广场" in where.answer
+    when = festival.ask("第五届农民丰收节什么时候举办？")
+    assert when.refused, when.answer
+    phone = festival.ask("丰收节展销区报名电话是多少？")
+    assert not phone.refused and "0571-86300123" in phone.answer
