@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from assistant.composing import Draft, Evidence, stream_by_sentence
-from assistant.followup import rewrite
+from assistant.followup import rewrite, topic_terms
 from assistant.normalize import normalize_question
 from assistant.questions import SENTENCE_SIGNALS, question_types
 from assistant.sessions import Turn
@@ -165,11 +165,17 @@ class ExtractiveComposer:
                 continue
             best = scored[0]
             coverages.append(best.coverage)
+            subject = topic_terms(part)
             taken = 0
             for candidate in scored:
                 sentence = candidate.sentence
-                # More sentences only when about as relevant on their own (not just from a good passage).
-                if taken and (best.relevance <= 0 or candidate.relevance < self.extra_ratio * best.relevance):
+                # More sentences only when about as relevant on their own (not just from a good passage)
+                # and about the same subject: 低保的申请条件 is not answered further by 宅基地's.
+                if taken and (
+                    best.relevance <= 0
+                    or candidate.relevance < self.extra_ratio * best.relevance
+                    or not (_about(subject, sentence, evidence) or _continues(sentence, chosen))
+                ):
                     continue
                 text = display(sentence.text)
                 if any(text == display(c.text) for c in chosen):
@@ -189,6 +195,25 @@ class ExtractiveComposer:
             parts.append(f"{text}[{evidence[sentence.passage].number}]。")
         cited = list(dict.fromkeys(evidence[s.passage].number for s in chosen))
         return Draft("".join(parts), cited=cited, coverage=min(coverages), composer=self.name)
+
+
+def _where(sentence: _Sentence, evidence: Sequence[Evidence]) -> str:
+    chunk = evidence[sentence.passage].hit.chunk
+    return f"{sentence.text} {chunk.title} {chunk.section}"
+
+
+def _about(subject: list[str], sentence: _Sentence, evidence: Sequence[Evidence]) -> bool:
+    """Names one of the question's topics in itself or its title and section: 低保的申请条件 is not
+    answered further by a sentence on 宅基地's 申请条件. One is enough: a follow-up's rewritten
+    question carries several (水稻保险 农户 稻子), and the hotline's sentence names only 保险."""
+    where = _where(sentence, evidence)
+    return not subject or any(term in where for term in subject)
+
+
+def _continues(sentence: _Sentence, chosen: list[_Sentence]) -> bool:
+    """The sentence right after a chosen one in the same passage goes on with its subject
+    (约能用7天。改为每5分钟定位一次时约4天。)."""
+    return any(c.passage == sentence.passage and c.position + 1 == sentence.position for c in chosen)
 
 
 def sub_questions(question: str) -> list[str]:

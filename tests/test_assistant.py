@@ -221,3 +221,12 @@ def test_stream_marks_a_generated_answer_replaced_after_a_failed_check(assistant
     assert isinstance(final, Finished) and final.replaced
     assert "450" in "".join(e.text for e in events if isinstance(e, TextDelta))
     assert "400元" in final.answer.answer and final.answer.composer == "extractive (fallback from llm)"
+
+
+def test_an_answer_stays_on_its_subject(assistant: Assistant) -> None:
+    """低保的申请条件 was answered with the 低保 income condition and then two sentences about 宅基地
+    applications that shared only the word 申请."""
+    answer = assistant.ask("低保的申请条件是什么？")
+    assert not answer.refused and "880元" in answer.answer
+    assert "宅基地" not in answer.answer and "一户一宅" not in answer.answer
+    assert {c.source for c in answer.citations} == {"policy/dibao-relief-2025.txt"}
