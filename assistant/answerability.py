@@ -58,6 +58,7 @@ _AMOUNT = re.compile(
     r"\d[\d,.]*\s*(?:%|万|亿|千|百|元|块|美元|人|户|亩|个|辆|次|名|吨|公斤|千克|斤|台|家|所|岁|倍|成|米|公里|平方米|小时|天|日|月|年|分|点)?"
     r"|[零一二两三四五六七八九十百千]+[万亿]?(?:元|人|户|亩|个|辆|次|名|吨|台|家|所|岁|倍|成)|百分之"
 )
+_IDENTIFIER = re.compile(r"(?<![\d.])(?:\d{3,4}-)?\d{5,}(?![\d.%万亿元人户个])")
 _TIME = re.compile(
     r"(?:19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*[日号]?|\d{1,2}\s*月(?:初|底|中旬|上旬|下旬|份)?|[一二三四五六七八九十]+月"
     r"|[一二三四五六七八九十二十三十]+[日号]|周[一二三四五六日末]|星期[一二三四五六日天]|\d{1,2}[:：]\d{2}|\d{1,2}[点时]"
@@ -135,6 +136,10 @@ def _holds_kind(kind: AskedKind, text: str, own: tuple[str, ...], question: str)
     if kind == "time":
         return bool(_TIME.search(text))
     if kind == "amount":
+        # Not an amount: a date (10月25日), a number inside a title or a code (《壮志凌云2》, C919), a
+        # phone or record number (12580, 0571-86201234).
+        text = _CODE.sub(" ", _TITLE.sub(" ", _TIME.sub(" ", text)))
+        text = _IDENTIFIER.sub(" ", text)
         return any(
             _DIGITS.search(m.group()) or m.group() == "百分之" or len(m.group()) > 1
             for m in _AMOUNT.finditer(text)

@@ -35,6 +35,9 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("丰收节吉祥物叫什么？", "丰收节吉祥物名叫“稻宝”。", "", True),
         ("2025年全县粮食产量", "2025年全县粮食播种面积和产量公布如下：", "", False),
         ("2025年全县粮食产量", "2025年全县粮食产量达到41.2万吨。", "", True),
+        # Dates, titles, codes and phone numbers are not amounts.
+        ("2026年医保个人要交多少钱？", "2026年缴费工作将于9月1日开始，咨询电话12345。", "", False),
+        ("《丰收2》的票房多少？", "《丰收2》定档10月1日。", "", False),
         # A year the sentence does not hold is not met by another year, whatever the heading says.
         ("2025年种粮补贴每亩多少钱？", "2024年种粮补贴标准为每亩100元。", "2025年种粮补贴实施方案", False),
         ("2025年种粮补贴每亩多少钱？", "种粮补贴标准为每亩110元。", "2025年种粮补贴实施方案", True),
