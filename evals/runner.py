@@ -246,7 +246,7 @@ class Runner:
     ) -> RunResult:
         """Ask every trial; results already in `partial` (for the same case) are kept, not asked again."""
         todo = trials(cases)
-        done: dict[str, CaseResult] = _load_partial(partial, {t.key: t.case for t in todo})
+        done: dict[str, CaseResult] = load_partial(partial, {t.key: t.case for t in todo})
         notify: Progress = progress or (lambda done, total: None)
         lock = threading.Lock()
         notify(len(done), len(todo))
@@ -274,7 +274,9 @@ class Runner:
         return RunResult.build(info, [done[t.key] for t in todo])
 
 
-def _load_partial(partial: Path | None, wanted: dict[str, Case]) -> dict[str, CaseResult]:
+def load_partial(partial: Path | None, wanted: dict[str, Case]) -> dict[str, CaseResult]:
+    """The results an interrupted run kept in `partial` for these cases (by trial key), errors left out
+    so they are asked again."""
     if partial is None or not partial.exists():
         return {}
     kept: dict[str, CaseResult] = {}
@@ -315,7 +317,7 @@ def prepare_knowledge(
     return kb, report
 
 
-def _settings_info(settings: Settings) -> dict[str, object]:
+def settings_info(settings: Settings) -> dict[str, object]:
     keys = (
         "embedder",
         "fusion",
@@ -350,7 +352,7 @@ def evaluate(
         target=url.rstrip("/") if url else "in-process",
         knowledge=str(knowledge) if knowledge else None,
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        settings=_settings_info(settings) if url is None else {},
+        settings=settings_info(settings) if url is None else {},
     )
     spoken = any(c.audio for c in cases)
     if url is not None:
@@ -367,7 +369,7 @@ def evaluate(
         if knowledge is None:
             raise ValueError("give a knowledge folder, an open knowledge base or a server URL")
         kb, _ = prepare_knowledge(settings, knowledge, progress=ingest_progress)
-    assistant = Assistant(kb.settings, knowledge_base=kb, sessions=_memory_sessions())
+    assistant = Assistant(kb.settings, knowledge_base=kb, sessions=memory_sessions())
     recognizer = SpeechRecognizer(settings, prefer=assistant.known_share) if spoken else None
     try:
         runner = Runner(InProcessTarget(assistant), cases_file.parent, recognizer, workers, judge)
@@ -378,6 +380,6 @@ def evaluate(
             kb.close()
 
 
-def _memory_sessions() -> SessionStore:
+def memory_sessions() -> SessionStore:
     # Cases carry their own history, so the run's sessions are never read back.
     return SessionStore(Path(":memory:"))

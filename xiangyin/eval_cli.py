@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from evals.cases import CaseFileError
 from evals.compare import DEFAULT_GATE, Comparison, compare, gate
+from evals.leaveout import TAG, TITLE, LeaveOneOutRun, leave_one_out
 from evals.report import render_report
 from evals.results import METRICS, RunResult, RunSummary, Summary, load_run, save
 from evals.runner import evaluate
@@ -40,6 +49,11 @@ def _summary_table(summary: Summary, title: str) -> Table:
             continue
         table.add_row(label, f"{value:.0f}" if name.startswith("latency") else f"{value:.3f}")
     return table
+
+
+def _progress_bar() -> Progress:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    return Progress(*columns, console=err, transient=True)
 
 
 def _open_run(path: Path) -> RunResult | RunSummary:
@@ -90,6 +104,27 @@ def _gate(result: Comparison, metrics: list[str] | None, max_drop: float) -> Non
         raise typer.Exit(1)
 
 
+Update = Callable[[str, int, int], None]
+
+
+def _updater(bar: Progress) -> Update:
+    """Progress by label: a bar for each stage (reading, embedding, asking) the first time it reports."""
+    tasks: dict[str, TaskID] = {}
+
+    def update(label: str, done: int, total: int) -> None:
+        if label not in tasks:
+            tasks[label] = bar.add_task(label, total=total)
+        bar.update(tasks[label], completed=done, total=total)
+
+    return update
+
+
+def _ingest_progress(update: Update) -> Update:
+    return lambda stage, done, total: update(
+        {"read": "读取文档", "embed": "计算向量"}.get(stage, stage), done, total
+    )
+
+
 MetricOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -125,15 +160,8 @@ def run_command(
     partial = target / "partial.jsonl"
     if fresh:
         partial.unlink(missing_ok=True)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err, transient=True) as bar:
-        tasks: dict[str, Any] = {}
-
-        def update(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done, total=total)
-
+    with _progress_bar() as bar:
+        update = _updater(bar)
         try:
             run = evaluate(
                 cases,
@@ -143,9 +171,7 @@ def run_command(
                 partial=partial,
                 workers=workers,
                 progress=lambda done, total: update("提问", done, total),
-                ingest_progress=lambda stage, done, total: update(
-                    {"read": "读取文档", "embed": "计算向量"}.get(stage, stage), done, total
-                ),
+                ingest_progress=_ingest_progress(update),
             )
         except CaseFileError as exc:
             err.print(f"[red]用例文件有错：{exc}[/red]")
@@ -161,6 +187,73 @@ def run_command(
         comparison = compare(_open_run(baseline), run)
         _print_comparison(comparison)
         _gate(comparison, metric, max_drop)
+
+
+def _print_leave_one_out(result: LeaveOneOutRun) -> None:
+    run = result.run
+    table = Table("标签", "题数", "拒答", "拒答召回率", title="删去出处文件后应当拒答")
+    tags = [("全部", run.summary, run.results)]
+    tags += [(t, s, [r for r in run.results if t in r.case.tags]) for t, s in run.by_tag.items() if t != TAG]
+    for label, summary, results in tags:
+        recall = "-" if summary.refusal_recall is None else f"{summary.refusal_recall:.3f}"
+        table.add_row(label, str(summary.cases), str(sum(r.refused for r in results)), recall)
+    console.print(table)
+    answered = [r for r in run.results if not r.passed]
+    if answered:
+        console.print(f"没有拒答的：{len(answered)} 个")
+        for r in answered:
+            said = r.error or r.answer.replace("\n", " ")
+            line = f"  {r.case.id}  {r.case.question}  ->  {said[:80]}"
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+    if result.skipped:
+        console.print(f"不算拒答题的有答案用例（删不掉出处，或别的文件仍有答案）：{len(result.skipped)} 个")
+        for s in result.skipped:
+            console.print(f"  {s.case.id}  {s.reason}", markup=False, highlight=False, soft_wrap=True)
+    per_case = run.info.duration_s / result.asked if result.asked else 0.0
+    console.print(
+        f"提问 {result.asked} 个，用时 {run.info.duration_s:.0f} 秒，复制知识库 {result.copies} 次，"
+        f"每题平均 {per_case:.1f} 秒（复制知识库、删去文件、提问）"
+    )
+
+
+@eval_app.command("leave-one-out")
+def leave_one_out_command(
+    cases: Annotated[Path, typer.Option("--cases", help="Golden cases (.jsonl, .yaml).", exists=True)],
+    kb: Annotated[Path, typer.Option("--kb", help="Knowledge folder, ingested into its own data home.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder for result.json and report.html.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Only the first N answerable cases with sources.")
+    ] = None,
+    fresh: Annotated[bool, typer.Option(help="Ignore answers kept from an interrupted run.")] = False,
+) -> None:
+    """Ask each answerable case again with the documents holding its answer removed (from a copy of the
+    evaluation knowledge base): it must now be refused. Writes result.json and report.html, prints
+    refusal recall overall and per tag."""
+    target = out or Path("eval-results") / f"{cases.stem}-leave-one-out"
+    target.mkdir(parents=True, exist_ok=True)
+    partial = target / "partial.jsonl"
+    if fresh:
+        partial.unlink(missing_ok=True)
+    with _progress_bar() as bar:
+        update = _updater(bar)
+        try:
+            result = leave_one_out(
+                cases,
+                _settings(),
+                kb,
+                limit=limit,
+                partial=partial,
+                progress=lambda done, total: update("提问", done, total),
+                ingest_progress=_ingest_progress(update),
+            )
+        except CaseFileError as exc:
+            err.print(f"[red]用例文件有错：{exc}[/red]")
+            raise typer.Exit(2) from exc
+    save(result.run, target / "result.json")
+    (target / "report.html").write_text(render_report(result.run, TITLE), encoding="utf-8")
+    partial.unlink(missing_ok=True)
+    _print_leave_one_out(result)
+    console.print(f"报告：{target / 'report.html'}\n数据：{target / 'result.json'}")
 
 
 @eval_app.command("compare")

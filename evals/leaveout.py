@@ -1,0 +1,238 @@
+"""Leave-one-out negatives: every answerable case asked again with the documents holding its answer
+removed, where the assistant must now refuse (same topic, the asked fact gone).
+
+Nothing is embedded again: the evaluation home the runner keeps for the folder (`knowledge_home`) is
+copied, which takes a fraction of a second where embedding takes minutes, and the case's documents are
+removed from the copy with `KnowledgeBase.remove`, so the catalog, BM25 and the vectors no longer hold
+them (the assistant's vocabulary checks see the smaller knowledge base too). Cases naming the same
+documents share one copy. The output is an ordinary run (`RunResult`) of should-refuse cases, so the
+report, compare and baseline commands work on it.
+
+The named documents are not always the only ones holding the fact (a question-and-answer sheet restates
+a policy, a web corpus keeps several copies of a page): every document whose text holds the case's
+evidence verbatim is removed with them, and a case whose answer still cites passages with all its
+original keywords (the fact restated in other words) is left out of the run afterwards and listed as
+skipped, with the documents that still hold it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from chromadb.api.client import Client
+
+from assistant.composers import make_composer
+from assistant.composing import Composer
+from assistant.pipeline import Assistant
+from evals.cases import Case, load_cases
+from evals.metrics import source_matches
+from evals.results import CaseResult, RunInfo, RunResult
+from evals.runner import (
+    InProcessTarget,
+    Progress,
+    Runner,
+    Trial,
+    load_partial,
+    memory_sessions,
+    prepare_knowledge,
+    settings_info,
+)
+from knowledge.base import KnowledgeBase
+from knowledge.chunking import Chunk
+from knowledge.vectors import VectorStore, make_client
+from xiangyin.settings import Settings
+
+TAG = "leave-one-out"
+TITLE = "乡音问答评测报告：删去出处文件后应当拒答"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An answerable case that cannot become a negative, and why (in Chinese, for the printout)."""
+
+    case: Case
+    reason: str
+
+
+@dataclass
+class LeaveOneOutRun:
+    run: RunResult
+    skipped: list[Skipped]
+    copies: int
+    """Knowledge-base copies made (one per distinct set of removed documents not already done)."""
+    asked: int
+    """Cases asked by this run (not kept from an interrupted one)."""
+
+
+def negative(case: Case, removed: Sequence[str]) -> Case:
+    """The case as a leave-one-out negative. Its sources become the documents removed and its evidence
+    stays, so the report shows what went; the expected answer goes, it must not be given."""
+    return case.model_copy(
+        update={
+            "id": f"{case.id}-loo",
+            "sources": list(removed),
+            "answer": None,
+            "answer_keywords": [],
+            "should_refuse": True,
+            "tags": [TAG, *(t for t in case.tags if t != TAG)],
+        }
+    )
+
+
+def plan(
+    kb: KnowledgeBase, cases: Sequence[Case], limit: int | None = None
+) -> tuple[dict[tuple[str, ...], list[Case]], list[Skipped]]:
+    """The cases to ask again, grouped by the documents to remove (as the knowledge base names them:
+    the case's sources and every other document holding its evidence verbatim), and the answerable
+    cases that cannot be made negatives."""
+    loaded = [d.source for d in kb.documents()]
+    chunks: list[Chunk] = list(kb.catalog.chunks(sorted(kb.catalog.chunk_ids())).values())
+    groups: dict[tuple[str, ...], list[Case]] = {}
+    skipped: list[Skipped] = []
+    taken = 0
+    for case in cases:
+        if case.should_refuse or not case.question.strip():
+            continue
+        if limit is not None and taken >= limit:
+            break
+        if not case.sources:
+            skipped.append(Skipped(case, "用例没有写出处文件（sources）"))
+            continue
+        named = {s for s in loaded if any(source_matches(e, s) for e in case.sources)}
+        if not named:
+            skipped.append(Skipped(case, "出处文件不在知识库里：" + "，".join(case.sources)))
+            continue
+        holding = {c.source for c in chunks if any(e in c.text for e in case.evidence)}
+        groups.setdefault(tuple(sorted(named | holding)), []).append(case)
+        taken += 1
+    return groups, skipped
+
+
+@contextmanager
+def without(kb: KnowledgeBase, sources: Sequence[str]) -> Iterator[KnowledgeBase]:
+    """A copy of `kb` with `sources` removed, in a temporary data home deleted afterwards; `kb` itself
+    is only read."""
+    with tempfile.TemporaryDirectory(prefix="xiangyin-loo-") as scratch:
+        home = Path(scratch)
+        # The index folder is the whole knowledge base (catalog and embedded Chroma); holding its writer
+        # lock keeps an ingest from another process out while it is copied, so the copy is consistent.
+        with kb.writer():
+            shutil.copytree(kb.settings.index_dir, home / "index")
+        copy = KnowledgeBase(kb.settings.model_copy(update={"home": home}), kb.embeddings)
+        # KnowledgeBase.close leaves its Chroma client open, and a run makes a copy per group: the
+        # client is made here, pre-filling the cached property, so it can be closed and its memory and
+        # open files released before the next copy.
+        client = make_client(None, copy.settings.index_dir / "chroma")
+        copy.__dict__["vectors"] = VectorStore(client, kb.vectors.name, kb.embeddings)
+        try:
+            copy.remove(sources)
+            yield copy
+        finally:
+            copy.close()
+            if isinstance(client, Client):
+                client.close()
+
+
+def still_answered(result: CaseResult, original: Case) -> list[str]:
+    """The documents an answer given without the case's own documents still drew the original answer
+    from: every keyword of the original case is in the passages it cites, so another document holds the
+    fact in other words (a verbatim copy of the evidence is found before asking). Empty when the case
+    is a true negative."""
+    keywords = original.answer_keywords
+    if result.refused or result.error or not keywords:
+        return []
+    quotes = [c.quote for c in result.citations]
+    if not all(any(k in q for q in quotes) for k in keywords):
+        return []
+    return sorted({c.source for c in result.citations if any(k in c.quote for k in keywords)})
+
+
+def _composer(settings: Settings) -> Composer | None:
+    """None for the extractive composer, which each assistant builds itself as the runner's does (the
+    assistant falls back to its own one when a generated answer fails the check); a generative one is
+    built once for the whole run, since it loads a model, from the evaluation home like the runner's."""
+    return None if settings.composer == "extractive" else make_composer(settings)
+
+
+def leave_one_out(
+    cases_file: Path,
+    settings: Settings,
+    knowledge: Path,
+    *,
+    limit: int | None = None,
+    partial: Path | None = None,
+    progress: Progress | None = None,
+    ingest_progress: Callable[[str, int, int], None] | None = None,
+) -> LeaveOneOutRun:
+    """Ask each answerable case of `cases_file` (the first `limit`) in-process with its documents (its
+    `sources` and those holding its evidence) removed from a copy of the knowledge folder's evaluation
+    home; a case passes when it is refused. Results kept in `partial` by an interrupted run are not
+    asked again. Raises CaseFileError for a bad case file."""
+    cases = load_cases(cases_file)
+    info = RunInfo(
+        cases_file=str(cases_file),
+        target="in-process",
+        knowledge=str(knowledge),
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        settings=settings_info(settings),
+    )
+    base, _ = prepare_knowledge(settings, knowledge, progress=ingest_progress)
+    try:
+        groups, skipped = plan(base, cases, limit)
+        negatives: dict[tuple[str, ...], list[Case]] = {}
+        originals: dict[str, Case] = {}
+        for removed, group in groups.items():
+            for case in group:
+                asked_again = negative(case, removed)
+                negatives.setdefault(removed, []).append(asked_again)
+                originals[asked_again.id] = case
+        todo = [Trial(case, "typed") for group in negatives.values() for case in group]
+        done: dict[str, CaseResult] = load_partial(partial, {t.key: t.case for t in todo})
+        notify: Progress = progress or (lambda done, total: None)
+        notify(len(done), len(todo))
+        composer = _composer(base.settings)
+        started = time.perf_counter()
+        copies = asked = 0
+        if partial is not None:
+            partial.parent.mkdir(parents=True, exist_ok=True)
+        for removed, group in negatives.items():
+            missing = [t for t in (Trial(case, "typed") for case in group) if t.key not in done]
+            if not missing:
+                continue
+            copies += 1
+            asked += len(missing)
+            with without(base, removed) as kb:
+                assistant = Assistant(
+                    kb.settings, knowledge_base=kb, composer=composer, sessions=memory_sessions()
+                )
+                runner = Runner(InProcessTarget(assistant), cases_file.parent)
+                try:
+                    for trial in missing:
+                        result = runner.run_one(trial)
+                        done[trial.key] = result
+                        if partial is not None:
+                            with partial.open("a", encoding="utf-8") as out:
+                                out.write(result.model_dump_json() + "\n")
+                        notify(len(done), len(todo))
+                finally:
+                    assistant.sessions.close()
+        info = info.model_copy(update={"duration_s": round(time.perf_counter() - started, 2)})
+        kept: list[CaseResult] = []
+        for trial in todo:
+            result, original = done[trial.key], originals[trial.case.id]
+            if held := still_answered(result, original):
+                skipped.append(
+                    Skipped(original, "删去出处后，助手从别的文件答出了原答案：" + "，".join(held))
+                )
+            else:
+                kept.append(result)
+        return LeaveOneOutRun(RunResult.build(info, kept), skipped, copies, asked)
+    finally:
+        base.close()

@@ -1,0 +1,230 @@
+"""Leave-one-out negatives on a corpus the tests write: a case answered with its document present is
+asked again with the document removed from a copy of the evaluation knowledge base, which is left as it
+was; through `xiangyin eval leave-one-out` too."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from langchain_core.embeddings import Embeddings
+from typer.testing import CliRunner
+
+from assistant.answer import Citation
+from evals.cases import Case
+from evals.leaveout import TAG, LeaveOneOutRun, leave_one_out, negative, still_answered
+from evals.results import CaseResult, RunResult, load_run
+from evals.runner import evaluate, knowledge_home
+from knowledge.base import KnowledgeBase
+from tests.corpus import write_corpus
+from xiangyin.cli import app
+from xiangyin.settings import Settings
+
+CASES = [
+    {
+        "id": "grain",
+        "question": "种粮补贴每亩多少钱？",
+        "answer_keywords": ["120元"],
+        "sources": ["docs/policy/grain.md"],
+        "evidence": ["补贴标准为每亩120元"],
+        "tags": ["grain"],
+    },
+    {
+        "id": "grain-date",
+        "question": "耕地地力保护补贴什么时候发到农户账户？",
+        "answer_keywords": ["6月30日"],
+        "sources": ["docs/policy/grain.md"],
+        "evidence": ["在每年6月30日前发放到农户账户"],
+        "tags": ["grain"],
+    },
+    {
+        "id": "dibao",
+        "question": "低保每个月多少钱？",
+        "answer_keywords": ["680元"],
+        "sources": ["docs/policy/dibao.txt"],
+        "evidence": ["2025年农村低保标准为每人每月680元"],
+        "tags": ["dibao"],
+    },
+    {
+        "id": "pension-followup",
+        "history": [{"role": "user", "content": "城乡居民养老保险怎么交？"}],
+        "question": "那领养老金要什么条件？",
+        "answer_keywords": ["60周岁"],
+        "sources": ["docs/policy/pension.txt"],
+        "evidence": ["年满60周岁、累计缴费满15年的参保人"],
+        "tags": ["pension", "followup"],
+    },
+    {
+        "id": "medical",
+        "question": "城乡居民医保个人一年交多少钱？",
+        "answer_keywords": ["400元"],
+        "sources": ["docs/policy/medical.md"],
+        "evidence": ["2025年度个人缴费标准为每人每年400元"],
+        "tags": ["medical"],
+    },
+    {  # the evidence is in another document too, which is removed as well
+        "id": "dibao-where",
+        "question": "低保到哪里申请？",
+        "sources": ["docs/policy/dibao.txt"],
+        "evidence": ["乡镇人民政府"],
+    },
+    # Not negatives: the document was never loaded, no document is named, or the case should be refused
+    # anyway.
+    {"id": "forest", "question": "林权证到哪里办理？", "sources": ["docs/policy/forest.md"]},
+    {"id": "no-sources", "question": "医保一年交多少钱？", "answer_keywords": ["400元"]},
+    {"id": "next-year", "question": "2030年的低保标准是多少？", "should_refuse": True},
+]
+
+
+MEDICAL_FAQ = """青溪县城乡居民医保缴费问答
+问：城乡居民医保个人一年要交多少？
+答：每人每年交400元，村里可以代收。
+"""
+
+
+@dataclass
+class Workspace:
+    root: Path
+    cases: Path
+    docs: Path
+    settings: Settings
+
+    @property
+    def cached_home(self) -> Path:
+        return knowledge_home(self.settings, self.docs)
+
+
+def _snapshot(home: Path, embeddings: Embeddings) -> tuple[list[str], int, int]:
+    kb = KnowledgeBase(Settings(home=home), embeddings)
+    try:
+        return [d.source for d in kb.documents()], kb.catalog.chunk_count(), kb.vectors.count()
+    finally:
+        kb.close()
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    root = tmp_path_factory.mktemp("leaveout")
+    docs = write_corpus(root / "docs")
+    # The medical fact again, in other words: without medical.md the question is still answerable.
+    (docs / "policy" / "medical-faq.txt").write_text(MEDICAL_FAQ, encoding="utf-8")
+    cases = root / "cases.jsonl"
+    cases.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in CASES), encoding="utf-8")
+    return Workspace(root, cases, docs, Settings(home=root / "home"))
+
+
+@pytest.fixture(scope="module")
+def answered(workspace: Workspace) -> RunResult:
+    """The ordinary run, with every document present (it also builds the cached evaluation home)."""
+    return evaluate(workspace.cases, workspace.settings, knowledge=workspace.docs)
+
+
+@pytest.fixture(scope="module")
+def left_out(workspace: Workspace, answered: RunResult, embeddings: Embeddings) -> LeaveOneOutRun:
+    before = _snapshot(workspace.cached_home, embeddings)
+    scratch = workspace.root / "scratch"
+    scratch.mkdir()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", str(scratch))
+        result = leave_one_out(workspace.cases, workspace.settings, workspace.docs)
+    assert not any(scratch.iterdir())  # every copy was deleted
+    assert _snapshot(workspace.cached_home, embeddings) == before  # the cached home was only read
+    return result
+
+
+@pytest.mark.slow
+def test_answered_cases_become_negatives(
+    workspace: Workspace, answered: RunResult, left_out: LeaveOneOutRun
+) -> None:
+    present = {r.case.id: r for r in answered.results}
+    assert present["grain"].passed and "120元" in present["grain"].answer
+    assert present["dibao"].passed and "680元" in present["dibao"].answer
+
+    run = left_out.run
+    by_id = {r.case.id: r for r in run.results}
+    assert list(by_id) == [
+        "grain-loo",
+        "grain-date-loo",
+        "dibao-loo",
+        "pension-followup-loo",
+        "dibao-where-loo",
+    ]
+    assert (left_out.copies, left_out.asked) == (5, 6)  # the two grain cases share one copy
+    removed = {
+        "grain-loo": ["policy/grain.md"],
+        "dibao-loo": ["policy/dibao.txt"],
+        "dibao-where-loo": ["policy/dibao.txt", "policy/homestead.html"],
+    }
+    for key, sources in removed.items():
+        result = by_id[key]
+        case = result.case
+        assert case.should_refuse and case.tags[0] == TAG and not case.answer_keywords
+        assert case.sources == sources and result.sources_loaded is False and result.error is None
+        # Truly gone: neither retrieval nor the answer can reach a removed document.
+        assert result.ranking and all(p.source not in sources for p in result.ranking)
+        assert all(c.source not in sources for c in result.citations)
+        assert result.passed == result.refused
+    assert by_id["grain-loo"].refused, by_id["grain-loo"].answer
+    assert by_id["dibao-loo"].refused, by_id["dibao-loo"].answer
+    assert "养老" in by_id["pension-followup-loo"].standalone_question  # the history was replayed
+
+    assert run.summary.cases == 5 and run.summary.refusal_recall == pytest.approx(run.summary.pass_rate)
+    assert set(run.by_tag) >= {TAG, "grain", "dibao", "pension"}
+    assert run.info.knowledge == str(workspace.docs) and run.info.duration_s > 0
+
+    skipped = {s.case.id: s.reason for s in left_out.skipped}
+    assert set(skipped) == {"forest", "no-sources", "medical"}
+    assert "policy/medical-faq.txt" in skipped["medical"]  # answered again, from the restated fact
+    assert "forest.md" in skipped["forest"]
+
+
+@pytest.mark.slow
+def test_a_resumed_run_asks_nothing_again(workspace: Workspace, left_out: LeaveOneOutRun) -> None:
+    partial = workspace.root / "partial.jsonl"
+    kept = [r.model_copy(update={"answer": "上次保留的回答"}) for r in left_out.run.results]
+    partial.write_text("".join(r.model_dump_json() + "\n" for r in kept), encoding="utf-8")
+    resumed = leave_one_out(workspace.cases, workspace.settings, workspace.docs, partial=partial)
+    assert (resumed.copies, resumed.asked) == (1, 1)  # only the medical case, not in the partial file
+    assert [r.answer for r in resumed.run.results] == ["上次保留的回答"] * 5
+
+
+@pytest.mark.slow
+def test_the_command_writes_a_run_the_report_reads(workspace: Workspace, left_out: LeaveOneOutRun) -> None:
+    out = workspace.root / "out"
+    args = ["--home", str(workspace.settings.home), "eval", "leave-one-out"]
+    args += ["--cases", str(workspace.cases), "--kb", str(workspace.docs), "--out", str(out), "--limit", "2"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "拒答召回率" in result.stdout and "复制知识库 1 次" in result.stdout
+    assert (out / "report.html").exists() and not (out / "partial.jsonl").exists()
+    run = load_run(out / "result.json")
+    assert isinstance(run, RunResult)
+    assert [r.case.id for r in run.results] == ["grain-loo", "grain-date-loo"]
+
+    report = CliRunner().invoke(app, ["eval", "report", str(out / "result.json")])
+    assert report.exit_code == 0, report.output
+    assert (out / "result.html").exists()
+
+
+def test_an_answer_citing_the_original_keywords_is_no_negative() -> None:
+    original = Case(id="c", question="低保多少钱？", answer_keywords=["880元", "每月"], sources=["a.md"])
+
+    def answered(*quotes: str, refused: bool = False) -> CaseResult:
+        citations = [
+            Citation(number=n, chunk_id=f"x{n}", source=f"doc{n}.md", title="", section="", quote=q)
+            for n, q in enumerate(quotes, start=1)
+        ]
+        return CaseResult(
+            case=negative(original, ["a.md"]), asked="低保多少钱？", refused=refused, citations=citations
+        )
+
+    assert still_answered(answered("每人每月880元", "无关的段落"), original) == ["doc1.md"]
+    assert still_answered(answered("标准880元", "每月10日前发放"), original) == ["doc1.md", "doc2.md"]
+    assert still_answered(answered("每月10日前发放"), original) == []  # part of the fact only
+    assert still_answered(answered("每人每月880元", refused=True), original) == []
+    assert (
+        still_answered(answered("每人每月880元"), original.model_copy(update={"answer_keywords": []})) == []
+    )
