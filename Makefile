@@ -79,6 +79,8 @@ eval-demo: install
 eval-baseline: install
 	$(BIN)/xiangyin eval run --cases evals/demo_cases.jsonl --kb knowledge/demo --out eval-results/demo
 	$(BIN)/xiangyin eval baseline eval-results/demo/result.json evals/baselines/demo.json
+	$(BIN)/xiangyin eval run --cases evals/demo_nearmiss.jsonl --kb knowledge/demo --out eval-results/nearmiss
+	$(BIN)/xiangyin eval baseline eval-results/nearmiss/result.json evals/baselines/demo_nearmiss.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
