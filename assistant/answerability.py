@@ -45,6 +45,8 @@ _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d))")
 _MONTH = re.compile(r"(?<![\d月])(\d{1,2})月(?!\d{1,2}[日号])")
 _TITLE = re.compile(r"《([^》]{1,40})》")
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9.+-]*\d[A-Za-z0-9]*|[A-Z]{2,}[A-Za-z]*")
+# Everyday abbreviations name no particular thing (a document says 管理端 or 小程序 for the APP).
+_COMMON_ABBREVIATIONS = frozenset({"APP", "APK", "WIFI", "SIM", "GPS", "SOS", "QQ", "TV", "PDF", "ID", "OK"})
 # Places and organisations only: jieba also tags everyday words as person names or "other proper
 # nouns" (老汉, 养牛, 水淹), which would make every villager's question unanswerable.
 _NAME_FLAGS = ("ns", "nt")
@@ -120,7 +122,7 @@ def read_question(question: str) -> Asked:
         kinds = frozenset(["amount"])
     titles = _TITLE.findall(question)
     rest = _TITLE.sub(" ", question)
-    codes = [c for c in _CODE.findall(rest) if not c.isdigit()]
+    codes = [c for c in _CODE.findall(rest) if not c.isdigit() and c.upper() not in _COMMON_ABBREVIATIONS]
     names = [*titles, *codes, *(n for n in _proper_names(_CODE.sub(" ", rest)) if n not in titles)]
     return Asked(
         kinds=kinds,
@@ -189,6 +191,14 @@ def answers(asked: Asked, question: str, sentence: str, context: str = "") -> bo
 
 def _one_kind(asked: Asked, kind: AskedKind | None) -> Asked:
     return Asked(frozenset([kind]) if kind else frozenset(), asked.years, asked.months, asked.names)
+
+
+def states_some(asked: Asked, question: str, sentence: str, context: str = "") -> bool:
+    """The sentence states one of the asked things (of a two-part question, one part is enough)."""
+    if not asked.checkable:
+        return True
+    kinds: list[AskedKind | None] = [*sorted(asked.kinds)] or [None]
+    return any(answers(_one_kind(asked, kind), question, sentence, context) for kind in kinds)
 
 
 def answerable(asked: Asked, question: str, sentences: list[tuple[str, str]]) -> bool:

@@ -12,12 +12,13 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+from assistant.answerability import read_question, states_some
 from assistant.composing import Draft, Evidence, stream_by_sentence
 from assistant.followup import rewrite, topic_terms
 from assistant.normalize import normalize_question
 from assistant.questions import SENTENCE_SIGNALS, question_types
 from assistant.sessions import Turn
-from knowledge.chunking import split_sentences
+from knowledge.chunking import Chunk, split_sentences
 from knowledge.lexical import lexical_tokens
 
 _QUESTION_LINE = re.compile(r"^(?:\d{1,3}[、．.]\s*)?(?:问|Q|问题)\s*\d*\s*[:：]")
@@ -159,8 +160,15 @@ class ExtractiveComposer:
         chosen: list[_Sentence] = []
         coverages: list[float] = []
         size = 0
+        contexts = _contexts(evidence)
         for part in sub_questions(question):
-            scored = self.score(part, evidence)
+            asked = read_question(part)
+            # Only sentences that state what this part asks for, under its constraints, may answer it.
+            scored = [
+                candidate
+                for candidate in self.score(part, evidence)
+                if states_some(asked, part, candidate.sentence.text, contexts[_key(candidate.sentence)])
+            ]
             if not scored:
                 continue
             best = scored[0]
@@ -195,6 +203,26 @@ class ExtractiveComposer:
             parts.append(f"{text}[{evidence[sentence.passage].number}]。")
         cited = list(dict.fromkeys(evidence[s.passage].number for s in chosen))
         return Draft("".join(parts), cited=cited, coverage=min(coverages), composer=self.name)
+
+
+def _key(sentence: _Sentence) -> tuple[int, int]:
+    return sentence.passage, sentence.position
+
+
+def sentences_in_context(chunks: Sequence[Chunk]) -> Iterator[tuple[int, int, str, str]]:
+    """(chunk index, position, sentence, context) of every answer-bearing sentence, the context being
+    what answerability reads beside it: the chunk's title and section and the sentence before."""
+    for index, chunk in enumerate(chunks):
+        heading = f"{chunk.title} {chunk.section}"
+        previous = ""
+        for position, sentence in enumerate(sentences_of(chunk.text)):
+            yield index, position, sentence, f"{heading} {previous}"
+            previous = sentence
+
+
+def _contexts(evidence: Sequence[Evidence]) -> dict[tuple[int, int], str]:
+    chunks = [item.hit.chunk for item in evidence]
+    return {(index, position): context for index, position, _, context in sentences_in_context(chunks)}
 
 
 def _where(sentence: _Sentence, evidence: Sequence[Evidence]) -> str:

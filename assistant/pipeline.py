@@ -23,7 +23,7 @@ from assistant.checking import check
 from assistant.composers import make_composer
 from assistant.composing import Composer, Draft, Evidence
 from assistant.events import AnswerEvent, Finished, Retrieved, Rewritten, TextDelta
-from assistant.extractive import ExtractiveComposer, sentences_of
+from assistant.extractive import ExtractiveComposer, sentences_in_context
 from assistant.followup import rewrite, topic_terms
 from assistant.homophones import HomophoneRepair
 from assistant.intents import classify
@@ -80,18 +80,6 @@ def _passage(hit: SearchHit) -> Passage:
         valid_from=c.valid_from,
         valid_to=c.valid_to,
     )
-
-
-def _sentences(hits: list[SearchHit]) -> list[tuple[str, str]]:
-    """Every sentence of the passages with its immediate context: title, section, the sentence before."""
-    pairs = []
-    for hit in hits:
-        heading = f"{hit.chunk.title} {hit.chunk.section}"
-        previous = ""
-        for sentence in sentences_of(hit.chunk.text):
-            pairs.append((sentence, f"{heading} {previous}"))
-            previous = sentence
-    return pairs
 
 
 def _citation(number: int, item: Evidence) -> Citation:
@@ -208,7 +196,9 @@ class Assistant:
     @staticmethod
     def _answerable(state: _State) -> bool:
         """Some retrieved sentence states what the question asks for, under its constraints."""
-        return answerable(read_question(state.standalone), state.standalone, _sentences(state.hits))
+        chunks = [hit.chunk for hit in state.hits]
+        sentences = [(sentence, context) for _, _, sentence, context in sentences_in_context(chunks)]
+        return answerable(read_question(state.standalone), state.standalone, sentences)
 
     def _check(self, state: _State) -> _State:
         draft = state.draft

@@ -12,10 +12,12 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from assistant.answerability import answerable, answers, read_question
+from assistant.extractive import ExtractiveComposer
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
+from tests.answer_fixtures import evidence
 from xiangyin.settings import Settings
 
 
@@ -113,3 +115,16 @@ def test_on_topic_passages_without_the_asked_fact_are_refused(festival: Assistan
     assert when.refused, when.answer
     phone = festival.ask("丰收节展销区报名电话是多少？")
     assert not phone.refused and "0571-86300123" in phone.answer
+
+
+def test_the_extractive_composer_quotes_only_sentences_that_state_the_asked_fact() -> None:
+    composer = ExtractiveComposer()
+    items = evidence(
+        "2024年城乡居民医保个人缴费标准为每人每年380元，缴费期为上一年9月至12月。",
+        "2025年度个人缴费标准为每人每年400元，财政补助不低于700元。",
+        title="青溪县城乡居民医保政策问答",
+    )
+    draft = composer.compose("2025年城乡居民医保个人一年交多少钱？", items)
+    assert "400元" in draft.text and "380元" not in draft.text
+    refused = composer.compose("2026年城乡居民医保个人一年交多少钱？", items)
+    assert refused.refused, refused.text
