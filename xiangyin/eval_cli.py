@@ -51,6 +51,15 @@ def _summary_table(summary: Summary, title: str) -> Table:
     return table
 
 
+def _output(target: Path, fresh: bool) -> tuple[Path, Path]:
+    """The run's folder and its partial.jsonl (the answers an interrupted run kept; gone with --fresh)."""
+    target.mkdir(parents=True, exist_ok=True)
+    partial = target / "partial.jsonl"
+    if fresh:
+        partial.unlink(missing_ok=True)
+    return target, partial
+
+
 def _progress_bar() -> Progress:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     return Progress(*columns, console=err, transient=True)
@@ -155,11 +164,7 @@ def run_command(
     """Ask every case, score the answers, and write result.json and a report in Chinese (report.html)."""
     if (kb is None) == (url is None):
         raise typer.BadParameter("give exactly one of --kb and --url", param_hint="--kb/--url")
-    target = out or Path("eval-results") / cases.stem
-    target.mkdir(parents=True, exist_ok=True)
-    partial = target / "partial.jsonl"
-    if fresh:
-        partial.unlink(missing_ok=True)
+    target, partial = _output(out or Path("eval-results") / cases.stem, fresh)
     with _progress_bar() as bar:
         update = _updater(bar)
         try:
@@ -229,11 +234,7 @@ def leave_one_out_command(
     """Ask each answerable case again with the documents holding its answer removed (from a copy of the
     evaluation knowledge base): it must now be refused. Writes result.json and report.html, prints
     refusal recall overall and per tag."""
-    target = out or Path("eval-results") / f"{cases.stem}-leave-one-out"
-    target.mkdir(parents=True, exist_ok=True)
-    partial = target / "partial.jsonl"
-    if fresh:
-        partial.unlink(missing_ok=True)
+    target, partial = _output(out or Path("eval-results") / f"{cases.stem}-leave-one-out", fresh)
     with _progress_bar() as bar:
         update = _updater(bar)
         try:
