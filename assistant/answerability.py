@@ -42,6 +42,8 @@ _FIGURE = re.compile(r"数量|产量|总量|人数|营收|收入|票房|增长�
 
 
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d))")
+# A year a sentence is about (2024年, 2024-03, 2024/3), not a cohort (2019级) or a model (CVPR2022).
+_DATED = re.compile(r"(?<![\d A-Za-z])(?:19|20)\d{2}(?=\s*年(?!级)|[-/.]\d)")
 _MONTH = re.compile(r"(?<![\d月])(\d{1,2})月(?!\d{1,2}[日号])")
 _TITLE = re.compile(r"《([^》]{1,40})》")
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9.+-]*\d[A-Za-z0-9]*|[A-Z]{2,}[A-Za-z]*")
@@ -68,11 +70,15 @@ _TIME = re.compile(
     r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}"
 )
 _NAMED = re.compile(r"[“\"「『《][^”\"」』》]{1,30}[”\"」』》]|名[叫为]|叫做|取名|命名为")
-# News passages open with their publication date (Nov 19, 2022 ...): when the page was written, not
-# when the asked thing happened; it is context, not part of the sentence.
+# News passages open with their publication date (Nov 19, 2022 ..., 日期：2023-12-16): when the page
+# was written, not when the asked thing happened; it is context, not part of the sentence.
 _DATELINE = re.compile(
-    r"^\s*(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}, \d{4}|\d{4}-\d{2}-\d{2})"
-    r"\s*(?:\.\.\.|…)?\s*"
+    r"^\s*(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}, \d{4}"
+    r"|(?:日期[:：]\s*)?\d{4}-\d{2}-\d{2})\s*(?:\.\.\.|…)?\s*"
+)
+_PAGE_DATE = re.compile(
+    r"(?:日期|发布时间)[:：]\s*\d{4}"
+    r"|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}, \d{4}"
 )
 _PLACE = re.compile(
     r"[\u4e00-\u9fff]{1,10}(?:市|省|县|区|镇|乡|村|州|岛|国|湾|港|城|中心|体育场|体育馆|会议中心|会展中心|剧院|馆|大厦|广场|酒店|机场|大学|公园)"
@@ -165,25 +171,30 @@ def _meets(constraint: str, sentence: str, context: str) -> bool:
     return wanted in normalize_query(sentence).lower() or wanted in normalize_query(context).lower()
 
 
-def answers(asked: Asked, question: str, sentence: str, context: str = "") -> bool:
-    """`sentence` states what `asked` asks for, under its constraints (met in the sentence or in
-    `context`: the passage's title and section and the sentence before)."""
+def answers(asked: Asked, question: str, sentence: str, context: str = "", passage: str = "") -> bool:
+    """`sentence` states what `asked` asks for, under its constraints: a year or a month in the sentence
+    or its immediate `context` (the passage's title and section and the sentence before); a name
+    anywhere in its `passage` too (a page about 中国人民大学 does not repeat the name in every sentence)."""
     if sentence.rstrip().endswith(("？", "?")):
         return False  # a question in the passage (an FAQ's, a headline's) answers nothing
     dateline = _DATELINE.match(sentence)
     if dateline:
         context = f"{context} {dateline.group()}"
         sentence = sentence[dateline.end() :]
+    around = f"{context} {passage}"
     for year in asked.years:
         if year in sentence:
             continue
-        # A sentence about another year is about another year, whatever its passage's heading says.
-        if _YEAR.search(sentence) or not _meets(year, sentence, context):
+        # A sentence about another year is about another year, whatever its page says; one without a
+        # year is dated by what stands beside it or by its page's date line (日期：2023-12-16), not by
+        # any year its passage mentions somewhere (2026年起 … does not date the 2025 figures).
+        dates = " ".join(m.group() for m in _PAGE_DATE.finditer(passage))
+        if _DATED.search(sentence) or not _meets(year, sentence, f"{context} {dates}"):
             return False
     for month in asked.months:
-        if not re.search(rf"(?<!\d){month}月", f"{sentence} {context}"):
+        if not re.search(rf"(?<!\d){month}月", f"{sentence} {around}"):
             return False
-    if any(not _meets(name, sentence, context) for name in asked.names):
+    if any(not _meets(name, sentence, around) for name in asked.names):
         return False
     own = asked.own_words()
     return all(_holds_kind(kind, sentence, own, question) for kind in asked.kinds)
@@ -193,18 +204,20 @@ def _one_kind(asked: Asked, kind: AskedKind | None) -> Asked:
     return Asked(frozenset([kind]) if kind else frozenset(), asked.years, asked.months, asked.names)
 
 
-def states_some(asked: Asked, question: str, sentence: str, context: str = "") -> bool:
+def states_some(asked: Asked, question: str, sentence: str, context: str = "", passage: str = "") -> bool:
     """The sentence states one of the asked things (of a two-part question, one part is enough)."""
     if not asked.checkable:
         return True
     kinds: list[AskedKind | None] = [*sorted(asked.kinds)] or [None]
-    return any(answers(_one_kind(asked, kind), question, sentence, context) for kind in kinds)
+    return any(answers(_one_kind(asked, kind), question, sentence, context, passage) for kind in kinds)
 
 
-def answerable(asked: Asked, question: str, sentences: list[tuple[str, str]]) -> bool:
-    """Every asked kind is stated by some sentence (two questions in one, 什么时候办、在哪办, may be
-    answered by two sentences), under the question's constraints."""
+def answerable(asked: Asked, question: str, sentences: list[tuple[str, str, str]]) -> bool:
+    """Every asked kind is stated by some (sentence, context, passage) (two questions in one,
+    什么时候办、在哪办, may be answered by two sentences), under the question's constraints."""
     if not asked.checkable:
         return True
     kinds: list[AskedKind | None] = [*sorted(asked.kinds)] or [None]
-    return all(any(answers(_one_kind(asked, kind), question, s, c) for s, c in sentences) for kind in kinds)
+    return all(
+        any(answers(_one_kind(asked, kind), question, s, c, p) for s, c, p in sentences) for kind in kinds
+    )

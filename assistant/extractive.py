@@ -11,8 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from assistant.answerability import read_question, states_some
+from assistant.answerability import Asked, read_question, states_some
 from assistant.composing import Draft, Evidence, stream_by_sentence
 from assistant.followup import rewrite, topic_terms
 from assistant.normalize import normalize_question
@@ -122,11 +123,14 @@ class ExtractiveComposer:
         max_chars: int = _MAX_CHARS,
         weights: SentenceWeights | None = None,
         extra_ratio: float = 0.75,
+        answerability: bool = True,
     ) -> None:
+        """`answerability`: quote only sentences that state what their part of the question asks for."""
         self.weights = weights or SentenceWeights()
         self.extra_ratio = extra_ratio
         self.max_sentences = max_sentences
         self.max_chars = max_chars
+        self.answerability = answerability
 
     def score(self, question: str, evidence: Sequence[Evidence]) -> list[_Scored]:
         """Every candidate sentence, best first."""
@@ -160,14 +164,14 @@ class ExtractiveComposer:
         chosen: list[_Sentence] = []
         coverages: list[float] = []
         size = 0
-        contexts = _contexts(evidence)
+        placed = _placed(evidence)
         for part in sub_questions(question):
             asked = read_question(part)
             # Only sentences that state what this part asks for, under its constraints, may answer it.
             scored = [
                 candidate
                 for candidate in self.score(part, evidence)
-                if states_some(asked, part, candidate.sentence.text, contexts[_key(candidate.sentence)])
+                if not self.answerability or _states(asked, part, placed[_key(candidate.sentence)])
             ]
             if not scored:
                 continue
@@ -205,24 +209,37 @@ class ExtractiveComposer:
         return Draft("".join(parts), cited=cited, coverage=min(coverages), composer=self.name)
 
 
+def _states(asked: Asked, part: str, sentence: PlacedSentence) -> bool:
+    return states_some(asked, part, sentence.text, sentence.context, sentence.passage)
+
+
 def _key(sentence: _Sentence) -> tuple[int, int]:
     return sentence.passage, sentence.position
 
 
-def sentences_in_context(chunks: Sequence[Chunk]) -> Iterator[tuple[int, int, str, str]]:
-    """(chunk index, position, sentence, context) of every answer-bearing sentence, the context being
-    what answerability reads beside it: the chunk's title and section and the sentence before."""
+class PlacedSentence(NamedTuple):
+    chunk: int
+    """Index of the chunk in the list given."""
+    position: int
+    text: str
+    context: str
+    """What answerability reads beside it: the chunk's title and section and the sentence before."""
+    passage: str
+
+
+def sentences_in_context(chunks: Sequence[Chunk]) -> Iterator[PlacedSentence]:
+    """Every answer-bearing sentence of the chunks, in order, with its context."""
     for index, chunk in enumerate(chunks):
         heading = f"{chunk.title} {chunk.section}"
         previous = ""
         for position, sentence in enumerate(sentences_of(chunk.text)):
-            yield index, position, sentence, f"{heading} {previous}"
+            yield PlacedSentence(index, position, sentence, f"{heading} {previous}", chunk.text)
             previous = sentence
 
 
-def _contexts(evidence: Sequence[Evidence]) -> dict[tuple[int, int], str]:
-    chunks = [item.hit.chunk for item in evidence]
-    return {(index, position): context for index, position, _, context in sentences_in_context(chunks)}
+def _placed(evidence: Sequence[Evidence]) -> dict[tuple[int, int], PlacedSentence]:
+    placed = sentences_in_context([item.hit.chunk for item in evidence])
+    return {(p.chunk, p.position): p for p in placed}
 
 
 def _where(sentence: _Sentence, evidence: Sequence[Evidence]) -> str:

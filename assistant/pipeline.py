@@ -111,7 +111,7 @@ class Assistant:
     ) -> None:
         self.settings = settings
         self.kb = knowledge_base or KnowledgeBase(settings)
-        self.extractive = ExtractiveComposer()
+        self.extractive = ExtractiveComposer(answerability=settings.answerability)
         self.composer: Composer = composer or make_composer(settings, self.extractive)
         self.sessions = sessions or SessionStore(
             settings.home / "sessions.sqlite3", settings.session_max_turns, settings.session_max_age_s
@@ -197,7 +197,7 @@ class Assistant:
     def _answerable(state: _State) -> bool:
         """Some retrieved sentence states what the question asks for, under its constraints."""
         chunks = [hit.chunk for hit in state.hits]
-        sentences = [(sentence, context) for _, _, sentence, context in sentences_in_context(chunks)]
+        sentences = [(p.text, p.context, p.passage) for p in sentences_in_context(chunks)]
         return answerable(read_question(state.standalone), state.standalone, sentences)
 
     def _check(self, state: _State) -> _State:

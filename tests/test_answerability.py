@@ -50,6 +50,8 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("《青溪谣》的导演是谁？", "《山里红》由李明执导，今年秋天上映。", "", False),
         ("QX-200型插秧机补贴多少钱？", "QX-100型插秧机每台补贴3000元。", "", False),
         ("QX-200型插秧机补贴多少钱？", "QX-200型插秧机每台补贴4500元。", "", True),
+        # Without its passage, a name or a year the sentence does not hold is not met.
+        ("桃源村的图书室几点开门？", "图书室每天上午8点开门。", "", False),
         # A news dateline is when the page was written, not the asked date; a question answers nothing.
         ("丰收节什么时候开幕？", "Sep 20, 2025 ... 丰收节的筹备工作正在紧张进行。", "", False),
         ("丰收节什么时候开幕？", "丰收节什么时候开幕？", "", False),
@@ -61,11 +63,20 @@ def test_a_sentence_answers_only_what_it_states(
     assert says(question, sentence, context) is expected
 
 
+def test_the_passage_dates_and_names_a_sentence_that_holds_no_other_year() -> None:
+    question = "桃源村2025年的图书室几点开门？"
+    asked = read_question(question)
+    passage = "日期：2025-03-01 桃源村文化礼堂介绍。图书室每天上午8点开门。2019年图书室晚上9点关门。"
+    assert answers(asked, question, "图书室每天上午8点开门。", "", passage)
+    assert not answers(asked, question, "2019年图书室晚上9点关门。", "", passage)
+    assert not answers(asked, question, "日期：2025-03-01", "", passage), "a page's date line is no answer"
+
+
 def test_questions_of_a_kind_that_cannot_be_checked_are_left_to_the_other_checks() -> None:
     for question in ("低保怎么申请？", "宅基地审批要带什么材料？", "养老保险可以断缴吗？"):
         asked = read_question(question)
         assert not asked.checkable
-        assert answerable(asked, question, [("请向村委会提出书面申请。", "")])
+        assert answerable(asked, question, [("请向村委会提出书面申请。", "", "")])
 
 
 def test_villagers_words_are_not_taken_for_names() -> None:
@@ -80,8 +91,8 @@ def test_two_questions_in_one_are_answerable_when_each_is_answered_somewhere() -
     question = "丰收节什么时候开幕？在哪里办？"
     asked = read_question(question)
     assert asked.kinds == {"time", "place"}
-    when = ("丰收节9月23日开幕。", "")
-    where = ("丰收节在桃源村文化广场举办。", "")
+    when = ("丰收节9月23日开幕。", "", "")
+    where = ("丰收节在桃源村文化广场举办。", "", "")
     assert answerable(asked, question, [when, where])
     assert not answerable(asked, question, [when])
 

@@ -109,7 +109,8 @@ class Settings(BaseSettings):
     answerability: bool = Field(
         default=True,
         description="Refuse when no retrieved sentence states what the question asks for (a time, an amount,"
-        " a person, a place) under its constraints (year, month, names): assistant/answerability.py.",
+        " a person, a place) under its constraints (year, month, names), and quote only sentences that do:"
+        " assistant/answerability.py.",
     )
     refusal_unknown_coverage: float = Field(
         default=0.3,
