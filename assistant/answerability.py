@@ -172,9 +172,10 @@ def _meets(constraint: str, sentence: str, context: str) -> bool:
 
 
 def answers(asked: Asked, question: str, sentence: str, context: str = "", passage: str = "") -> bool:
-    """`sentence` states what `asked` asks for, under its constraints: a year or a month in the sentence
-    or its immediate `context` (the passage's title and section and the sentence before); a name
-    anywhere in its `passage` too (a page about 中国人民大学 does not repeat the name in every sentence)."""
+    """`sentence` states what `asked` asks for, under its constraints: a year in the sentence, its
+    immediate `context` (the passage's title and section and the sentence before) or its page's date
+    line; a month or a name anywhere in its `passage` too (a page about 中国人民大学 does not repeat the
+    name in every sentence)."""
     if sentence.rstrip().endswith(("？", "?")):
         return False  # a question in the passage (an FAQ's, a headline's) answers nothing
     dateline = _DATELINE.match(sentence)
@@ -182,14 +183,12 @@ def answers(asked: Asked, question: str, sentence: str, context: str = "", passa
         context = f"{context} {dateline.group()}"
         sentence = sentence[dateline.end() :]
     around = f"{context} {passage}"
+    # A sentence about another year is about another year, whatever its page says; one without a year
+    # is dated by what stands beside it or by its page's date line (日期：2023-12-16), not by any year its
+    # passage mentions somewhere (2026年起 … does not date the 2025 figures).
+    dated_by = f"{context} {' '.join(m.group() for m in _PAGE_DATE.finditer(passage))}"
     for year in asked.years:
-        if year in sentence:
-            continue
-        # A sentence about another year is about another year, whatever its page says; one without a
-        # year is dated by what stands beside it or by its page's date line (日期：2023-12-16), not by
-        # any year its passage mentions somewhere (2026年起 … does not date the 2025 figures).
-        dates = " ".join(m.group() for m in _PAGE_DATE.finditer(passage))
-        if _DATED.search(sentence) or not _meets(year, sentence, f"{context} {dates}"):
+        if year not in sentence and (_DATED.search(sentence) or not _meets(year, sentence, dated_by)):
             return False
     for month in asked.months:
         if not re.search(rf"(?<!\d){month}月", f"{sentence} {around}"):
