@@ -172,7 +172,10 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_report(run: RunResult, title: str = "乡音问答评测报告") -> str:
+REPORT_TITLE = "乡音问答评测报告"
+
+
+def render_report(run: RunResult, title: str = REPORT_TITLE) -> str:
     """The whole report as one HTML string (for a file, or for a web page to serve)."""
     failing = [r for r in run.results if not r.passed]
     tags = [

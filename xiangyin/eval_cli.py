@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +23,7 @@ from rich.table import Table
 from evals.cases import CaseFileError
 from evals.compare import DEFAULT_GATE, Comparison, compare, gate
 from evals.leaveout import TAG, TITLE, LeaveOneOutRun, leave_one_out
-from evals.report import render_report
+from evals.report import REPORT_TITLE, render_report
 from evals.results import METRICS, RunResult, RunSummary, Summary, load_run, save
 from evals.runner import evaluate
 from xiangyin.settings import Settings
@@ -128,10 +129,27 @@ def _updater(bar: Progress) -> Update:
     return update
 
 
-def _ingest_progress(update: Update) -> Update:
-    return lambda stage, done, total: update(
-        {"read": "读取文档", "embed": "计算向量"}.get(stage, stage), done, total
-    )
+@contextmanager
+def _asking() -> Iterator[tuple[Callable[[int, int], None], Update]]:
+    """Progress bars for a run's asking and its ingest, and a clear exit on a broken case file."""
+    with _progress_bar() as bar:
+        update = _updater(bar)
+        stages = {"read": "读取文档", "embed": "计算向量"}
+        try:
+            yield (
+                lambda done, total: update("提问", done, total),
+                lambda stage, done, total: update(stages.get(stage, stage), done, total),
+            )
+        except CaseFileError as exc:
+            err.print(f"[red]用例文件有错：{exc}[/red]")
+            raise typer.Exit(2) from exc
+
+
+def _write(run: RunResult, target: Path, partial: Path, title: str = REPORT_TITLE) -> None:
+    """result.json and report.html; the answers kept for a resumed run are no longer needed."""
+    save(run, target / "result.json")
+    (target / "report.html").write_text(render_report(run, title), encoding="utf-8")
+    partial.unlink(missing_ok=True)
 
 
 MetricOption = Annotated[
@@ -165,25 +183,18 @@ def run_command(
     if (kb is None) == (url is None):
         raise typer.BadParameter("give exactly one of --kb and --url", param_hint="--kb/--url")
     target, partial = _output(out or Path("eval-results") / cases.stem, fresh)
-    with _progress_bar() as bar:
-        update = _updater(bar)
-        try:
-            run = evaluate(
-                cases,
-                _settings(),
-                knowledge=kb,
-                url=url,
-                partial=partial,
-                workers=workers,
-                progress=lambda done, total: update("提问", done, total),
-                ingest_progress=_ingest_progress(update),
-            )
-        except CaseFileError as exc:
-            err.print(f"[red]用例文件有错：{exc}[/red]")
-            raise typer.Exit(2) from exc
-    save(run, target / "result.json")
-    (target / "report.html").write_text(render_report(run), encoding="utf-8")
-    partial.unlink(missing_ok=True)
+    with _asking() as (progress, ingest_progress):
+        run = evaluate(
+            cases,
+            _settings(),
+            knowledge=kb,
+            url=url,
+            partial=partial,
+            workers=workers,
+            progress=progress,
+            ingest_progress=ingest_progress,
+        )
+    _write(run, target, partial)
     console.print(_summary_table(run.summary, f"{run.summary.cases} 个问题，答对 {run.summary.passed} 个"))
     if run.spoken:
         console.print(_summary_table(run.spoken, "语音提问"))
@@ -235,24 +246,17 @@ def leave_one_out_command(
     evaluation knowledge base): it must now be refused. Writes result.json and report.html, prints
     refusal recall overall and per tag."""
     target, partial = _output(out or Path("eval-results") / f"{cases.stem}-leave-one-out", fresh)
-    with _progress_bar() as bar:
-        update = _updater(bar)
-        try:
-            result = leave_one_out(
-                cases,
-                _settings(),
-                kb,
-                limit=limit,
-                partial=partial,
-                progress=lambda done, total: update("提问", done, total),
-                ingest_progress=_ingest_progress(update),
-            )
-        except CaseFileError as exc:
-            err.print(f"[red]用例文件有错：{exc}[/red]")
-            raise typer.Exit(2) from exc
-    save(result.run, target / "result.json")
-    (target / "report.html").write_text(render_report(result.run, TITLE), encoding="utf-8")
-    partial.unlink(missing_ok=True)
+    with _asking() as (progress, ingest_progress):
+        result = leave_one_out(
+            cases,
+            _settings(),
+            kb,
+            limit=limit,
+            partial=partial,
+            progress=progress,
+            ingest_progress=ingest_progress,
+        )
+    _write(result.run, target, partial, TITLE)
     _print_leave_one_out(result)
     console.print(f"报告：{target / 'report.html'}\n数据：{target / 'result.json'}")
 
