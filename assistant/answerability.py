@@ -13,12 +13,13 @@ constraints alone.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
 import jieba.posseg
 
+from assistant.normalize import synonyms
 from knowledge.lexical import word_tokenizer
 from knowledge.normalize import normalize_query, to_simplified
 
@@ -44,6 +45,14 @@ _FIGURE = re.compile(r"数量|产量|总量|人数|营收|收入|票房|增长�
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d))")
 # A year a sentence is about (2024年, 2024-03, 2024/3), not a cohort (2019级) or a model (CVPR2022).
 _DATED = re.compile(r"(?<![\d A-Za-z])(?:19|20)\d{2}(?=\s*年(?!级)|[-/.]\d)")
+# Which edition or which model (第28届, 第二十八届, 小米13, 神舟十四号): another edition's or model's
+# facts are no answer, so like a year it must be in the sentence or beside it, and a sentence that
+# names another one of the same kind is about that one.
+_ORDINAL = re.compile(r"第\s*([0-9一二三四五六七八九十百零两]+)\s*([届次期批轮季])")
+_MODEL = re.compile(
+    r"((?:(?![每第共约近超达前后为是有个])[\u4e00-\u9fff]){2})"
+    r"(\d{1,3}(?=系列|代|号|型|款|版|Pro|Max|Plus|Ultra)|[一二三四五六七八九十]{1,3}号)"
+)
 _MONTH = re.compile(r"(?<![\d月])(\d{1,2})月(?!\d{1,2}[日号])")
 _TITLE = re.compile(r"《([^》]{1,40})》")
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9.+-]*\d[A-Za-z0-9]*|[A-Z]{2,}[A-Za-z]*")
@@ -62,6 +71,9 @@ _AMOUNT = re.compile(
     r"\d[\d,.]*\s*(?:%|万|亿|千|百|元|块|美元|人|户|亩|个|辆|次|名|吨|公斤|千克|斤|台|家|所|岁|倍|成|米|公里|平方米|小时|天|日|月|年|分|点)?"
     r"|[零一二两三四五六七八九十百千]+[万亿]?(?:元|人|户|亩|个|辆|次|名|吨|台|家|所|岁|倍|成)|百分之"
 )
+# List numbers (1、 （2）) and years written without 年 (2006-2023, 2023北京…) count nothing.
+_ENUMERATOR = re.compile(r"(?<![\d.])\d{1,2}\s*[、）)]|[（(]\d{1,2}[）)]")
+_BARE_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?![\d.%万亿元人户个名次吨亩辆台家所])")
 _IDENTIFIER = re.compile(r"(?<![\d.])(?:\d{3,4}-)?\d{5,}(?![\d.%万亿元人户个])")
 _TIME = re.compile(
     r"(?:19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*[日号]?|\d{1,2}\s*月(?:初|底|中旬|上旬|下旬|份)?|[一二三四五六七八九十]+月"
@@ -83,8 +95,14 @@ _PAGE_DATE = re.compile(
 _PLACE = re.compile(
     r"[\u4e00-\u9fff]{1,10}(?:市|省|县|区|镇|乡|村|州|岛|国|湾|港|城|中心|体育场|体育馆|会议中心|会展中心|剧院|馆|大厦|广场|酒店|机场|大学|公园)"
 )
+_ORGANISATION = re.compile(
+    r"[\u4e00-\u9fff]{2,12}(?:公司|集团|团队|工作室|文化馆|委员会|协会|研究院|研究所|电视台|出版社|影业|传媒)"
+)
+# A name before a title (李明导演), not a phrase (这其实是导演故意为之): no grammatical characters in it.
+_NAME_CHAR = r"(?:(?![是的了在这那其为与和及之等也都还就把被对从向给让个])[\u4e00-\u9fff])"
 _PERSON_HINT = re.compile(
-    r"[\u4e00-\u9fff]{2,4}(?:先生|女士|同志|书记|主任|局长|县长|市长|村长|总理|总统|主席|教授|导演|老师|医生)|由[\u4e00-\u9fff]{2,4}[、，和与]"
+    rf"{_NAME_CHAR}{{2,3}}(?:先生|女士|同志|书记|主任|局长|县长|市长|村长|总理|总统|主席|教授|导演|老师|医生)"
+    rf"|由{_NAME_CHAR}{{2,4}}[、，和与]"
 )
 
 
@@ -97,14 +115,18 @@ class Asked:
     months: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
     """Titles in 《》, codes (C919, CPI) and the names of places and organisations."""
+    editions: tuple[str, ...] = ()
+    """Which edition or model (第28届, 小米13): met only in the sentence or beside it."""
+    focus: tuple[tuple[AskedKind, str], ...] = ()
+    """The word an asked person, place or time goes with (制作 of 谁制作的, 颁奖 of 颁奖时间)."""
 
     @property
     def checkable(self) -> bool:
-        return bool(self.kinds or self.years or self.months or self.names)
+        return bool(self.kinds or self.years or self.months or self.names or self.editions)
 
     def own_words(self) -> tuple[str, ...]:
         """The question's own words: they are no answer when a sentence repeats them."""
-        return (*self.years, *(f"{m}月" for m in self.months), *self.names)
+        return (*self.years, *(f"{m}月" for m in self.months), *self.names, *self.editions)
 
 
 @lru_cache(maxsize=1)
@@ -120,6 +142,83 @@ def _proper_names(text: str, flags: tuple[str, ...] = _NAME_FLAGS) -> list[str]:
     ]
 
 
+def _editions(text: str) -> list[str]:
+    found = [f"第{number}{counter}" for number, counter in _ORDINAL.findall(text)]
+    return found + [f"{prefix}{number}" for prefix, number in _MODEL.findall(_YEAR.sub(" ", text))]
+
+
+def _other_edition(edition: str, text: str) -> bool:
+    """`text` names another edition or model of the same kind (第27届 for 第28届, 小米12 for 小米13)."""
+    if edition.startswith("第"):
+        return any(other != edition and other[-1] == edition[-1] for other in _editions(text))
+    return any(other != edition and other[:2] == edition[:2] for other in _editions(text))
+
+
+# The words a question's asked person, place or time goes with are found beside its question word;
+# these are never that word.
+_NOT_FOCUS = re.compile(
+    r"^(不.|没.|可以|开始|正式|时候|时间|日期|什么|哪里|哪儿|已经|应该|需要|能够|大概|一般|具体)$"
+)
+_ROLES = re.compile(r"主演|总导演|导演|创始人|获得者|得主")
+_CLAUSE_END = re.compile(r"[，。？！；,.?!;\s]")
+_FOCUS_FLAGS = ("v", "n", "vn", "nz")
+_WH_TOKEN = re.compile(r"谁|哪里|哪儿|何时|何地|何处|时间|日期|时候|几号|哪天|哪年|几点")
+
+
+def _focus(question: str) -> dict[AskedKind, str]:
+    """For each asked person, place or time, the two-character content word beside its question word:
+    after it when one follows (谁制作的, 在哪里举行, 何时施行), else before it (颁奖时间, 航天员有谁).
+    Shorter words (办, 交, 报) are a villager's everyday verbs the documents word otherwise; not a focus."""
+    tokens = [(t.word, t.flag) for t in _tagger().cut(question, HMM=False)]
+    found: dict[AskedKind, str] = {}
+    for kind in ("person", "place", "time"):
+        match = _ASKS[kind].search(question)
+        if not match:
+            continue
+        at = 0
+        index = None
+        for i, (word, _flag) in enumerate(tokens):
+            if at <= match.start() < at + len(word) or (at >= match.start() and _WH_TOKEN.search(word)):
+                index = i
+                break
+            at += len(word)
+        if index is None:
+            continue
+        role = _ROLES.search(match.group())
+        if kind == "person" and role:
+            found[kind] = role.group()  # 主演是谁, 创始人: the question word names the role itself
+            continue
+        last = index
+        while last + 1 < len(tokens) and (
+            tokens[last + 1][0] in match.group() or _WH_TOKEN.fullmatch(tokens[last + 1][0])
+        ):
+            last += 1
+
+        def usable(words: list[tuple[str, str]]) -> list[str]:
+            kept = []
+            for word, flag in words:
+                if _CLAUSE_END.fullmatch(word):
+                    break  # 去哪里办？电话多少: the next clause asks something else
+                if len(word) >= 2 and flag.startswith(_FOCUS_FLAGS) and not _NOT_FOCUS.match(word):
+                    kept.append(word)
+            return kept
+
+        after = usable(tokens[last + 1 : last + 4])
+        before = usable(tokens[max(0, index - 3) : index][::-1])[::-1]
+        # 谁制作的, 何时施行: the verb after the question word, and none when that verb is a villager's
+        # one-character 报 or 办 (耕地补贴啥时候去村里报 asks when to report, not when the subsidy is
+        # anything); 颁奖时间, 航天员有谁: the word before a noun-like question word.
+        if match.group() in ("时间", "日期"):
+            words = before[-1:]
+        elif after or question[max(0, match.start() - 1) : match.start()] not in ("是", "有"):
+            words = after[:1]
+        else:
+            words = before[-1:]
+        if words:
+            found[kind] = words[0]
+    return found
+
+
 @lru_cache(maxsize=4096)
 def read_question(question: str) -> Asked:
     question = to_simplified(normalize_query(question))
@@ -130,11 +229,15 @@ def read_question(question: str) -> Asked:
     rest = _TITLE.sub(" ", question)
     codes = [c for c in _CODE.findall(rest) if not c.isdigit() and c.upper() not in _COMMON_ABBREVIATIONS]
     names = [*titles, *codes, *(n for n in _proper_names(_CODE.sub(" ", rest)) if n not in titles)]
+    editions = _editions(rest)
+    names = [n for n in names if not any(n in e or e in n for e in editions)]
     return Asked(
         kinds=kinds,
         years=tuple(dict.fromkeys(_YEAR.findall(question))),
         months=tuple(dict.fromkeys(_MONTH.findall(_YEAR.sub(" ", question)))),
         names=tuple(dict.fromkeys(names)),
+        editions=tuple(dict.fromkeys(editions)),
+        focus=tuple(_focus(question).items()),
     )
 
 
@@ -147,7 +250,7 @@ def _holds_kind(kind: AskedKind, text: str, own: tuple[str, ...], question: str)
         # Not an amount: a date (10月25日), a number inside a title or a code (《壮志凌云2》, C919), a
         # phone or record number (12580, 0571-86201234).
         text = _CODE.sub(" ", _TITLE.sub(" ", _TIME.sub(" ", text)))
-        text = _IDENTIFIER.sub(" ", text)
+        text = _IDENTIFIER.sub(" ", _ENUMERATOR.sub(" ", _BARE_YEAR.sub(" ", text)))
         return any(
             _DIGITS.search(m.group()) or m.group() == "百分之" or len(m.group()) > 1
             for m in _AMOUNT.finditer(text)
@@ -161,7 +264,9 @@ def _holds_kind(kind: AskedKind, text: str, own: tuple[str, ...], question: str)
     # An answer naming someone: jieba's person tags are unreliable on their own (吴京 comes back as a
     # place), so people, places and organisations all count, beyond those the question names.
     return bool(
-        _PERSON_HINT.search(text) or [n for n in _proper_names(text, _WHO_FLAGS) if n not in question]
+        _PERSON_HINT.search(text)
+        or _ORGANISATION.search(text)
+        or [n for n in _proper_names(text, _WHO_FLAGS) if n not in question]
     )
 
 
@@ -176,8 +281,8 @@ def answers(asked: Asked, question: str, sentence: str, context: str = "", passa
     immediate `context` (the passage's title and section and the sentence before) or its page's date
     line; a month or a name anywhere in its `passage` too (a page about 中国人民大学 does not repeat the
     name in every sentence)."""
-    if sentence.rstrip().endswith(("？", "?")):
-        return False  # a question in the passage (an FAQ's, a headline's) answers nothing
+    if sentence.rstrip(" .。…").endswith(("？", "?", "：", ":")):
+        return False  # a question (an FAQ's, a headline's) answers nothing; a lead-in (…如下：) not yet
     dateline = _DATELINE.match(sentence)
     if dateline:
         context = f"{context} {dateline.group()}"
@@ -195,12 +300,54 @@ def answers(asked: Asked, question: str, sentence: str, context: str = "", passa
             return False
     if any(not _meets(name, sentence, around) for name in asked.names):
         return False
+    for edition in asked.editions:
+        if edition not in sentence and (
+            _other_edition(edition, sentence) or not _meets(edition, sentence, context)
+        ):
+            return False
     own = asked.own_words()
-    return all(_holds_kind(kind, sentence, own, question) for kind in asked.kinds)
+    focus = dict(asked.focus)
+    return all(_stated(kind, focus.get(kind), sentence, own, question) for kind in asked.kinds)
+
+
+# Characters too common to tie two words together (举行 and 进行 share only 行).
+_COMMON_CHARS = frozenset("行发开时人年大中出上下会有为是的不一生工作事成家业地理用动分主公日月部")
+_FOCUS_WINDOW = 30
+"""Characters either side of the asked thing's word within which its person, place or time is said."""
+
+
+def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, ...], question: str) -> bool:
+    """The sentence holds an expression of `kind`; when the question ties it to a word (谁制作, 颁奖时间),
+    next to that word, said as the question says it, as the synonym table names it, or as a word
+    sharing an uncommon character with it (执导 for 导演, 举办 for 举行): a date in a sentence about the
+    broadcast is not the date of the production, nor a mountain ten words on the producer."""
+    if focus is None:
+        return _holds_kind(kind, sentence, own, question)
+    shared = set(focus) - _COMMON_CHARS
+    said = [*_variants(focus), *(w for w in _words(sentence) if len(w) >= 2 and shared & set(w))]
+    for word in said:
+        at = sentence.find(word)
+        while at >= 0:
+            window = sentence[max(0, at - _FOCUS_WINDOW) : at + len(word) + _FOCUS_WINDOW]
+            if _holds_kind(kind, window, own, question):
+                return True
+            at = sentence.find(word, at + 1)
+    return False
+
+
+@lru_cache(maxsize=1024)
+def _variants(focus: str) -> frozenset[str]:
+    names = {focus} | {s.document_term for s in synonyms() if s.term == focus}
+    return frozenset(names | {s.term for s in synonyms() if s.document_term == focus})
+
+
+@lru_cache(maxsize=8192)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(word_tokenizer().lcut(text, HMM=False))
 
 
 def _one_kind(asked: Asked, kind: AskedKind | None) -> Asked:
-    return Asked(frozenset([kind]) if kind else frozenset(), asked.years, asked.months, asked.names)
+    return replace(asked, kinds=frozenset([kind]) if kind else frozenset())
 
 
 def states_some(asked: Asked, question: str, sentence: str, context: str = "", passage: str = "") -> bool:

@@ -52,6 +52,17 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("QX-200型插秧机补贴多少钱？", "QX-200型插秧机每台补贴4500元。", "", True),
         # Without its passage, a name or a year the sentence does not hold is not met.
         ("桃源村的图书室几点开门？", "图书室每天上午8点开门。", "", False),
+        # Which edition or model is a constraint like a year: another one's facts are no answer.
+        ("第28届丰收节颁奖时间", "第27届丰收节颁奖礼于2024年9月22日举行。", "", False),
+        ("第28届丰收节颁奖时间", "第28届丰收节颁奖典礼于9月23日举行。", "", True),
+        ("青溪5号稻种什么时候上市？", "青溪3号稻种于去年4月上市。", "", False),
+        # The asked person, place or time goes with the question's word for it (谁制作, 颁奖时间).
+        ("《青溪谣》是谁制作的？", "《青溪谣》播出后，不少观众称赞李明的表演。", "", False),
+        ("《青溪谣》是谁制作的？", "《青溪谣》由青溪县文化馆李明团队制作。", "", True),
+        ("《青溪谣》的导演是谁？", "“好像一出生活剧”，这其实是导演故意为之。", "", False),
+        # A lead-in (…如下：) holds no figure yet; list numbers count nothing.
+        ("2025年全县粮食产量", "2025年全县粮食播种面积、单位面积产量和总产量分别如下：.", "", False),
+        ("2025年新能源指标有多少个？", "查询方式：1、官网查询 2、拨打热线查询", "2025年新能源指标", False),
         # A news dateline is when the page was written, not the asked date; a question answers nothing.
         ("丰收节什么时候开幕？", "Sep 20, 2025 ... 丰收节的筹备工作正在紧张进行。", "", False),
         ("丰收节什么时候开幕？", "丰收节什么时候开幕？", "", False),
