@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import admin, chat, evaluation, health, page, speech
+from api import admin, chat, evaluation, health, openai_compat, page, speech
 from api.errors import install_error_handlers
 from api.limits import RequestLimits
 from api.services import Services
@@ -39,6 +39,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.services = svc
     install_error_handlers(app)
     app.add_middleware(RequestLimits, settings=settings)
+    # After RequestLimits: /v1's key check and error dialect must wrap the body cap (see the module).
+    openai_compat.install(app, settings)
     app.include_router(health.router)
     app.include_router(page.router)
     app.include_router(chat.router)

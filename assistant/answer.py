@@ -48,6 +48,14 @@ class Answer(BaseModel):
     session_id: str
     composer: str = ""
     coverage: float = Field(default=0.0, description="How much of the question the evidence covers (0-1).")
+    confidence: float = Field(
+        default=0.0,
+        description="How sure the assistant is that the passages answer the question (0-1); below"
+        " XIANGYIN_MIN_CONFIDENCE (by default the threshold fitted with the model) it refuses.",
+    )
+    signals: dict[str, float] = Field(
+        default_factory=dict, description="What the confidence was computed from (assistant/confidence.py)."
+    )
     unknown_terms: list[str] = Field(
         default_factory=list, description="Topic words of the question that no document mentions."
     )

@@ -18,10 +18,11 @@ from functools import cached_property
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.answer import Answer, AnswerKind, Citation, Passage
-from assistant.answerability import answerable, read_question
+from assistant.answerability import answerable, read_question, states_some
 from assistant.checking import check
 from assistant.composers import make_composer
 from assistant.composing import Composer, Draft, Evidence
+from assistant.confidence import Signals, model_for
 from assistant.events import AnswerEvent, Finished, Retrieved, Rewritten, TextDelta
 from assistant.extractive import ExtractiveComposer, sentences_in_context
 from assistant.followup import rewrite, topic_terms
@@ -32,6 +33,7 @@ from assistant.replies import reply
 from assistant.sessions import SessionStore, Turn
 from assistant.speech import to_speech
 from knowledge.base import KnowledgeBase
+from knowledge.embeddings import embedder_id
 from knowledge.hybrid import SearchHit
 from knowledge.soundalike import SoundAlikes
 from xiangyin.settings import Settings
@@ -53,6 +55,8 @@ class _State:
     evidence: list[Evidence] = field(default_factory=list)
     draft: Draft | None = None
     unknown_terms: list[str] = field(default_factory=list)
+    signals: Signals | None = None
+    confidence: float = 0.0
     composer: str = ""
     reply_kind: AnswerKind | str | None = None
     """Set when the question is not answered from the documents (small talk, bad input, refusal)."""
@@ -188,17 +192,38 @@ class Assistant:
         years = [f"{y}年" for y in dict.fromkeys(_YEAR.findall(state.standalone)) if y not in passages]
         codes = [t for t in unknown if _CODE.search(t)]
         state.unknown_terms = [*unknown, *years]
-        weak = bool(years or codes) or top_dense < self.settings.refusal_min_dense
-        if weak or (self.settings.answerability and not self._answerable(state)):
+        answerable_here, stating = self._stating(state)
+        topics = topic_terms(state.standalone)
+        text = passages.lower()
+        state.signals = Signals(
+            dense=top_dense,
+            covered=sum(t.lower() in text for t in topics) / len(topics) if topics else 1.0,
+            unknown=len(unknown) / len(topics) if topics else 0.0,
+            stated_first=1.0 if stating and stating[0] else 0.0,
+            stating=sum(stating) / len(stating) if stating else 0.0,
+        )
+        model = model_for(embedder_id(self.kb.embeddings))
+        state.confidence = model.confidence(state.signals)
+        threshold = model.threshold if self.settings.min_confidence is None else self.settings.min_confidence
+        weak = bool(years or codes) or state.confidence < threshold
+        if weak or (self.settings.answerability and not answerable_here):
             state.reply_kind = "refusal"
         return state
 
     @staticmethod
-    def _answerable(state: _State) -> bool:
-        """Some retrieved sentence states what the question asks for, under its constraints."""
+    def _stating(state: _State) -> tuple[bool, list[bool]]:
+        """Whether the retrieved sentences state what the question asks for, under its constraints
+        (every part of it, by some sentence), and for each passage whether one of its sentences does."""
+        asked = read_question(state.standalone)
         chunks = [hit.chunk for hit in state.hits]
-        sentences = [(p.text, p.context, p.passage) for p in sentences_in_context(chunks)]
-        return answerable(read_question(state.standalone), state.standalone, sentences)
+        placed = list(sentences_in_context(chunks))
+        sentences = [(p.text, p.context, p.passage) for p in placed]
+        per_passage = [False] * len(chunks)
+        question = state.standalone
+        for p in placed:
+            if not per_passage[p.chunk] and states_some(asked, question, p.text, p.context, p.passage):
+                per_passage[p.chunk] = True
+        return answerable(asked, state.standalone, sentences), per_passage
 
     def _check(self, state: _State) -> _State:
         draft = state.draft
@@ -218,6 +243,8 @@ class Assistant:
             log.error("answer failed the check: %s", result.problems)
             draft.refused = True
         state.draft = draft
+        # A question naming something no document mentions (油茶, 签证) is answered only when the answer
+        # covers most of the rest of it.
         if draft.refused or (state.unknown_terms and draft.coverage < self.settings.refusal_unknown_coverage):
             state.reply_kind = "refusal"
         return state
@@ -260,6 +287,8 @@ class Assistant:
             session_id=state.session_id,
             composer=composer,
             coverage=round(state.draft.coverage, 4) if state.draft else 0.0,
+            confidence=round(state.confidence, 4),
+            signals=state.signals.as_dict() if state.signals else {},
             unknown_terms=state.unknown_terms,
             timings_ms=state.timings,
         )

@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from benchmarks import answers, llm, quality, scale, server, voice
+from benchmarks import answers, confidence, llm, quality, scale, server, voice
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "knowledge" / "demo"
@@ -18,7 +18,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["quality", "speed", "answers", "voice", "llm", "server"],
+        choices=["quality", "speed", "answers", "confidence", "voice", "llm", "server"],
         help="run one part only",
     )
     parser.add_argument("--embedders", default="e5,use", help="comma-separated embedders to compare")
@@ -32,6 +32,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--limit", type=int, default=24, help="cases per set for the LLM comparison (0: all; ~20 s each)"
+    )
+    parser.add_argument(
+        "--write", action="store_true", help="with --only confidence: store the fitted models"
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -52,6 +55,8 @@ def main() -> None:
             say(f"skipping retrieval quality: {args.domainrag} not found")
     if args.only in (None, "answers"):
         answers.main(DEMO, ROOT / "evals" / "demo_cases.jsonl", args.domainrag, args.results, say)
+    if args.only in (None, "confidence"):
+        confidence.main(ROOT, args.domainrag.parent / "rgb-zh-dev", args.results, say, write=args.write)
     if args.only in (None, "llm"):
         llm.main(DEMO, ROOT / "evals" / "demo_cases.jsonl", args.domainrag, args.results, args.limit, say)
     if args.only in (None, "voice"):

@@ -324,7 +324,7 @@ def settings_info(settings: Settings) -> dict[str, object]:
         "dense_weight",
         "lexical_weight",
         "answer_passages",
-        "refusal_min_dense",
+        "min_confidence",
         "refusal_unknown_coverage",
     )
     return {k: getattr(settings, k) for k in keys}

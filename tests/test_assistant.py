@@ -186,7 +186,7 @@ def test_llm_prompt_numbers_the_passages_and_forbids_outside_knowledge(assistant
 
 
 def test_settings_default_composer_is_extractive(tmp_path: Path) -> None:
-    assert Settings(home=tmp_path).refusal_min_dense > 0
+    assert Settings(home=tmp_path).composer == "extractive"
 
 
 def test_stream_yields_question_sources_text_then_the_same_answer_as_ask(assistant: Assistant) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 EmbedderName = Literal["e5", "use", "sentence-transformers"]
 ComposerName = Literal["extractive", "local", "remote"]
@@ -15,6 +16,26 @@ ComposerName = Literal["extractive", "local", "remote"]
 
 def default_home() -> Path:
     return Path(platformdirs.user_data_dir("xiangyin", appauthor=False))
+
+
+def parse_integrator_keys(value: object) -> object:
+    """`openai_compat_keys` as operators write it: a JSON object `{"name": "key"}`, a JSON list of keys,
+    or `name=key,name2=key2` (or bare `key,key2`) in one environment variable. A key without a name is
+    named by its position (`key-2`), so the log can say which integrator called without printing a key.
+    In the comma form the first `=` separates the name; a key holding `=` or `,` needs the JSON form."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith(("{", "[")):
+            value = json.loads(text)
+        else:
+            named: dict[str, str] = {}
+            for position, item in enumerate((i.strip() for i in text.split(",") if i.strip()), start=1):
+                name, sep, key = item.partition("=")
+                named.update({name.strip(): key.strip()} if sep else {f"key-{position}": item})
+            return named
+    if isinstance(value, list | tuple):
+        return {f"key-{position}": key for position, key in enumerate(value, start=1)}
+    return value
 
 
 class Settings(BaseSettings):
@@ -103,19 +124,24 @@ class Settings(BaseSettings):
     answer_passages: int = Field(default=5, description="Passages retrieved and offered to the composer.")
     session_max_turns: int = 12
     session_max_age_s: int = Field(default=3600, description="Turns older than this are forgotten.")
-    # Refusal: answer only when the evidence is strong enough. Calibrated for the e5 embedder on
-    # evals/demo_cases.jsonl (benchmarks/answers.py prints the sweep); re-calibrate for another embedder.
-    refusal_min_dense: float = Field(default=0.86, description="Best passage's cosine similarity to answer.")
-    answerability: bool = Field(
-        default=True,
-        description="Refuse when no retrieved sentence states what the question asks for (a time, an amount,"
-        " a person, a place) under its constraints (year, month, names), and quote only sentences that do:"
-        " assistant/answerability.py.",
+    # Refusal: answer only when the evidence is strong enough, by the confidence of
+    # assistant/confidence.py (fitted per embedder by `python -m benchmarks --only confidence`).
+    min_confidence: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Refuse below this confidence (0-1); unset: the threshold fitted with the model.",
     )
     refusal_unknown_coverage: float = Field(
         default=0.3,
         description="When the question names something the documents never mention (油茶, 签证 ...), the "
         "answer-evidence overlap needed to answer anyway.",
+    )
+    answerability: bool = Field(
+        default=True,
+        description="Refuse when no retrieved sentence states what the question asks for (a time, an amount,"
+        " a person, a place) under its constraints (year, month, names), and quote only sentences that do:"
+        " assistant/answerability.py.",
     )
 
     # Generated answers (assistant/composers.py)
@@ -212,6 +238,32 @@ class Settings(BaseSettings):
         default="young-woman", description="The look of the digital human on the page."
     )
     avatar_outfit: str = Field(default="#2f7d5b", description="Colour of the avatar's jacket (CSS colour).")
+
+    # OpenAI-compatible endpoint for other chat front ends (api/openai_compat.py): /v1/chat/completions
+    # and /v1/models exist only when at least one key is set. Not to be confused with openai_api_key
+    # above, which is the key Xiangyin itself sends to a remote model.
+    openai_compat_keys: Annotated[dict[str, SecretStr], NoDecode] = Field(
+        default_factory=dict,
+        description="API keys of the integrators allowed on /v1 (Authorization: Bearer <key>): a JSON"
+        ' object {"name": "key"}, a JSON list of keys, or name=key,name2=key2 (names show in the log).',
+    )
+    openai_compat_model: str = Field(
+        default="xiangyin", description="The model id /v1/models lists for this deployment's knowledge base."
+    )
+    openai_compat_source_list: bool = Field(
+        default=True,
+        description="End /v1 answers with a short list of the cited documents (来源：[1]《…》) besides the"
+        " `citations` field, for front ends that only show the text.",
+    )
+
+    @field_validator("openai_compat_keys", mode="before")
+    @classmethod
+    def _integrator_keys(cls, value: object) -> object:
+        keys = parse_integrator_keys(value)
+        # An empty key would let in whoever sends `Bearer ` with nothing after it: refuse to start.
+        if isinstance(keys, dict) and any(not str(key).strip() for key in keys.values()):
+            raise ValueError("an integrator's API key is empty")
+        return keys
 
     # WeChat official account (公众号): its callback routes exist only when app id and token are set.
     wechat_app_id: str | None = None
