@@ -205,7 +205,8 @@ class Assistant:
         model = model_for(embedder_id(self.kb.embeddings))
         state.confidence = model.confidence(state.signals)
         threshold = model.threshold if self.settings.min_confidence is None else self.settings.min_confidence
-        weak = bool(years or codes) or state.confidence < threshold
+        unsure = self.settings.confidence_refusal and state.confidence < threshold
+        weak = bool(years or codes) or unsure
         if weak or (self.settings.answerability and not answerable_here):
             state.reply_kind = "refusal"
         return state

@@ -41,7 +41,7 @@ def _held(case: Case) -> bool:
 
 
 def _ask(home: Path, folder: Path, sets: Sequence[tuple[str, Path, bool]]) -> tuple[str, list[_Row]]:
-    settings = Settings(home=home, min_confidence=0.0)
+    settings = Settings(home=home, confidence_refusal=False)
     kb = KnowledgeBase(settings)
     ingest(kb, [folder])
     assistant = Assistant(settings, knowledge_base=kb)

@@ -324,6 +324,7 @@ def settings_info(settings: Settings) -> dict[str, object]:
         "dense_weight",
         "lexical_weight",
         "answer_passages",
+        "confidence_refusal",
         "min_confidence",
         "refusal_unknown_coverage",
     )
