@@ -205,7 +205,10 @@ class Assistant:
         model = model_for(embedder_id(self.kb.embeddings))
         state.confidence = model.confidence(state.signals)
         threshold = model.threshold if self.settings.min_confidence is None else self.settings.min_confidence
-        unsure = self.settings.confidence_refusal and state.confidence < threshold
+        if self.settings.confidence_refusal:
+            unsure = state.confidence < threshold
+        else:
+            unsure = top_dense < self.settings.refusal_min_dense
         weak = bool(years or codes) or unsure
         if weak or (self.settings.answerability and not answerable_here):
             state.reply_kind = "refusal"

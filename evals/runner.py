@@ -326,6 +326,7 @@ def settings_info(settings: Settings) -> dict[str, object]:
         "answer_passages",
         "confidence_refusal",
         "min_confidence",
+        "refusal_min_dense",
         "refusal_unknown_coverage",
     )
     return {k: getattr(settings, k) for k in keys}

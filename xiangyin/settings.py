@@ -131,6 +131,9 @@ class Settings(BaseSettings):
         description="Refuse below the confidence threshold. Off by default: on the demo set the fitted"
         " threshold refuses 9 more answerable questions for 17 more right refusals of near-miss ones.",
     )
+    refusal_min_dense: float = Field(
+        default=0.86, description="Without confidence_refusal: the best similarity needed to answer."
+    )
     min_confidence: float | None = Field(
         default=None,
         ge=0.0,
