@@ -194,16 +194,18 @@ def _focus(question: str) -> dict[AskedKind, str]:
         ):
             last += 1
 
-        def usable(words: list[tuple[str, str]]) -> list[str]:
+        def usable(words: list[tuple[str, str]], flags: tuple[str, ...] = _FOCUS_FLAGS) -> list[str]:
             kept = []
             for word, flag in words:
                 if _CLAUSE_END.fullmatch(word):
                     break  # 去哪里办？电话多少: the next clause asks something else
-                if len(word) >= 2 and flag.startswith(_FOCUS_FLAGS) and not _NOT_FOCUS.match(word):
+                if len(word) >= 2 and flag.startswith(flags) and not _NOT_FOCUS.match(word):
                     kept.append(word)
             return kept
 
-        after = usable(tokens[last + 1 : last + 4])
+        # After the question word only a verb is what the asked thing goes with (谁制作); a noun there
+        # names the kind of answer (哪位知名校友), which a sentence need not repeat.
+        after = [] if match.group().startswith("哪") else usable(tokens[last + 1 : last + 4], ("v",))
         before = usable(tokens[max(0, index - 3) : index][::-1])[::-1]
         # 谁制作的, 何时施行: the verb after the question word, and none when that verb is a villager's
         # one-character 报 or 办 (耕地补贴啥时候去村里报 asks when to report, not when the subsidy is
@@ -335,9 +337,13 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
     return False
 
 
+# How documents say a deadline (报名截止日期 is answered by 即日起至2月5日).
+_SAID_AS = {"截止": ("截至", "至", "前"), "截至": ("截止", "至", "前")}
+
+
 @lru_cache(maxsize=1024)
 def _variants(focus: str) -> frozenset[str]:
-    names = {focus} | {s.document_term for s in synonyms() if s.term == focus}
+    names = {focus, *_SAID_AS.get(focus, ())} | {s.document_term for s in synonyms() if s.term == focus}
     return frozenset(names | {s.term for s in synonyms() if s.document_term == focus})
 
 

@@ -77,6 +77,8 @@ class CaseResult(BaseModel):
     kind: str = ""
     standalone_question: str = ""
     unknown_terms: list[str] = Field(default_factory=list)
+    confidence: float | None = Field(default=None, description="The assistant's confidence (0-1).")
+    signals: dict[str, float] = Field(default_factory=dict, description="What the confidence came from.")
     citations: list[Citation] = Field(default_factory=list)
     passages: list[RetrievedPassage] = Field(
         default_factory=list, description="The passages the answer was composed from."

@@ -223,6 +223,8 @@ class Runner:
                 kind=answer.kind,
                 standalone_question=answer.standalone_question,
                 unknown_terms=answer.unknown_terms,
+                confidence=answer.confidence,
+                signals=answer.signals,
                 citations=answer.citations,
                 passages=[_passage(p) for p in answer.passages],
                 ranking=reply.ranking,
