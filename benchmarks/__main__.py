@@ -1,4 +1,4 @@
-"""Run the benchmarks and print their tables: `python -m benchmarks [--only quality|speed|server]`."""
+"""Run the benchmarks and print their tables: `python -m benchmarks [--only quality|retrieval|speed|...]`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from benchmarks import answers, confidence, llm, quality, scale, server, voice
+from benchmarks import answers, confidence, llm, quality, retrieval, scale, server, voice
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "knowledge" / "demo"
@@ -18,7 +18,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["quality", "speed", "answers", "confidence", "voice", "llm", "server"],
+        choices=["quality", "retrieval", "speed", "answers", "confidence", "voice", "llm", "server"],
         help="run one part only",
     )
     parser.add_argument("--embedders", default="e5,use", help="comma-separated embedders to compare")
@@ -27,6 +27,11 @@ def main() -> None:
         "--domainrag", type=Path, default=DOMAINRAG, help="folder with corpus/ and cases.jsonl"
     )
     parser.add_argument("--results", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument(
+        "--retrieval-home",
+        type=Path,
+        help="indexes and the baseline's embedding cache for --only retrieval (default: RESULTS/retrieval)",
+    )
     parser.add_argument(
         "--server-seconds", type=float, default=20.0, help="measured seconds per server load level"
     )
@@ -53,6 +58,10 @@ def main() -> None:
             (args.results / "quality.json").write_text(json.dumps(summary, indent=2))
         else:
             say(f"skipping retrieval quality: {args.domainrag} not found")
+    if args.only in (None, "retrieval"):
+        home = args.retrieval_home or args.results / "retrieval"
+        summary = retrieval.main(ROOT, args.domainrag, home, say)
+        (args.results / "retrieval.json").write_text(json.dumps(summary, indent=2))
     if args.only in (None, "answers"):
         answers.main(DEMO, ROOT / "evals" / "demo_cases.jsonl", args.domainrag, args.results, say)
     if args.only in (None, "confidence"):

@@ -6,16 +6,19 @@ import fcntl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
 from knowledge.catalog import Catalog, DocumentRecord, Filters, RejectedDocument
+from knowledge.chunking import Chunk
 from knowledge.embeddings import embedder_id, make_embeddings
 from knowledge.hybrid import FusionWeights, HybridRetriever, SearchHit, SearchMode, fuse
 from knowledge.lexical import lexical_tokens
 from knowledge.normalize import normalize_query
+from knowledge.passages import read_big as read_big_passages
+from knowledge.passages import years_first, years_in
 from knowledge.phonetic import pinyin_tokens
 from knowledge.vectors import VectorStore, make_client
 from xiangyin.settings import Settings
@@ -114,9 +117,13 @@ class KnowledgeBase:
         mode: SearchMode = "hybrid",
         filters: Filters | None = None,
         spoken: bool = False,
+        read_big: bool = False,
     ) -> list[SearchHit]:
         """`spoken` adds a pinyin-keyed list to the hybrid fusion, for questions that came through speech
-        recognition (a misheard character usually keeps its sound)."""
+        recognition (a misheard character usually keeps its sound). `read_big` returns k different places
+        of the documents, each hit with its `passage`: the matched chunk widened with its neighbours, near
+        repeats left out, and places whose passage names the question's year first (knowledge.passages);
+        without it, the k best chunks alone, as the assistant reads them today."""
         if not query.strip():
             return []
         limit = max(k, self.settings.candidates)
@@ -128,17 +135,44 @@ class KnowledgeBase:
         chunks = self.catalog.chunks([chunk_id for chunk_id, _ in ranked[: limit * 2]])
         dense_info = {cid: (rank, score) for rank, (cid, score) in enumerate(dense, start=1)}
         lexical_info = {cid: (rank, score) for rank, (cid, score) in enumerate(lexical, start=1)}
+        scores = dict(ranked)
+        accepted = [
+            chunk
+            for chunk_id, _ in ranked
+            if (chunk := chunks.get(chunk_id)) is not None and (filters is None or filters.accepts(chunk))
+        ]
+        if read_big:
+            budget = self.passage_chars
+            around = lru_cache(maxsize=None)(self._neighbours)
+            ordered = years_first([(c, scores[c.id]) for c in accepted], years_in(query), budget, around)
+            places = read_big_passages(ordered, k, budget, around)
+        else:
+            places = [(chunk, chunk, (chunk.id,)) for chunk in accepted[:k]]
         hits: list[SearchHit] = []
-        for chunk_id, score in ranked:
-            chunk = chunks.get(chunk_id)
-            if chunk is None or (filters is not None and not filters.accepts(chunk)):
-                continue
-            d_rank, d_score = dense_info.get(chunk_id, (None, None))
-            l_rank, l_score = lexical_info.get(chunk_id, (None, None))
-            hits.append(SearchHit(chunk, score, d_score, l_score, d_rank, l_rank))
-            if len(hits) == k:
-                break
+        for passage, core, members in places:
+            d_rank, d_score = dense_info.get(core.id, (None, None))
+            l_rank, l_score = lexical_info.get(core.id, (None, None))
+            hits.append(
+                SearchHit(
+                    core,
+                    scores[core.id],
+                    d_score,
+                    l_score,
+                    d_rank,
+                    l_rank,
+                    passage if read_big else None,
+                    members if read_big else (),
+                )
+            )
         return hits
+
+    @property
+    def passage_chars(self) -> int:
+        """Budget of a returned passage (knowledge.passages); 0 returns the matched chunks alone."""
+        return self.settings.passage_chars
+
+    def _neighbours(self, chunk: Chunk, radius: int) -> list[Chunk]:
+        return self.catalog.chunks_around(chunk.source, chunk.ordinal, radius)
 
     def as_retriever(self, **kwargs: Any) -> HybridRetriever:
         return HybridRetriever(knowledge_base=self, **kwargs)

@@ -220,6 +220,15 @@ class Catalog:
         ).fetchall()
         return [Chunk(*row) for row in rows]
 
+    def chunks_around(self, source: str, ordinal: int, radius: int) -> list[Chunk]:
+        """The chunks of one document from `ordinal - radius` to `ordinal + radius`, in order."""
+        rows = self._db.execute(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE source = ? AND ordinal BETWEEN ? AND ?"
+            " ORDER BY ordinal",
+            (source, ordinal - radius, ordinal + radius),
+        ).fetchall()
+        return [Chunk(*row) for row in rows]
+
     def indexed_tokens(self) -> list[tuple[str, list[str]]]:
         """(chunk id, lexical tokens) for every chunk, in insertion order: to build other lexical indexes."""
         rows = self._db.execute(

@@ -23,6 +23,7 @@ SearchMode = Literal["hybrid", "dense", "lexical"]
 @dataclass(frozen=True)
 class SearchHit:
     chunk: Chunk
+    """The chunk that matched the question."""
     score: float
     """The fused score (hybrid) or the single retriever's score; higher is better."""
     dense_score: float | None = None
@@ -31,6 +32,16 @@ class SearchHit:
     """BM25 score, when the lexical retriever found it."""
     dense_rank: int | None = None
     lexical_rank: int | None = None
+    passage: Chunk | None = None
+    """With `search(read_big=True)`: the matched chunk widened with its neighbours into one passage of
+    consecutive chunks (knowledge.passages), with the matched chunk's id, title and section."""
+    members: tuple[str, ...] = ()
+    """Ids of the chunks the passage is made of, in document order, the matched one among them."""
+
+    @property
+    def text(self) -> str:
+        """What to read: the passage when there is one, else the matched chunk."""
+        return (self.passage or self.chunk).text
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -109,15 +120,21 @@ class HybridRetriever(BaseRetriever):
     mode: SearchMode = "hybrid"
     kind: str | None = None
     region: str | None = None
+    read_big: bool = False
+    """Documents are the matched chunks widened with their neighbours (knowledge.passages); the matched
+    chunk's own text is then in the metadata as `matched_text`."""
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
         kb: KnowledgeBase = self.knowledge_base
-        hits = kb.search(query, k=self.k, mode=self.mode, filters=Filters(kind=self.kind, region=self.region))
+        filters = Filters(kind=self.kind, region=self.region)
+        hits = kb.search(query, k=self.k, mode=self.mode, filters=filters, read_big=self.read_big)
         documents = []
         for hit in hits:
             metadata = hit.as_dict()
             text = metadata.pop("text")
+            if hit.passage is not None:
+                metadata["matched_text"], text = text, hit.passage.text
             documents.append(Document(page_content=text, metadata=metadata, id=hit.chunk.id))
         return documents

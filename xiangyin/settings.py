@@ -122,6 +122,12 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = 200
     answer_passages: int = Field(default=5, description="Passages retrieved and offered to the composer.")
+    passage_chars: int = Field(
+        default=750,
+        ge=0,
+        description="With read-big retrieval, a matched chunk is widened with its neighbours up to this many"
+        " characters (knowledge/passages.py); 0: the matched chunks alone.",
+    )
     session_max_turns: int = 12
     session_max_age_s: int = Field(default=3600, description="Turns older than this are forgotten.")
     # Refusal: answer only when the evidence is strong enough, by the confidence of

@@ -1,0 +1,140 @@
+"""Retrieve small, read big (knowledge.passages), the lay-question sets and the retrieval benchmark's
+loading and scoring (issue 15)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.normalize import normalize_question
+from benchmarks.retrieval import EvalSet, answerable, halves, load_lay_cases, parity_split, score
+from evals.cases import load_cases
+from knowledge.base import KnowledgeBase
+from knowledge.chunking import Chunk
+from knowledge.passages import read_big, widen, years_first, years_in
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _doc(*sizes: int, source: str = "a.md") -> list[Chunk]:
+    return [
+        Chunk(f"{source}-{n}", source, n, str(n) * size, "标题", f"第{n}条", "policy")
+        for n, size in enumerate(sizes)
+    ]
+
+
+def test_widen_takes_the_next_chunk_first_and_stays_within_the_budget() -> None:
+    doc = _doc(100, 100, 100, 100, 100)
+    # Each chunk added costs its length and one line break.
+    assert [c.ordinal for c in widen(doc[2], doc, 301, set())] == [2, 3]
+    assert [c.ordinal for c in widen(doc[2], doc, 302, set())] == [1, 2, 3]
+    assert [c.ordinal for c in widen(doc[4], doc, 302, set())] == [2, 3, 4]
+    assert [c.ordinal for c in widen(doc[2], doc, 50, set())] == [2]
+
+
+def test_widen_stops_at_chunks_already_returned() -> None:
+    doc = _doc(100, 100, 100, 100, 100)
+    assert [c.ordinal for c in widen(doc[2], doc, 1000, {doc[3].id})] == [0, 1, 2]
+
+
+def test_read_big_returns_distinct_places_as_exact_runs_of_chunks() -> None:
+    a, b = _doc(100, 100, 100, 100, source="a.md"), _doc(100, 100, source="b.md")
+    by_source = {"a.md": a, "b.md": b}
+
+    def neighbours(chunk: Chunk, radius: int) -> list[Chunk]:
+        doc = by_source[chunk.source]
+        return doc[max(0, chunk.ordinal - radius) : chunk.ordinal + radius + 1]
+
+    ranked = [a[1], a[2], b[0], a[3]]
+    places = read_big(ranked, k=3, budget=250, neighbours=neighbours)
+    # a[2] is inside the first passage, so the second place is b.md; a[3] is what is left of a.md.
+    assert [(core.id, members) for _, core, members in places] == [
+        ("a.md-1", ("a.md-1", "a.md-2")),
+        ("b.md-0", ("b.md-0", "b.md-1")),
+        ("a.md-3", ("a.md-3",)),
+    ]
+    passage, core, _ = places[0]
+    assert passage.text == a[1].text + "\n" + a[2].text
+    assert (passage.id, passage.section, passage.source) == (core.id, core.section, core.source)
+    assert read_big(ranked, k=2, budget=0, neighbours=neighbours)[0][0] == a[1]
+
+
+def test_search_read_big_keeps_the_matched_chunk_and_widens_it(shared_kb: KnowledgeBase) -> None:
+    plain = shared_kb.search("宅基地审批要多久", k=3)
+    wide = shared_kb.search("宅基地审批要多久", k=3, read_big=True)
+    assert all(h.passage is None and not h.members for h in plain)
+    assert wide[0].chunk == plain[0].chunk
+    for hit in wide:
+        assert hit.passage is not None and hit.chunk.text in hit.passage.text
+        assert hit.chunk.id in hit.members and len(hit.passage.text) <= shared_kb.passage_chars
+    members = [m for hit in wide for m in hit.members]
+    assert len(members) == len(set(members))
+    documents = shared_kb.as_retriever(k=2, read_big=True).invoke("宅基地审批要多久")
+    assert documents[0].metadata["matched_text"] in documents[0].page_content
+
+
+@pytest.mark.slow
+def test_a_married_daughters_land_is_found_from_a_villagers_words(demo_kb: KnowledgeBase) -> None:
+    """The issue's example: no word of 妇女结婚…发包方不得收回其原承包地 is in the question; the synonym
+    table adds 承包地, 妇女 and 结婚."""
+    question = normalize_question("俺家闺女嫁到外村了，村里的地还给她留着不？")
+    hits = demo_kb.search(question, k=5, read_big=True)
+    assert any("妇女结婚" in h.text and h.chunk.source == "policy/land-homestead.md" for h in hits[:3])
+
+
+def test_lay_sets_keep_each_case_in_the_half_of_the_case_it_rewrites() -> None:
+    demo = answerable(load_cases(ROOT / "evals" / "demo_cases.jsonl"))
+    lay, split = load_lay_cases(ROOT / "evals" / "lay_demo.jsonl", demo)
+    assert len(lay) >= 60 and set(split.values()) == {"tune", "held"}
+    originals = {c.id: c for c in demo}
+    base_split = parity_split(demo)
+    for case in lay:
+        if case.id.removeprefix("lay-") in originals:
+            original = originals[case.id.removeprefix("lay-")]
+            assert case.evidence == original.evidence and case.question != original.question
+            assert split[case.id] == base_split[original.id]
+        assert case.evidence and "lay" in case.tags
+
+
+def test_lay_domainrag_file_holds_no_text_of_the_shared_set() -> None:
+    """domainrag states no licence: the file keeps only our own questions and the ids to join on."""
+    for line in (ROOT / "evals" / "lay_domainrag.jsonl").read_text(encoding="utf-8").splitlines():
+        assert set(json.loads(line)) == {"id", "of", "question", "split"}
+    assert len((ROOT / "evals" / "lay_domainrag.jsonl").read_text().splitlines()) >= 60
+
+
+def test_scores_use_the_evaluation_harness_rule() -> None:
+    cases = answerable(load_cases(ROOT / "evals" / "demo_cases.jsonl"))[:2]
+    first, second = cases
+    hit = (first.sources[0], "前文" + first.evidence[0])
+    miss = ("x.md", "无关")
+    result = score(cases, [[miss, hit], [miss] * 6 + [(second.sources[0], second.evidence[0])]])
+    assert (result.hit1, result.hit5) == (0.0, 0.5)
+    assert result.mrr10 == pytest.approx((1 / 2 + 1 / 7) / 2)
+    by_half = halves(EvalSet("demo", ROOT, cases, parity_split(cases)), [[hit], [miss]])
+    assert by_half["tune"].hit1 == 1.0 and by_half["held"].hit1 == 0.0
+
+
+def test_read_big_leaves_out_a_passage_that_repeats_a_better_one() -> None:
+    notice = "2025年种粮补贴每亩110元，3月1日至4月15日到村委会申报。"
+    first = Chunk("a-0", "a.md", 0, notice, "通知", "", "policy")
+    again = Chunk("b-0", "b.md", 0, "转发：" + notice, "通知", "", "policy")
+    other = Chunk("c-0", "c.md", 0, "低保标准为每人每月880元。", "低保", "", "policy")
+    places = read_big([first, again, other], k=3, budget=750, neighbours=lambda chunk, radius: [chunk])
+    assert [core.id for _, core, _ in places] == ["a-0", "c-0"]
+
+
+def test_years_first_prefers_the_passage_that_names_the_asked_year() -> None:
+    old = Chunk("old-1", "2013.txt", 1, "圆梦计划招生80人左右。", "招生简章", "", "policy")
+    new = Chunk("new-1", "2016.txt", 1, "圆梦计划招生80人左右。", "招生简章", "", "policy")
+    dated = {"new-1": Chunk("new-0", "2016.txt", 0, "日期：2016-03-01", "招生简章", "", "policy")}
+
+    def neighbours(chunk: Chunk, radius: int) -> list[Chunk]:
+        return [dated[chunk.id], chunk] if chunk.id in dated else [chunk]
+
+    ranked = [(old, 0.9), (new, 0.8)]
+    assert years_in("2016年，圆梦计划招多少人？") == {"2016"}
+    assert [c.id for c in years_first(ranked, {"2016"}, 750, neighbours)] == ["new-1", "old-1"]
+    assert [c.id for c in years_first(ranked, set(), 750, neighbours)] == ["old-1", "new-1"]
