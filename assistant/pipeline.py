@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -156,7 +156,14 @@ class Assistant:
 
     def _retrieve(self, state: _State) -> _State:
         # Fetch a few extra: near-duplicates (the same notice published twice) are dropped in `select`.
-        state.hits = self.kb.search(state.query, k=self.settings.answer_passages + 3, spoken=state.spoken)
+        hits = self.kb.search(
+            state.query,
+            k=self.settings.answer_passages + 3,
+            spoken=state.spoken,
+            read_big=self.settings.read_big,
+        )
+        # Read big: the composer reads (and cites) the matched chunk widened with its neighbours.
+        state.hits = [replace(hit, chunk=hit.passage) if hit.passage else hit for hit in hits]
         if not state.hits:
             state.reply_kind = "refusal"
         return state
