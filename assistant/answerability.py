@@ -19,6 +19,7 @@ from typing import Literal
 
 import jieba.posseg
 
+from assistant.followup import topic_terms
 from assistant.normalize import synonyms
 from knowledge.lexical import word_tokenizer
 from knowledge.normalize import normalize_query, to_simplified
@@ -118,6 +119,9 @@ class Asked:
     editions: tuple[str, ...] = ()
     """Which edition or model (第28届, 小米13): met only in the sentence or beside it."""
     focus: tuple[tuple[AskedKind, str], ...] = ()
+    topics: tuple[str, ...] = ()
+    """The question's topic words (宽带 of 宽带多少钱): a sentence that names one only to deny it (无宽带,
+    不含宽带) is about something else."""
     """The word an asked person, place or time goes with (制作 of 谁制作的, 颁奖 of 颁奖时间)."""
 
     @property
@@ -240,6 +244,7 @@ def read_question(question: str) -> Asked:
         names=tuple(dict.fromkeys(names)),
         editions=tuple(dict.fromkeys(editions)),
         focus=tuple(_focus(question).items()),
+        topics=tuple(topic_terms(question)),
     )
 
 
@@ -302,6 +307,8 @@ def answers(asked: Asked, question: str, sentence: str, context: str = "", passa
             return False
     if any(not _meets(name, sentence, around) for name in asked.names):
         return False
+    if any(_only_denied(term, sentence) for term in asked.topics):
+        return False
     for edition in asked.editions:
         if edition not in sentence and (
             _other_edition(edition, sentence) or not _meets(edition, sentence, context)
@@ -310,6 +317,22 @@ def answers(asked: Asked, question: str, sentence: str, context: str = "", passa
     own = asked.own_words()
     focus = dict(asked.focus)
     return all(_stated(kind, focus.get(kind), sentence, own, question) for kind in asked.kinds)
+
+
+_DENIAL = re.compile(r"(?:无|不含|不包含|不包括|没有|不提供|不支持)$")
+
+
+def _only_denied(term: str, sentence: str) -> bool:
+    if "：" in sentence and "；" in sentence:
+        # A table row: its headings (宽带速率) name the term in every row; its values say yes or no.
+        sentence = "；".join(field.split("：", 1)[-1] for field in sentence.split("；"))
+    return _denied_everywhere(term, sentence)
+
+
+def _denied_everywhere(term: str, sentence: str) -> bool:
+    """Every mention of `term` in the sentence denies it (…不含宽带 says nothing of a 宽带 price)."""
+    places = [m.start() for m in re.finditer(re.escape(term), sentence)]
+    return bool(places) and all(_DENIAL.search(sentence[max(0, at - 3) : at]) for at in places)
 
 
 # Characters too common to tie two words together (举行 and 进行 share only 行).

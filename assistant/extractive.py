@@ -92,12 +92,28 @@ class SentenceWeights:
 def _penalty(sentence: str) -> float:
     """Sentences a villager should not be read: long ones, preambles, and headings ending in a colon."""
     text = display(sentence)
-    penalty = 0.3 if len(text) > 140 else 0.15 if len(text) > 90 else 0.0
+    # A table row is quoted whole however long: its fields are read one by one.
+    long = not _TABLE_ROW.match(text)
+    penalty = 0.3 if long and len(text) > 140 else 0.15 if long and len(text) > 90 else 0.0
     if _BOILERPLATE.search(text):
         penalty += 0.3
     if len(text) < 8 or text.endswith(("：", ":")):
         penalty += 0.2
     return penalty
+
+
+def _row_parts(sentence: str) -> tuple[str, str]:
+    """What a sentence says, and what only labels it: a table row's headings (月费（元/月）, 宽带速率) are
+    the same in every row, so only its values tell one row from another."""
+    if not _TABLE_ROW.match(sentence):
+        return sentence, ""
+    fields = [field.split("：", 1) for field in sentence.split("；")]
+    return "；".join(f[-1] for f in fields), "；".join(f[0] for f in fields if len(f) == 2)
+
+
+def _words(text: str, wanted: set[str] = frozenset()) -> set[str]:  # type: ignore[assignment]
+    """The text's tokens, and those of `wanted` standing inside a longer word (宽带 in 单宽带300M)."""
+    return set(lexical_tokens(text)) | {t for t in wanted if len(t) >= 2 and t in text}
 
 
 def _coverage(q_tokens: set[str], q_weight: float, tokens: set[str], context: set[str]) -> float:
@@ -145,11 +161,16 @@ class ExtractiveComposer:
             context_tokens = set(lexical_tokens(f"{chunk.title} {chunk.section}"))
             prior = item.hit.score / top if top > 0 else 0.0
             for position, sentence in enumerate(sentences_of(chunk.text)):
-                coverage = _coverage(q_tokens, q_weight, set(lexical_tokens(sentence)), context_tokens)
+                said, heading = _row_parts(sentence)
+                coverage = _coverage(
+                    q_tokens, q_weight, _words(said, q_tokens), context_tokens | _words(heading)
+                )
                 pairs = len(q_bigrams & _bigrams(sentence)) / max(len(q_bigrams), 1)
                 signal = sum(1 for t in types if SENTENCE_SIGNALS[t].search(sentence)) / max(len(types), 1)
                 w = self.weights
                 relevance = w.coverage * coverage + w.pairs * pairs + w.signal * signal - _penalty(sentence)
+                if heading and _words(said.split("；", 1)[0], q_tokens) & q_tokens:
+                    relevance += w.pairs  # the row is named for what is asked (单宽带300M for 宽带)
                 total = relevance + w.prior * prior
                 scored.append(_Scored(total, relevance, coverage, _Sentence(index, position, sentence)))
         return sorted(scored, key=lambda item: item.total, reverse=True)
@@ -193,7 +214,10 @@ class ExtractiveComposer:
                 if any(text == display(c.text) for c in chosen):
                     taken += 1  # another part already answered with it
                     continue
-                if len(chosen) == self.max_sentences or (chosen and size + len(text) > self.max_chars):
+                # Table rows are quoted whole, two of them however long (单宽带300M and 单宽带500M).
+                rows = _TABLE_ROW.match(text) and all(_TABLE_ROW.match(display(c.text)) for c in chosen)
+                full = len(chosen) >= 2 if rows else bool(chosen) and size + len(text) > self.max_chars
+                if len(chosen) == self.max_sentences or full:
                     break
                 chosen.append(sentence)
                 size += len(text)

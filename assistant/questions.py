@@ -28,7 +28,8 @@ _QUESTION_PATTERNS: dict[QuestionType, re.Pattern[str]] = {
 }
 
 SENTENCE_SIGNALS: dict[QuestionType, re.Pattern[str]] = {
-    "amount": re.compile(r"\d[\d,.]*\s*(万元|亿元|元|块)"),
+    # 12元, or a table field whose heading carries the unit (月费（元/月）：40).
+    "amount": re.compile(r"\d[\d,.]*\s*(万元|亿元|元|块)|[（(](?:万元|元)[^）)]{0,4}[）)][:：]\s*\d"),
     "percentage": re.compile(r"\d+(\.\d+)?\s*%|百分之|\d+成"),
     "date": re.compile(r"\d{1,2}月\d{1,2}日|\d{1,2}月(底|初|中旬|上旬|下旬)|每年\d{1,2}月|\d{4}年\d{1,2}月"),
     "duration": re.compile(r"\d+\s*个?(工作日|日|天|月|年|小时|分钟)"),

@@ -63,6 +63,20 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # A lead-in (…如下：) holds no figure yet; list numbers count nothing.
         ("2025年全县粮食产量", "2025年全县粮食播种面积、单位面积产量和总产量分别如下：.", "", False),
         ("2025年新能源指标有多少个？", "查询方式：1、官网查询 2、拨打热线查询", "2025年新能源指标", False),
+        # A sentence that names the asked thing only to deny it is about something else.
+        ("村里的宽带多少钱一个月？", "乡村惠民卡每月19元，含10GB流量，不含宽带。", "", False),
+        (
+            "村里的宽带多少钱一个月？",
+            "套餐名称：乡村惠民卡；月费（元/月）：19；宽带速率（Mbps）：无宽带",
+            "",
+            False,
+        ),
+        (
+            "村里的宽带多少钱一个月？",
+            "套餐名称：单宽带300M；月费（元/月）：40；宽带速率（Mbps）：300",
+            "",
+            True,
+        ),
         # A news dateline is when the page was written, not the asked date; a question answers nothing.
         ("丰收节什么时候开幕？", "Sep 20, 2025 ... 丰收节的筹备工作正在紧张进行。", "", False),
         ("丰收节什么时候开幕？", "丰收节什么时候开幕？", "", False),

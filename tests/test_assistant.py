@@ -230,3 +230,13 @@ def test_an_answer_stays_on_its_subject(assistant: Assistant) -> None:
     assert not answer.refused and "880元" in answer.answer
     assert "宅基地" not in answer.answer and "一户一宅" not in answer.answer
     assert {c.source for c in answer.citations} == {"policy/dibao-relief-2025.txt"}
+
+
+def test_a_price_is_read_from_the_table_rows_named_for_it(assistant: Assistant) -> None:
+    """村里的宽带多少钱一个月 was answered with the 乡村惠民卡 at 19元, a phone plan whose row says 无宽带;
+    the rows named for broadband (单宽带300M 40元, 单宽带500M 60元) are the answer, quoted whole."""
+    answer = assistant.ask("村里的宽带多少钱一个月？")
+    assert not answer.refused
+    assert "单宽带300M" in answer.answer and "40" in answer.answer
+    assert "单宽带500M" in answer.answer and "60" in answer.answer
+    assert "乡村惠民卡" not in answer.answer
