@@ -160,6 +160,8 @@ class ExtractiveComposer:
             chunk = item.hit.chunk
             context_tokens = set(lexical_tokens(f"{chunk.title} {chunk.section}"))
             prior = item.hit.score / top if top > 0 else 0.0
+            # Read big: the neighbours around the matched chunk share its rank at half weight.
+            matched = (item.hit.matched or chunk).text
             for position, sentence in enumerate(sentences_of(chunk.text)):
                 said, heading = _row_parts(sentence)
                 coverage = _coverage(
@@ -171,7 +173,7 @@ class ExtractiveComposer:
                 relevance = w.coverage * coverage + w.pairs * pairs + w.signal * signal - _penalty(sentence)
                 if heading and _words(said.split("；", 1)[0], q_tokens) & q_tokens:
                     relevance += w.pairs  # the row is named for what is asked (单宽带300M for 宽带)
-                total = relevance + w.prior * prior
+                total = relevance + w.prior * prior * (1.0 if sentence in matched else 0.5)
                 scored.append(_Scored(total, relevance, coverage, _Sentence(index, position, sentence)))
         return sorted(scored, key=lambda item: item.total, reverse=True)
 

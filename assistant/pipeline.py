@@ -12,7 +12,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from langchain_core.runnables import Runnable, RunnableLambda
@@ -163,7 +163,7 @@ class Assistant:
             read_big=self.settings.read_big,
         )
         # Read big: the composer reads (and cites) the matched chunk widened with its neighbours.
-        state.hits = [replace(hit, chunk=hit.passage) if hit.passage else hit for hit in hits]
+        state.hits = [hit.widened() for hit in hits]
         if not state.hits:
             state.reply_kind = "refusal"
         return state
@@ -226,7 +226,8 @@ class Assistant:
         """Whether the retrieved sentences state what the question asks for, under its constraints
         (every part of it, by some sentence), and for each passage whether one of its sentences does."""
         asked = read_question(state.standalone)
-        chunks = [hit.chunk for hit in state.hits]
+        # Read big: what the question matched decides, not the neighbours read around it.
+        chunks = [hit.matched or hit.chunk for hit in state.hits]
         placed = list(sentences_in_context(chunks))
         sentences = [(p.text, p.context, p.passage) for p in placed]
         per_passage = [False] * len(chunks)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -37,6 +37,15 @@ class SearchHit:
     consecutive chunks (knowledge.passages), with the matched chunk's id, title and section."""
     members: tuple[str, ...] = ()
     """Ids of the chunks the passage is made of, in document order, the matched one among them."""
+    matched: Chunk | None = None
+    """Set by `widened()`: the chunk the question matched, while `chunk` is the passage around it."""
+
+    def widened(self) -> SearchHit:
+        """The hit with its passage as the chunk to read and cite (the matched chunk kept as `matched`),
+        for readers that know only `chunk`."""
+        if self.passage is None:
+            return self
+        return replace(self, chunk=self.passage, passage=None, matched=self.chunk)
 
     @property
     def text(self) -> str:
