@@ -80,6 +80,12 @@ _FIELD_NAMES = {
     "files": "文件",
     "folder": "文件夹",
     "question": "问题",
+    "title": "标题",
+    "kind": "类别",
+    "region": "地区",
+    "valid_from": "生效日期",
+    "valid_to": "截止日期",
+    "k": "段落数",
 }
 _LOCATIONS = frozenset({"body", "query", "path", "form", "header"})
 

@@ -180,9 +180,12 @@ class IngestJobs:
         self._wait_for_writer_s = wait_for_writer_s
         self._stopping = threading.Event()
 
-    def submit(self, kind: str, roots: Sequence[Path], files: Sequence[str] = ()) -> str:
+    def submit(
+        self, kind: str, roots: Sequence[Path], files: Sequence[str] = (), force: Sequence[str] = ()
+    ) -> str:
+        """`force`: sources read again even when unchanged (re-indexing one document)."""
         job_id = self.store.create(kind, files)
-        self._executor.submit(self._run, job_id, list(roots), list(files))
+        self._executor.submit(self._run, job_id, list(roots), list(files), list(force))
         return job_id
 
     def _cancel_check(self, job_id: str) -> Callable[[], bool]:
@@ -202,7 +205,7 @@ class IngestJobs:
 
         return cancelled
 
-    def _run(self, job_id: str, roots: list[Path], files: list[str]) -> None:
+    def _run(self, job_id: str, roots: list[Path], files: list[str], force: list[str]) -> None:
         def progress(stage: str, done: int, total: int) -> None:
             self.store.update(job_id, stage=stage, done=done, total=total)
 
@@ -214,7 +217,9 @@ class IngestJobs:
             while True:
                 try:
                     kb = self._knowledge_base()
-                    report = ingest(kb, roots, prune=True, progress=progress, cancelled=cancelled)
+                    report = ingest(
+                        kb, roots, prune=True, progress=progress, cancelled=cancelled, force=force
+                    )
                     break
                 except IngestInProgress:
                     if time.monotonic() > deadline:

@@ -78,15 +78,26 @@ class DocumentInfo(BaseModel):
     chars: int
     chunks: int
     root: str
-    status: Literal["indexed", "refused"] = Field(
-        default="indexed", description="`refused`: the file could not be read; `reason` says why."
+    status: Literal["indexed", "refused", "ingesting"] = Field(
+        default="indexed",
+        description="`refused`: the file could not be read; `reason` says why. `ingesting`: a queued or"
+        " running job is reading it (a new upload is listed so before it is indexed).",
     )
     reason: str = Field(default="", description="Why the file was refused (Chinese, for officials).")
+    valid_from: str = Field(default="", description="First day in force (YYYY-MM-DD), or empty.")
+    valid_to: str = Field(default="", description="Last day in force (YYYY-MM-DD), or empty.")
+    expired: bool = Field(default=False, description="valid_to has passed.")
+    ingested_at: str = Field(default="", description="When it was last indexed (UTC, YYYY-MM-DD HH:MM:SS).")
+    bytes: int = Field(default=0, description="Size of the file on the server (0 when it is not there).")
+    overrides: dict[str, str] = Field(
+        default_factory=dict,
+        description="Metadata an official corrected (field -> value), applied at every ingest of the file.",
+    )
 
 
 class JobState(BaseModel):
     id: str
-    kind: Literal["upload", "reindex"]
+    kind: Literal["upload", "reindex", "metadata"]
     state: Literal["queued", "running", "done", "failed", "cancelled"]
     stage: str = ""
     done: int = 0

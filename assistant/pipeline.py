@@ -24,6 +24,7 @@ from assistant.composers import make_composer
 from assistant.composing import Composer, Draft, Evidence
 from assistant.confidence import Signals, model_for
 from assistant.events import AnswerEvent, Finished, Retrieved, Rewritten, TextDelta
+from assistant.expiry import drop_expired
 from assistant.extractive import ExtractiveComposer, sentences_in_context
 from assistant.followup import rewrite, topic_terms
 from assistant.homophones import HomophoneRepair
@@ -61,6 +62,8 @@ class _State:
     reply_kind: AnswerKind | str | None = None
     """Set when the question is not answered from the documents (small talk, bad input, refusal)."""
     timings: dict[str, float] = field(default_factory=dict)
+    expired_notice: str = ""
+    """Said before a refusal when the best match was an expired document (assistant/expiry.py)."""
 
 
 Stage = Callable[[_State], _State]
@@ -162,6 +165,10 @@ class Assistant:
             spoken=state.spoken,
             read_big=self.settings.read_big,
         )
+        if self.settings.expired_documents == "exclude":
+            hits, state.expired_notice = drop_expired(hits)
+            if state.expired_notice:  # the question is about an expired document: never its neighbours
+                state.reply_kind = "refusal"
         # Read big: the composer reads (and cites) the matched chunk widened with its neighbours.
         state.hits = [hit.widened() for hit in hits]
         if not state.hits:
@@ -280,6 +287,8 @@ class Assistant:
             s = self.settings
             replied = state.reply_kind or "refusal"
             text = reply(replied, s.assistant_name, s.handoff, s.max_question_chars, state.spoken)
+            if kind == "refusal" and state.expired_notice:
+                text = state.expired_notice + text
             speech = to_speech(text)
             composer = ""
         else:

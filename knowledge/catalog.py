@@ -8,6 +8,7 @@ reconciled against it (a vector whose id is not in the catalog is never returned
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,15 @@ CREATE TABLE IF NOT EXISTS rejected (
     message TEXT NOT NULL,
     rejected_at TEXT NOT NULL DEFAULT (datetime('now'))
 );
+CREATE TABLE IF NOT EXISTS overrides (
+    source TEXT PRIMARY KEY,
+    title TEXT,
+    kind TEXT,
+    region TEXT,
+    valid_from TEXT,
+    valid_to TEXT,
+    updated_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
 """
 
 _WRITTEN_DOCUMENT_COLUMNS = (
@@ -100,6 +110,34 @@ class RejectedDocument:
     message: str
     """For the officials, in Simplified Chinese, with what to do."""
     rejected_at: str = ""
+
+
+OVERRIDABLE = ("title", "kind", "region", "valid_from", "valid_to")
+"""Document metadata an official may correct without editing the file."""
+
+
+@dataclass(frozen=True)
+class MetadataOverride:
+    """An official's correction of a document's metadata, kept apart from the document so that every later
+    ingest of the same file applies it again. None: the file's own value stands; "" clears it (a region
+    of "" makes a document national)."""
+
+    source: str
+    title: str | None = None
+    kind: str | None = None
+    region: str | None = None
+    valid_from: str | None = None
+    valid_to: str | None = None
+    updated_at: str = ""
+
+    def fields(self) -> dict[str, str]:
+        """The overridden fields and their values."""
+        return {name: value for name in OVERRIDABLE if (value := getattr(self, name)) is not None}
+
+    def fingerprint(self) -> str:
+        """Part of the recipe a document is indexed with: a changed correction re-reads the document."""
+        text = "\x1f".join(f"{name}={value}" for name, value in sorted(self.fields().items()))
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -274,7 +312,37 @@ class Catalog:
         ).fetchall()
         return [(str(row[0]), float(row[1])) for row in rows]
 
+    def overrides(self) -> dict[str, MetadataOverride]:
+        rows = self._db.execute(
+            f"SELECT source, {', '.join(OVERRIDABLE)}, updated_at FROM overrides ORDER BY source"
+        ).fetchall()
+        return {row[0]: MetadataOverride(*row) for row in rows}
+
+    def override(self, source: str) -> MetadataOverride | None:
+        row = self._db.execute(
+            f"SELECT source, {', '.join(OVERRIDABLE)}, updated_at FROM overrides WHERE source = ?", (source,)
+        ).fetchone()
+        return None if row is None else MetadataOverride(*row)
+
     # Writes
+
+    def set_override(self, override: MetadataOverride) -> None:
+        """Store an official's correction (replacing an earlier one); an override with no field set is
+        removed. It takes effect when the document is next ingested (the recipe it was indexed with no
+        longer matches), so the change goes through the same one-transaction switch as any ingest."""
+        if not override.fields():
+            self.clear_override(override.source)
+            return
+        # One statement, so atomic on its own: no transaction that a reader sharing this connection
+        # could find open.
+        self._db.execute(
+            f"INSERT OR REPLACE INTO overrides(source, {', '.join(OVERRIDABLE)}) VALUES ({_marks(6)})",
+            (override.source, *(getattr(override, name) for name in OVERRIDABLE)),
+        )
+
+    def clear_override(self, source: str) -> bool:
+        """Forget a document's corrections; false when it had none."""
+        return self._db.execute("DELETE FROM overrides WHERE source = ?", (source,)).rowcount > 0
 
     def forget_rejected(self, source: str) -> bool:
         """Drop a refused file's record, so the next ingest reads it again; false when there was none."""

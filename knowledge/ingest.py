@@ -21,15 +21,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from knowledge.base import KnowledgeBase
-from knowledge.catalog import DocumentRecord, DocumentUpdate, RejectedDocument
+from knowledge.catalog import DocumentRecord, DocumentUpdate, MetadataOverride, RejectedDocument
 from knowledge.chunking import CHUNKER_VERSION, Chunk
 from knowledge.lexical import TOKENIZER_VERSION, lexical_tokens
 from knowledge.loaders import LoadError, is_supported
+from knowledge.metadata import DocumentMeta
 from knowledge.parsing import DocumentParser, ParsedFile, ParserConfig
 from knowledge.phonetic import PINYIN_VERSION, pinyin_tokens
 
@@ -121,10 +122,13 @@ def ingest(
     prune: bool = True,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    force: Collection[str] = (),
 ) -> IngestReport:
     """Mirror the given folders (or files) into the knowledge base. `cancelled` is asked often (while a
     document is parsed, between documents and between embedding batches; keep it cheap): once it says
-    true, the ingest stops within about a second and raises `IngestCancelled`, committing nothing."""
+    true, the ingest stops within about a second and raises `IngestCancelled`, committing nothing.
+    `force` names sources to read again even when unchanged (and even when an earlier run refused them).
+    Officials' metadata corrections (`Catalog.set_override`) are applied to every document read."""
     started = time.perf_counter()
     report = IngestReport()
     notify: Progress = progress or (lambda stage, done, total: None)
@@ -133,7 +137,8 @@ def ingest(
     chunker = _chunker_id(kb)
     config = ParserConfig.from_settings(kb.settings)
     with kb.writer():
-        run = _Run(kb, check, chunker, f"{chunker}:{config.fingerprint()}", report)
+        recipe = f"{chunker}:{config.fingerprint()}"
+        run = _Run(kb, check, chunker, recipe, report, kb.catalog.overrides(), set(force))
         refused = {r.source: r for r in kb.catalog.rejected_documents()}
         to_read: list[_Changed] = []
         for file in files:
@@ -212,11 +217,21 @@ class _Run:
     recipe: str
     """The chunker and the parser's budgets: a refusal stands for the same bytes under the same recipe."""
     report: IngestReport
+    overrides: dict[str, MetadataOverride] = field(default_factory=dict)
+    """Officials' metadata corrections by source."""
+    force: set[str] = field(default_factory=set)
+    """Sources read again even when unchanged."""
     updates: list[DocumentUpdate] = field(default_factory=list)
     rejected: list[RejectedDocument] = field(default_factory=list)
     """Files refused by this run, to record."""
     forgotten: list[str] = field(default_factory=list)
     """Sources whose earlier refusal no longer stands: changed, indexed after all, or gone."""
+
+    def chunker_of(self, source: str) -> str:
+        """The recipe a document is indexed with, its metadata correction included: a document whose
+        correction changed (or was removed) since it was indexed is read again, with the new one."""
+        override = self.overrides.get(source)
+        return f"{self.chunker}:meta={override.fingerprint()}" if override else self.chunker
 
     def triage(self, file: _SourceFile, refused: RejectedDocument | None) -> _Changed | None:
         """The file, when it has to be read; unchanged and still refused files are only counted."""
@@ -230,12 +245,18 @@ class _Run:
             log.warning("skipped %s: %s", file.source, exc)
             return None
         if refused is not None:
-            if refused.file_hash == file_hash and refused.chunker == self.recipe:
+            same = refused.file_hash == file_hash and refused.chunker == self.recipe
+            if same and file.source not in self.force:
                 report.rejected_before.append(file.source)
                 return None
             self.forgotten.append(file.source)
         previous = self.kb.catalog.document(file.source)
-        if previous is not None and previous.file_hash == file_hash and previous.chunker == self.chunker:
+        if (
+            previous is not None
+            and previous.file_hash == file_hash
+            and previous.chunker == self.chunker_of(file.source)
+            and file.source not in self.force
+        ):
             report.unchanged.append(file.source)
             return None
         return _Changed(file, file_hash, previous)
@@ -252,12 +273,15 @@ class _Run:
             log.warning("skipped %s: %s", file.source, parsed.reason)
             return
         meta, chunks = parsed.meta, parsed.chunks
+        override = self.overrides.get(file.source)
+        if override is not None:
+            meta, chunks = _corrected(meta, chunks, override)
         (report.updated if changed.previous is not None else report.added).append(file.source)
         record = DocumentRecord(
             source=file.source,
             root=str(file.root),
             file_hash=changed.file_hash,
-            chunker=self.chunker,
+            chunker=self.chunker_of(file.source),
             title=meta.title,
             kind=meta.kind,
             region=meta.region,
@@ -273,6 +297,30 @@ class _Run:
             tokens.append(lexical_tokens(chunk.embedding_text()))
             pinyin.append(pinyin_tokens(chunk.embedding_text()))
         self.updates.append(DocumentUpdate(record, chunks, tokens, pinyin))
+
+
+def _corrected(
+    meta: DocumentMeta, chunks: Sequence[Chunk], override: MetadataOverride
+) -> tuple[DocumentMeta, list[Chunk]]:
+    """The document's metadata with an official's correction, on the document and on every chunk (they
+    carry it for filtering and citing). A chunk's id names its metadata, so corrected chunks get ids of
+    their own, derived from the file's ids: stable across ingests, never shared with the uncorrected
+    version's vectors (whose metadata, used by the vector store's filters, is the old one)."""
+    fields = override.fields()
+    corrected = replace(meta, **fields)
+    fingerprint = override.fingerprint()
+    return corrected, [
+        replace(
+            chunk,
+            id=hashlib.sha256(f"{chunk.id}\x1f{fingerprint}".encode()).hexdigest()[:32],
+            title=corrected.title,
+            kind=corrected.kind,
+            region=corrected.region,
+            valid_from=corrected.valid_from,
+            valid_to=corrected.valid_to,
+        )
+        for chunk in chunks
+    ]
 
 
 def _embed_missing(

@@ -121,6 +121,12 @@ class Settings(BaseSettings):
         description="Who to ask when the documents do not answer (e.g. the village committee's phone).",
     )
     max_question_chars: int = 200
+    expired_documents: Literal["include", "exclude"] = Field(
+        default="include",
+        description="Documents whose valid_to date has passed: `include` answers from them (the officials'"
+        " page marks them), `exclude` leaves them out of answers and says a newer document is needed when"
+        " the best match was one of them. Off by default: the demo documents end in 2025.",
+    )
     answer_passages: int = Field(default=5, description="Passages retrieved and offered to the composer.")
     read_big: bool = Field(
         default=False,

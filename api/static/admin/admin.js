@@ -1,5 +1,7 @@
-// The officials' testing page: try a question, save it as a test case, run every saved case and open
-// the report; follow (and cancel) the knowledge base's update jobs. Every call carries the admin token, which lives only in this tab's sessionStorage.
+// The officials' page: manage the knowledge base's documents (upload, see what the assistant reads,
+// correct metadata, re-index, delete), try a question, save it as a test case, run every saved case and
+// open the report; follow (and cancel) the knowledge base's update jobs. Every call carries the admin
+// token, which lives only in this tab's sessionStorage.
 
 const BASE = "/api/v1/admin";
 const TOKEN_KEY = "xiangyin-admin-token";
@@ -142,6 +144,8 @@ function signIn(value) {
 
 function signOut() {
   clearTimeout(jobsTimer);
+  documents = [];
+  $("doc-panel").hidden = true;
   sessionStorage.removeItem(TOKEN_KEY);
   $("sign-in").hidden = false;
   $("workspace").hidden = true;
@@ -152,6 +156,7 @@ function signOut() {
 async function enter(value) {
   signIn(value);
   try {
+    await loadDocuments();
     await loadCases();
     watchJobs();
     await showLatestRun();
@@ -359,6 +364,7 @@ async function follow(run) {
     showRun(run);
   }
   await openableReport(run);
+  await showFailures(run);
   return run;
 }
 
@@ -443,10 +449,16 @@ function renderJobs(jobs) {
   $("no-jobs").hidden = jobs.length > 0;
 }
 
+let jobsWereActive = false;
+
 async function loadJobs() {
   const jobs = (await callJson("GET", "/jobs")).slice(0, 10);
   renderJobs(jobs);
-  return jobs.some((job) => job.state === "queued" || job.state === "running");
+  const active = jobs.some((job) => job.state === "queued" || job.state === "running");
+  // The document list shows what jobs are reading, and what they added, as they go.
+  if (active || jobsWereActive) await loadDocuments();
+  jobsWereActive = active;
+  return active;
 }
 
 // Polls while a job is active, slowly otherwise (an upload may come from another official or the CLI).
@@ -469,6 +481,461 @@ async function cancelJob(job) {
   watchJobs();
 }
 
+
+// The knowledge base's documents: list and search, upload with progress, what the assistant reads,
+// metadata corrections, re-index and delete.
+
+const KINDS = { policy: "政策文件", handbook: "产品手册", case: "典型案例", other: "其他" };
+const DOC_STATES = { indexed: "已收录", refused: "没有收录", ingesting: "正在收录…" };
+const META_FIELDS = [
+  ["title", "meta-title"],
+  ["kind", "meta-kind"],
+  ["region", "meta-region"],
+  ["valid_from", "meta-from"],
+  ["valid_to", "meta-to"],
+];
+// A table row as the chunker writes it: 列名：值；列名：值 (at least two cells).
+const TABLE_ROW = /^[^：；\n]{1,30}：[^；\n]*(；[^：；\n]{1,30}：[^；\n]*)+$/;
+let documents = [];
+let openSource = null;
+
+// A source is a path (policy/grain.md): each segment is encoded, the slashes stay.
+function docPath(source) {
+  return `/documents/${source.split("/").map(encodeURIComponent).join("/")}`;
+}
+
+function size(bytes) {
+  if (!bytes) return "—";
+  if (bytes < 1000) return `${bytes} 字节`;
+  if (bytes < 1_000_000) return `${(bytes / 1000).toFixed(1)} KB`;
+  return `${(bytes / 1_000_000).toFixed(1)} MB`;
+}
+
+function when(utc) {
+  if (!utc) return "—";
+  const date = new Date(`${utc.replace(" ", "T")}Z`);
+  if (Number.isNaN(date.getTime())) return utc;
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+function validity(doc) {
+  if (!doc.valid_from && !doc.valid_to) return "长期有效";
+  return `${doc.valid_from || "…"} 至 ${doc.valid_to || "…"}`;
+}
+
+async function loadDocuments() {
+  documents = await callJson("GET", "/documents");
+  renderDocuments();
+}
+
+function renderDocuments() {
+  const term = $("doc-search").value.trim().toLowerCase();
+  const shown = documents.filter(
+    (doc) => !term || doc.source.toLowerCase().includes(term) || doc.title.toLowerCase().includes(term),
+  );
+  const list = $("doc-list");
+  list.replaceChildren();
+  for (const doc of shown) list.append(documentRow(doc));
+  $("doc-count").textContent = String(documents.filter((doc) => doc.status !== "refused").length);
+  $("no-docs").hidden = shown.length > 0;
+}
+
+function documentRow(doc) {
+  const item = element("li", "doc");
+  item.dataset.source = doc.source;
+  item.dataset.status = doc.status;
+  const about = element("div");
+  const title = element("div", "doc-title", doc.title || doc.source);
+  title.append(" ", element("span", `badge ${doc.status}`, DOC_STATES[doc.status] || doc.status));
+  if (doc.expired) title.append(" ", element("span", "badge expired", "已过期"));
+  about.append(title, element("div", "doc-source", doc.source));
+  if (doc.status === "refused") {
+    about.append(element("div", "doc-reason", `原因：${doc.reason}`));
+  } else if (doc.status === "indexed" || doc.chunks) {
+    const facts = element("div", "doc-facts");
+    const changed = Object.keys(doc.overrides || {}).length ? "（信息已修改）" : "";
+    for (const fact of [
+      `类别：${KINDS[doc.kind] || doc.kind}`,
+      `地区：${doc.region || "全国通用"}`,
+      `有效期：${validity(doc)}`,
+      `${doc.chunks} 段`,
+      `大小：${size(doc.bytes)}`,
+      `收录于 ${when(doc.ingested_at)}${changed}`,
+    ]) {
+      facts.append(element("span", "", fact));
+    }
+    about.append(facts);
+  }
+  const actions = element("div", "doc-actions");
+  const button = (text, label, action, className = "") => {
+    const node = element("button", className, text);
+    node.type = "button";
+    node.setAttribute("aria-label", `${label}：${doc.source}`);
+    node.addEventListener("click", action);
+    actions.append(node);
+    return node;
+  };
+  if (doc.status === "indexed") button("查看内容", "查看内容", () => openDocument(doc.source), "open-doc");
+  if (doc.status !== "ingesting") {
+    button("重新建索引", "重新建索引", () => reindexDocument(doc), "reindex-doc");
+    button("删除", "删除", () => deleteDocument(doc), "danger delete-doc");
+  }
+  item.append(about, actions);
+  return item;
+}
+
+// Uploading: one request per file, so each file has its own progress bar and its own ingest job.
+
+function uploadRow(file) {
+  const item = element("li", "upload");
+  item.dataset.name = file.name;
+  item.dataset.state = "uploading";
+  const state = element("span", "upload-state", "正在上传…");
+  state.dataset.state = "uploading";
+  const head = element("div", "");
+  head.append(element("strong", "", file.name), "：", state);
+  const bar = element("progress");
+  bar.max = 1;
+  bar.value = 0;
+  item.append(head, bar);
+  $("upload-list").prepend(item);
+  const show = (text, phase, done, total) => {
+    state.textContent = text;
+    state.dataset.state = phase;
+    item.dataset.state = phase;
+    if (total) {
+      bar.max = total;
+      bar.value = done;
+    }
+    bar.hidden = phase === "done" || phase === "failed";
+  };
+  return show;
+}
+
+function send(file, show) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    form.append("files", file, file.name);
+    const request = new XMLHttpRequest();
+    request.open("POST", `${BASE}/documents`);
+    request.setRequestHeader("Authorization", `Bearer ${token()}`);
+    request.upload.onprogress = (event) => {
+      if (event.lengthComputable) show(`正在上传 ${Math.round((event.loaded / event.total) * 100)}%`, "uploading", event.loaded, event.total);
+    };
+    request.onerror = () => reject(new ApiError(0, "network", NETWORK_MESSAGE));
+    request.onload = () => {
+      let body = null;
+      try {
+        body = JSON.parse(request.responseText);
+      } catch {
+        // Not JSON: the general message below.
+      }
+      if (request.status === 202 && body) resolve(body);
+      else {
+        const error = (body && body.error) || { code: `http_${request.status}`, message: SERVER_MESSAGE };
+        reject(new ApiError(request.status, error.code, error.message));
+      }
+    };
+    request.send(form);
+  });
+}
+
+async function waitForJob(job, onProgress) {
+  while (job.state === "queued" || job.state === "running") {
+    onProgress(job);
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    job = await callJson("GET", `/jobs/${encodeURIComponent(job.id)}`);
+  }
+  return job;
+}
+
+function jobProgress(job) {
+  if (job.state === "queued") return "排队等待收录…";
+  if (job.cancelling) return "正在取消…";
+  const stage = JOB_STAGES[job.stage] || "正在收录";
+  return job.total ? `${stage}（${job.done} / ${job.total}）` : `${stage}…`;
+}
+
+async function uploadOne(file) {
+  const show = uploadRow(file);
+  try {
+    let job = await send(file, show);
+    const source = job.files[0];
+    show("已上传，排队等待收录…", "ingesting", 0, 1);
+    watchJobs();
+    job = await waitForJob(job, (current) => show(jobProgress(current), "ingesting", current.done, current.total));
+    if (job.skipped[source]) show(`没有收录：${job.skipped[source]}`, "failed");
+    else if (job.added.includes(source) || job.updated.includes(source)) show("已收录，助手可以回答了", "done");
+    else if (job.state === "done") show("文件和已收录的一样，没有变化", "done");
+    else show(job.message || "没有完成", "failed");
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    show(error.message, "failed");
+    if (error.status === 401 || error.status === 403) handle(error);
+  }
+  await loadDocuments();
+}
+
+async function uploadAll(files) {
+  showMessage("");
+  for (const file of Array.from(files)) await uploadOne(file);
+}
+
+// What the assistant reads, and metadata corrections.
+
+function chunkLines(text) {
+  const box = element("div", "chunk-text");
+  for (const line of text.split("\n")) {
+    if (TABLE_ROW.test(line)) {
+      const row = element("div", "table-row");
+      for (const cell of line.split("；")) {
+        const [name, ...rest] = cell.split("：");
+        const node = element("span", "table-cell");
+        node.append(element("b", "", `${name}：`), rest.join("："));
+        row.append(node);
+      }
+      box.append(row);
+    } else {
+      box.append(element("p", "chunk-line", line));
+    }
+  }
+  return box;
+}
+
+function fillMeta(doc) {
+  $("meta-title").value = doc.title;
+  $("meta-kind").value = doc.kind in KINDS ? doc.kind : "other";
+  $("meta-region").value = doc.region;
+  $("meta-from").value = doc.valid_from;
+  $("meta-to").value = doc.valid_to;
+  for (const mark of document.querySelectorAll("#meta-form .changed")) {
+    mark.hidden = !(mark.dataset.field in (doc.overrides || {}));
+  }
+}
+
+let openDoc = null;
+
+async function openDocument(source) {
+  showMessage("");
+  try {
+    const view = await callJson("GET", `${docPath(source)}/chunks`);
+    openSource = source;
+    openDoc = view.document;
+    $("doc-panel-title").textContent = `《${view.document.title}》的内容`;
+    $("doc-panel-source").textContent = `${source} · ${view.chunks.length} 段 · ${validity(view.document)}${view.document.expired ? "（已过期）" : ""}`;
+    fillMeta(view.document);
+    $("meta-status").textContent = "";
+    const list = $("chunk-list");
+    list.replaceChildren();
+    for (const chunk of view.chunks) {
+      const item = element("li", "chunk");
+      const head = element("div", "chunk-head");
+      head.append(element("span", "", `第 ${chunk.ordinal + 1} 段`));
+      head.append(element("span", "chunk-section", chunk.section || "（没有章节）"));
+      head.append(element("span", "", `${chunk.chars} 字`));
+      item.append(head, chunkLines(chunk.text));
+      list.append(item);
+    }
+    if (view.chunks.length === 0) list.append(element("li", "hint", "这个文件没有读出任何文字。"));
+    $("chunk-count").textContent = String(view.chunks.length);
+    $("doc-panel").hidden = false;
+    $("doc-panel").scrollIntoView({ block: "start" });
+  } catch (error) {
+    handle(error);
+  }
+}
+
+// Only what the official changed, plus what was corrected before, is sent: the rest keeps following
+// the file (a later version of it may bring new values).
+function metadataChange() {
+  const body = {};
+  const earlier = openDoc.overrides || {};
+  for (const [field, id] of META_FIELDS) {
+    const value = $(id).value.trim();
+    if (field === "title" && !value) continue;
+    if (field in earlier || value !== (openDoc[field] || "")) body[field] = value;
+  }
+  return body;
+}
+
+async function saveMetadata(body) {
+  const status = $("meta-status");
+  const source = openSource;
+  $("save-meta").disabled = true;
+  $("reset-meta").disabled = true;
+  showMessage("");
+  try {
+    let job = await callJson("PUT", `${docPath(source)}/metadata`, body);
+    watchJobs();
+    job = await waitForJob(job, (current) => {
+      status.textContent = `已保存，正在重新建索引：${jobProgress(current)}`;
+    });
+    // The outcome is said once the list and the open document show it (their 已修改 marks included).
+    await loadDocuments();
+    if (openSource === source) await openDocument(source);
+    status.textContent = job.state === "done" ? "已保存，助手已经按新的信息回答。" : job.message || "没有完成。";
+  } catch (error) {
+    if (error instanceof ApiError && error.status !== 401 && error.status !== 403) status.textContent = error.message;
+    else handle(error);
+  } finally {
+    $("save-meta").disabled = false;
+    $("reset-meta").disabled = false;
+  }
+}
+
+async function reindexDocument(doc) {
+  showMessage("");
+  try {
+    await callJson("POST", `${docPath(doc.source)}/reindex`);
+    watchJobs();
+  } catch (error) {
+    handle(error);
+  }
+}
+
+async function reindexAll() {
+  if (!window.confirm("确定把全部文件重新读一遍吗？文件多的时候要等一会儿，期间助手照常回答。")) return;
+  showMessage("");
+  try {
+    await callJson("POST", "/reindex");
+    watchJobs();
+  } catch (error) {
+    handle(error);
+  }
+}
+
+async function deleteDocument(doc) {
+  const what = doc.status === "refused" ? "这个没有收录的文件" : `《${doc.title}》`;
+  if (!window.confirm(`确定删除${what}吗？删除后助手不再根据它回答。\n${doc.source}`)) return;
+  showMessage("");
+  try {
+    await callJson("DELETE", docPath(doc.source));
+    if (openSource === doc.source) $("doc-panel").hidden = true;
+    await loadDocuments();
+  } catch (error) {
+    handle(error);
+  }
+}
+
+// Retrieval in one region's documents.
+
+async function searchRegion(event) {
+  event.preventDefault();
+  const question = $("search-question").value.trim();
+  if (!question) return;
+  const body = { question };
+  const region = $("search-region").value.trim();
+  if (region) body.region = region;
+  const list = $("search-results");
+  $("search-button").disabled = true;
+  showMessage("");
+  try {
+    const hits = await callJson("POST", "/search", body);
+    list.replaceChildren();
+    for (const hit of hits) {
+      const item = element("li", "passage");
+      item.dataset.source = hit.source;
+      const head = element("div", "passage-head");
+      head.append(element("span", "passage-score", `得分 ${hit.score.toFixed(3)}`));
+      head.append(element("span", "", hit.source));
+      head.append(element("span", "", hit.region || "全国通用"));
+      if (hit.expired) head.append(element("span", "badge expired", "已过期"));
+      const where = [hit.title, hit.section].filter(Boolean).join(" › ");
+      if (where) head.append(element("span", "", where));
+      item.append(head, element("p", "passage-text", hit.text));
+      list.append(item);
+    }
+    if (hits.length === 0) list.append(element("li", "hint", "没有找到段落。"));
+  } catch (error) {
+    handle(error);
+  } finally {
+    $("search-button").disabled = false;
+  }
+}
+
+// Failed test cases, linked to the document list and to an upload.
+
+function findDocument(term) {
+  $("doc-search").value = term;
+  renderDocuments();
+  $("kb-card").scrollIntoView({ block: "start" });
+}
+
+async function showFailures(run) {
+  const box = $("failures");
+  box.hidden = true;
+  if (run.state !== "done") return;
+  const failures = await callJson("GET", `/evals/runs/${run.id}/failures`);
+  const list = $("failure-list");
+  list.replaceChildren();
+  for (const failure of failures) {
+    const item = element("li", "failure");
+    item.dataset.problem = failure.problem || "";
+    item.append(element("div", "case-question", failure.question));
+    item.append(element("div", "case-detail", PROBLEMS[failure.problem] || ""));
+    if (failure.missing_sources.length) {
+      item.append(element("div", "case-detail job-refused", `知识库里没有：${failure.missing_sources.join("、")}`));
+    }
+    if (failure.unknown_terms.length) {
+      item.append(element("div", "case-detail", `文件里没有提到：${failure.unknown_terms.join("、")}`));
+    }
+    if (failure.problem === "missing_document" || failure.problem === "retrieval_miss") {
+      const actions = element("div", "failure-actions");
+      const expected = failure.missing_sources[0] || failure.expected_sources[0] || "";
+      const term = expected ? expected.split("/").pop() : failure.unknown_terms[0] || "";
+      const find = element("button", "find-doc", "查找文件");
+      find.type = "button";
+      find.addEventListener("click", () => findDocument(term));
+      const upload = element("button", "upload-missing", "上传缺少的文件");
+      upload.type = "button";
+      upload.addEventListener("click", () => {
+        findDocument(term);
+        $("file-input").click();
+      });
+      actions.append(find, upload);
+      item.append(actions);
+    }
+    list.append(item);
+  }
+  box.hidden = failures.length === 0;
+}
+
+function startKnowledgeBase() {
+  const input = $("file-input");
+  const zone = $("drop-zone");
+  $("pick-files").addEventListener("click", () => input.click());
+  input.addEventListener("change", () => {
+    const files = Array.from(input.files);
+    input.value = "";
+    uploadAll(files);
+  });
+  zone.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    zone.classList.add("over");
+  });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("over");
+    if (event.dataTransfer && event.dataTransfer.files.length) uploadAll(event.dataTransfer.files);
+  });
+  $("doc-search").addEventListener("input", renderDocuments);
+  $("reindex-all").addEventListener("click", reindexAll);
+  $("close-doc").addEventListener("click", () => {
+    $("doc-panel").hidden = true;
+    openSource = null;
+  });
+  $("meta-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (openDoc) saveMetadata(metadataChange());
+  });
+  $("reset-meta").addEventListener("click", () => {
+    if (openDoc && window.confirm("确定放弃修改，恢复文件里写的信息吗？")) saveMetadata({});
+  });
+  $("search-form").addEventListener("submit", searchRegion);
+}
+
 // Start
 
 function start() {
@@ -484,6 +951,7 @@ function start() {
   $("try-form").addEventListener("submit", tryQuestion);
   $("save-case").addEventListener("click", saveCase);
   $("run-all").addEventListener("click", runAll);
+  startKnowledgeBase();
   document.body.dataset.ready = "true";
   if (token()) enter(token());
 }
