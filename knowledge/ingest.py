@@ -8,6 +8,7 @@ An ingest mirrors each given folder into the knowledge base:
    per-document budgets; unreadable files are reported, with a reason in Chinese, and keep their old
    chunks;
 3. vectors missing from the store are embedded and written batch by batch (a killed run resumes here);
+   chunks whose text (up to whitespace) is the same share one embedding, also with vectors already stored;
 4. the catalog (texts + BM25, and the refused files) switches to the new state in one SQLite
    transaction;
 5. vectors no longer in the catalog are deleted.
@@ -67,8 +68,15 @@ class IngestReport:
     chunks: int = 0
     """Chunks in the knowledge base after the ingest."""
     embedded: int = 0
-    """Chunks embedded by this run (vectors reused from an interrupted run are not counted)."""
+    """Texts embedded by this run (vectors reused from an interrupted run are not counted)."""
+    shared: int = 0
+    """Chunks that needed a vector and got a copy of one for the same text (embedded earlier in this run,
+    or already in the store) instead of an embedding of their own."""
     seconds: float = 0.0
+    searchable_s: float = 0.0
+    """Seconds from the start until the documents answered (the catalog's commit)."""
+    pending: int = 0
+    """Committed chunks still without a vector at the end (only with `searchable_first`)."""
 
     @property
     def changed(self) -> bool:
@@ -123,12 +131,18 @@ def ingest(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     force: Collection[str] = (),
+    searchable_first: bool | None = None,
 ) -> IngestReport:
     """Mirror the given folders (or files) into the knowledge base. `cancelled` is asked often (while a
     document is parsed, between documents and between embedding batches; keep it cheap): once it says
-    true, the ingest stops within about a second and raises `IngestCancelled`, committing nothing.
+    true, the ingest stops (within about a second while reading, after the current batch while embedding:
+    `embed_batch_size` texts, ~8 s at 64 on 2 cores) and raises `IngestCancelled`, committing nothing.
     `force` names sources to read again even when unchanged (and even when an earlier run refused them).
-    Officials' metadata corrections (`Catalog.set_override`) are applied to every document read."""
+    Officials' metadata corrections (`Catalog.set_override`) are applied to every document read.
+    `searchable_first` (default: the `ingest_searchable_first` setting) commits the documents' chunks and
+    lexical index before embedding them, so they answer within seconds, and embeds afterwards; a
+    cancellation or a crash during that embedding keeps the commit (the report's `pending` chunks answer
+    lexically until the next ingest or `embed_pending` embeds them)."""
     started = time.perf_counter()
     report = IngestReport()
     notify: Progress = progress or (lambda stage, done, total: None)
@@ -169,7 +183,9 @@ def ingest(
             kb.catalog.chunk_ids(d.source for d in kb.catalog.documents() if d.source not in changed)
         )
         new_chunks = [c for u in updates for c in u.chunks]
-        report.embedded = _embed_missing(kb, new_chunks, kept, notify, check)
+        first = kb.settings.ingest_searchable_first if searchable_first is None else searchable_first
+        if not first:
+            report.embedded = _embed_missing(kb, new_chunks, kept, notify, check, report)
 
         check()
         if updates or removed or run.rejected or run.forgotten:
@@ -180,10 +196,22 @@ def ingest(
                 len(removed),
                 len(run.rejected),
             )
+        report.searchable_s = time.perf_counter() - started
+        if first:
+            # Committed: every chunk answers lexically now, and each batch of vectors joins the dense
+            # search as it is written. Stopping here leaves chunks without vectors; any later ingest
+            # (or `embed_pending`) embeds them.
+            try:
+                report.embedded = _embed_missing(
+                    kb, [], sorted(kb.catalog.chunk_ids()), notify, check, report
+                )
+            except IngestCancelled:
+                log.warning("embedding stopped; the committed documents answer lexically until embedded")
         stale = sorted(kb.vectors.all_ids() - kb.catalog.chunk_ids())
         if stale:
             kb.vectors.delete(stale)
             log.info("deleted %d stale vectors", len(stale))
+        report.pending = len(kb.catalog.chunk_ids() - kb.vectors.all_ids()) if first else 0
     report.chunks = kb.catalog.chunk_count()
     report.seconds = time.perf_counter() - started
     return report
@@ -323,14 +351,23 @@ def _corrected(
     ]
 
 
+def embed_hash(text: str) -> str:
+    """The key under which a text's vector is shared: texts equal up to whitespace (runs of spaces,
+    line breaks, leading and trailing blanks) are embedded once."""
+    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:32]
+
+
 def _embed_missing(
     kb: KnowledgeBase,
     new_chunks: list[Chunk],
     kept_ids: list[str],
     notify: Progress,
     check: Callable[[], None],
+    report: IngestReport | None = None,
 ) -> int:
-    """Embed every chunk of the future state that has no vector yet; returns how many were embedded."""
+    """Give every chunk of the future state that has no vector one; returns how many texts were embedded.
+    Chunks with the same normalised text (repeated boilerplate, a notice published twice) share one
+    embedding, within this run and with vectors already in the store (looked up by text hash)."""
     wanted = {c.id: c for c in new_chunks}
     have = kb.vectors.existing([*wanted, *kept_ids])
     missing = [c for cid, c in wanted.items() if cid not in have]
@@ -338,15 +375,53 @@ def _embed_missing(
     if lost:
         # Unchanged documents without vectors: a new embedder, or a store that was reset.
         missing.extend(kb.catalog.chunks(lost).values())
-    total = len(missing)
+    groups: dict[str, list[Chunk]] = {}
+    for chunk in missing:
+        groups.setdefault(embed_hash(chunk.embedding_text()), []).append(chunk)
+    stored = kb.vectors.by_hash(list(groups)) if kb.settings.embed_dedup and groups else {}
+    reused = [(digest, chunks) for digest, chunks in groups.items() if digest in stored]
+    for start in range(0, len(reused), 256):
+        check()
+        part = reused[start : start + 256]
+        chunks = [c for _, cs in part for c in cs]
+        hashes = [d for d, cs in part for _ in cs]
+        kb.vectors.add(chunks, [stored[d] for d in hashes], hashes)
+    if kb.settings.embed_dedup:
+        todo = [(digest, chunks) for digest, chunks in groups.items() if digest not in stored]
+    else:
+        todo = [(digest, [c]) for digest, chunks in groups.items() for c in chunks]
+    total = len(todo)
     batch = max(1, kb.settings.embed_batch_size)
     notify("embed", 0, total)
     for start in range(0, total, batch):
         check()
-        part = missing[start : start + batch]
-        vectors = kb.embeddings.embed_documents([c.embedding_text() for c in part])
-        kb.vectors.add(part, vectors)
+        part = todo[start : start + batch]
+        vectors = kb.embeddings.embed_documents([chunks[0].embedding_text() for _, chunks in part])
+        kb.vectors.add(
+            [c for _, cs in part for c in cs],
+            [v for (_, cs), v in zip(part, vectors, strict=True) for _ in cs],
+            [d for d, cs in part for _ in cs],
+        )
         done = min(start + batch, total)
         notify("embed", done, total)
         log.info("embedded %d/%d chunks", done, total)
+    if report is not None:
+        report.shared = len(missing) - total
     return total
+
+
+def pending_embeddings(kb: KnowledgeBase) -> int:
+    """Committed chunks without a vector: they answer lexically only (an embedding interrupted after a
+    searchable-first commit)."""
+    return len(kb.catalog.chunk_ids() - kb.vectors.existing(sorted(kb.catalog.chunk_ids())))
+
+
+def embed_pending(
+    kb: KnowledgeBase, progress: Progress | None = None, cancelled: Callable[[], bool] | None = None
+) -> int:
+    """Embed the committed chunks that have no vector (for a background worker after a searchable-first
+    ingest); returns how many texts were embedded. Takes the writer's lock like an ingest."""
+    with kb.writer():
+        return _embed_missing(
+            kb, [], sorted(kb.catalog.chunk_ids()), progress or (lambda *_: None), _checkpoint(cancelled)
+        )

@@ -19,6 +19,10 @@ from knowledge.chunking import Chunk
 
 _BATCH = 1000
 
+EMBED_HASH_KEY = "embed_hash"
+"""Metadata key of each vector: the hash of the normalised text it embeds (`knowledge.ingest.embed_hash`),
+so a chunk whose text is already embedded reuses that vector instead of embedding it again."""
+
 
 class LangChainEmbeddingFunction(EmbeddingFunction[Documents]):
     """Our LangChain embedder as Chroma's embedding function, so Chroma never falls back to its
@@ -103,14 +107,46 @@ class VectorStore:
                 return found
             offset += len(page)
 
-    def add(self, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+    def add(
+        self,
+        chunks: Sequence[Chunk],
+        vectors: Sequence[Sequence[float]],
+        hashes: Sequence[str] | None = None,
+    ) -> None:
+        """Store the chunks' vectors; `hashes` (one per chunk) records what text each one embeds."""
         for start in range(0, len(chunks), _BATCH):
             part = chunks[start : start + _BATCH]
+            metadatas: list[dict[str, Any]] = [dict(c.metadata()) for c in part]
+            if hashes is not None:
+                for metadata, digest in zip(metadatas, hashes[start : start + _BATCH], strict=True):
+                    metadata[EMBED_HASH_KEY] = digest
             self._collection.upsert(
                 ids=[c.id for c in part],
                 embeddings=cast(Any, [list(v) for v in vectors[start : start + _BATCH]]),
-                metadatas=cast(Any, [c.metadata() for c in part]),
+                metadatas=cast(Any, metadatas),
             )
+
+    def by_hash(self, hashes: Sequence[str]) -> dict[str, list[float]]:
+        """A stored vector for each of the given text hashes that has one (vectors written before text
+        hashes were recorded have none and are simply not found)."""
+        found: dict[str, list[float]] = {}
+        unique = list(dict.fromkeys(hashes))
+        step = 200  # an `$in` list per query: Chroma turns it into one SQL IN clause
+        for start in range(0, len(unique), step):
+            part = unique[start : start + step]
+            result = self._collection.get(
+                where=cast(Any, {EMBED_HASH_KEY: {"$in": part}}),
+                include=cast(Any, ["embeddings", "metadatas"]),
+            )
+            embeddings = result.get("embeddings")
+            metadatas = result.get("metadatas") or []
+            if embeddings is None:
+                continue
+            for metadata, vector in zip(metadatas, embeddings, strict=True):
+                digest = str((metadata or {}).get(EMBED_HASH_KEY, ""))
+                if digest and digest not in found:
+                    found[digest] = [float(x) for x in vector]
+        return found
 
     def delete(self, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), _BATCH):
