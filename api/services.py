@@ -19,7 +19,8 @@ from api.clips import ClipStore
 from api.jobs import IngestJobs, JobStore
 from api.ratelimit import RateLimiter
 from assistant.answer import Answer
-from assistant.events import AnswerEvent, Finished, Rewritten
+from assistant.confirm import Confirmer
+from assistant.events import AnswerEvent, Finished, Rewritten, TextDelta
 from assistant.pipeline import Assistant
 from knowledge.base import KnowledgeBase
 from voice.asr import Transcript
@@ -70,6 +71,11 @@ class Services:
         self._loaded = threading.Event()
 
     @cached_property
+    def confirmer(self) -> Confirmer:
+        """Issue 16: spoken questions asked back when unsure, and the villager's choice answered."""
+        return Confirmer(self.assistant)
+
+    @cached_property
     def synthesizer(self) -> Synthesizer:
         return make_synthesizer(self.settings)
 
@@ -116,21 +122,46 @@ class Services:
 
     # Work
 
-    def ask(self, question: str, session_id: str | None = None, *, spoken: bool = False) -> Answer:
+    def ask(
+        self,
+        question: str,
+        session_id: str | None = None,
+        *,
+        spoken: bool = False,
+        alternatives: list[tuple[str, float]] | None = None,
+    ) -> Answer:
+        """Typed questions as before; a spoken one may be asked back (`assistant.confirm`), and a reply
+        to that (1 / 第一个 / 不是) answers the chosen reading."""
         with self.answering_lock:
-            return self.assistant.ask(question, session_id=session_id, spoken=spoken)
+            return self.confirmer.ask(question, session_id, spoken=spoken, alternatives=alternatives)
 
     def stream(self, question: str, session_id: str | None) -> Iterator[AnswerEvent]:
-        """Run to the end by the caller's thread; holds the assistant while it does."""
+        """Run to the end by the caller's thread; holds the assistant while it does. A tap on a reading
+        the page was offered (1, 2, 不是) arrives here as a typed message."""
         with self.answering_lock:
-            yield from self.assistant.stream(question, session_id=session_id)
+            resolved = self.confirmer.resolve(question, session_id)
+            if isinstance(resolved, Answer):
+                yield Rewritten(resolved.standalone_question, resolved.session_id)
+                yield TextDelta(resolved.answer)
+                yield Finished(resolved, replaced=False)
+            elif resolved is not None:
+                yield from self.assistant.stream(resolved, session_id=session_id, spoken=True)
+            else:
+                yield from self.assistant.stream(question, session_id=session_id)
 
     # The web API's conversations. A web client names its session freely, so what it sends is never the
     # session store's key itself: channels key theirs by the user's identity (wechat:official:<openid>),
     # and a web client must not read or steer a WeChat villager's conversation by sending that id.
 
-    def ask_web(self, question: str, session_id: str | None, *, spoken: bool = False) -> Answer:
-        answer = self.ask(question, _web_key(session_id), spoken=spoken)
+    def ask_web(
+        self,
+        question: str,
+        session_id: str | None,
+        *,
+        spoken: bool = False,
+        alternatives: list[tuple[str, float]] | None = None,
+    ) -> Answer:
+        answer = self.ask(question, _web_key(session_id), spoken=spoken, alternatives=alternatives)
         return answer.model_copy(update={"session_id": _web_id(answer.session_id)})
 
     def stream_web(self, question: str, session_id: str | None) -> Iterator[AnswerEvent]:
@@ -173,5 +204,7 @@ class Services:
         self.jobs.store.close()
         if "writer_kb" in self.__dict__:
             self.writer_kb.close()
+        if "confirmer" in self.__dict__:
+            self.confirmer.close()
         if self._owns_assistant:
             self.assistant.close()

@@ -59,7 +59,10 @@ async def voice(
     """A spoken question: what was heard, the answer, and the answer spoken (MP3 URL)."""
     data = await _read_upload(audio, svc.settings.max_audio_bytes)
     transcript = await run_in_threadpool(_transcribe, svc, data)
-    answer = await run_in_threadpool(functools.partial(svc.ask_web, transcript.text, session_id, spoken=True))
+    ask = functools.partial(
+        svc.ask_web, transcript.text, session_id, spoken=True, alternatives=transcript.alternatives()
+    )
+    answer = await run_in_threadpool(ask)  # may be asked back: answer.kind == "confirm" (issue 16)
     audio_url, notice = None, ""
     if speak:
         try:

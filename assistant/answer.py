@@ -6,7 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-AnswerKind = Literal["answer", "refusal", "greeting", "thanks", "goodbye", "identity", "invalid", "foreign"]
+AnswerKind = Literal[
+    "answer", "refusal", "greeting", "thanks", "goodbye", "identity", "invalid", "foreign", "confirm"
+]
+"""`confirm` (issue 16): a spoken question asked back, its readings in `Answer.readings`."""
 
 
 class Citation(BaseModel):
@@ -32,6 +35,16 @@ class Passage(BaseModel):
     region: str = ""
     valid_from: str = ""
     valid_to: str = ""
+
+
+class HeardReading(BaseModel):
+    """One way a spoken question can be understood (issue 16: every recognition hypothesis is searched)."""
+
+    question: str = Field(description="The reading, in the documents' terms.")
+    weight: float = Field(description="Share of the recognition hypotheses behind it (0-1).")
+    title: str = Field(default="", description="Title of the passage it finds first.")
+    source: str = Field(default="", description="Document of the passage it finds first.")
+    chunk_id: str = ""
 
 
 class Answer(BaseModel):
@@ -60,3 +73,7 @@ class Answer(BaseModel):
         default_factory=list, description="Topic words of the question that no document mentions."
     )
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    readings: list[HeardReading] = Field(
+        default_factory=list,
+        description="Spoken questions: the ways it could be understood, the one answered first (issue 16).",
+    )

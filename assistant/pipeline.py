@@ -11,13 +11,13 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from assistant.answer import Answer, AnswerKind, Citation, Passage
+from assistant.answer import Answer, AnswerKind, Citation, HeardReading, Passage
 from assistant.answerability import answerable, read_question, states_some
 from assistant.checking import check
 from assistant.composers import make_composer
@@ -28,6 +28,7 @@ from assistant.expiry import drop_expired
 from assistant.extractive import ExtractiveComposer, sentences_in_context
 from assistant.followup import rewrite, topic_terms
 from assistant.homophones import HomophoneRepair
+from assistant.hypotheses import Alternative, Reading, Understood, fuse_readings
 from assistant.intents import classify
 from assistant.normalize import normalize_question, synonyms
 from assistant.replies import reply
@@ -64,6 +65,9 @@ class _State:
     timings: dict[str, float] = field(default_factory=dict)
     expired_notice: str = ""
     """Said before a refusal when the best match was an expired document (assistant/expiry.py)."""
+    # Issue 16: every hypothesis of speech recognition, and how each was read and what it found.
+    alternatives: list[Alternative] = field(default_factory=list)
+    readings: list[Reading] = field(default_factory=list)
 
 
 Stage = Callable[[_State], _State]
@@ -158,13 +162,16 @@ class Assistant:
         return state
 
     def _retrieve(self, state: _State) -> _State:
-        # Fetch a few extra: near-duplicates (the same notice published twice) are dropped in `select`.
-        hits = self.kb.search(
-            state.query,
-            k=self.settings.answer_passages + 3,
-            spoken=state.spoken,
-            read_big=self.settings.read_big,
-        )
+        if state.spoken and len(state.alternatives) > 1 and self.settings.asr_fused_retrieval:
+            hits = self._retrieve_every_hypothesis(state)  # issue 16
+        else:
+            # Fetch a few extra: near-duplicates (the same notice published twice) are dropped in `select`.
+            hits = self.kb.search(
+                state.query,
+                k=self.settings.answer_passages + 3,
+                spoken=state.spoken,
+                read_big=self.settings.read_big,
+            )
         if self.settings.expired_documents == "exclude":
             hits, state.expired_notice = drop_expired(hits)
             if state.expired_notice:  # the question is about an expired document: never its neighbours
@@ -174,6 +181,52 @@ class Assistant:
         if not state.hits:
             state.reply_kind = "refusal"
         return state
+
+    # --- issue 16: retrieval with every hypothesis of speech recognition (assistant/hypotheses.py) ---
+
+    def _understand(self, text: str, history: list[Turn]) -> Understood:
+        """A transcript as `_classify` and `_rewrite` read a spoken question."""
+        cleaned = self.homophones.repair(classify(text, self.settings.max_question_chars).text)
+        earlier = [t.standalone for t in history if t.role == "user" and t.standalone]
+        standalone = self.sound_alikes.repair(rewrite(cleaned, earlier))
+        return Understood(cleaned, standalone, normalize_question(standalone))
+
+    def _retrieve_every_hypothesis(self, state: _State) -> list[SearchHit]:
+        """The fused hits; the reading that best supports the best of them becomes the question."""
+        s = self.settings
+        k = s.answer_passages + 3
+
+        def search(query: str) -> list[SearchHit]:
+            return self.kb.search(query, k=max(k, s.asr_fusion_depth), spoken=True, read_big=s.read_big)
+
+        fused = fuse_readings(
+            state.alternatives,
+            lambda text: self._understand(text, state.history),
+            search,
+            self.known_share,
+            s.asr_vocabulary_weight,
+            s.asr_fusion_temperature,
+            phrase=s.asr_phrase_readings,
+        )
+        state.readings = fused.readings
+        if fused.readings:
+            best = fused.readings[0]
+            state.cleaned, state.standalone, state.query = best.cleaned, best.standalone, best.query
+        return fused.hits[:k]
+
+    def _heard_readings(self, state: _State) -> list[HeardReading]:
+        return [
+            HeardReading(
+                question=r.standalone,
+                weight=round(r.weight, 4),
+                title=r.hits[0].chunk.title if r.hits else "",
+                source=r.hits[0].chunk.source if r.hits else "",
+                chunk_id=r.top or "",
+            )
+            for r in state.readings
+        ]
+
+    # --- end of issue 16 ---
 
     def _select(self, state: _State) -> _State:
         """The passages offered as evidence, numbered [1]..[n]: best first, none repeating another."""
@@ -200,9 +253,8 @@ class Assistant:
         unknown = self._unknown_terms(state.standalone, state.spoken)
         # A year or a model number the passages never mention (2026年, W3) means they are about
         # something else, however well the other words match: never answer 2026 with 2025's figures.
-        passages = " ".join(
-            f"{h.chunk.title} {h.chunk.valid_from} {h.chunk.valid_to} {h.chunk.text}" for h in state.hits
-        )
+        matched = [h.matched or h.chunk for h in state.hits]
+        passages = " ".join(f"{c.title} {c.valid_from} {c.valid_to} {c.text}" for c in matched)
         years = [f"{y}年" for y in dict.fromkeys(_YEAR.findall(state.standalone)) if y not in passages]
         codes = [t for t in unknown if _CODE.search(t)]
         state.unknown_terms = [*unknown, *years]
@@ -312,6 +364,7 @@ class Assistant:
             signals=state.signals.as_dict() if state.signals else {},
             unknown_terms=state.unknown_terms,
             timings_ms=state.timings,
+            readings=self._heard_readings(state),
         )
 
     @cached_property
@@ -335,12 +388,15 @@ class Assistant:
         session_id: str | None = None,
         history: list[Turn] | None = None,
         spoken: bool = False,
+        alternatives: Sequence[Alternative | tuple[str, float]] | None = None,
+        remember: bool = True,
     ) -> Answer:
         """Answer one message. With a session id the conversation is remembered; `history` overrides it.
-        `spoken` marks a transcript of speech, whose mis-heard policy words are repaired first."""
+        `spoken` marks a transcript of speech, whose mis-heard policy words are repaired first;
+        `alternatives` (issue 16) are all its recognition hypotheses, searched together."""
         started = time.perf_counter()
-        state = self.chain.invoke(self._start(question, session_id, history, spoken))
-        return self._finish(state, started, remember=history is None)
+        state = self.chain.invoke(self._start(question, session_id, history, spoken, alternatives))
+        return self._finish(state, started, remember=history is None and remember)
 
     def stream(
         self,
@@ -348,11 +404,12 @@ class Assistant:
         session_id: str | None = None,
         history: list[Turn] | None = None,
         spoken: bool = False,
+        alternatives: Sequence[Alternative | tuple[str, float]] | None = None,
     ) -> Iterator[AnswerEvent]:
         """`ask`, step by step: the understood question, the passages, the answer text as the composer
         writes it, and the checked `Answer` last (which may replace the streamed text)."""
         started = time.perf_counter()
-        state = self.prepare.invoke(self._start(question, session_id, history, spoken))
+        state = self.prepare.invoke(self._start(question, session_id, history, spoken, alternatives))
         yield Rewritten(state.standalone or state.cleaned, state.session_id)
         streamed: list[str] = []
         if state.reply_kind is None:
@@ -373,11 +430,35 @@ class Assistant:
         yield Finished(answer, replaced=bool(streamed) and "".join(streamed) != answer.answer)
 
     def _start(
-        self, question: str, session_id: str | None, history: list[Turn] | None, spoken: bool
+        self,
+        question: str,
+        session_id: str | None,
+        history: list[Turn] | None,
+        spoken: bool,
+        alternatives: Sequence[Alternative | tuple[str, float]] | None = None,
     ) -> _State:
         session = session_id or uuid.uuid4().hex
         turns = history if history is not None else self.sessions.history(session)
-        return _State(question=question, session_id=session, history=turns, spoken=spoken)
+        return _State(
+            question=question,
+            session_id=session,
+            history=turns,
+            spoken=spoken,
+            alternatives=[a if isinstance(a, Alternative) else Alternative(*a) for a in alternatives or []],
+        )
+
+    # Issue 16: `assistant.confirm` answers without remembering, then remembers what it delivers.
+
+    @staticmethod
+    def sessions_id() -> str:
+        return uuid.uuid4().hex
+
+    def remember(self, answer: Answer) -> None:
+        """Store a turn answered with `ask(remember=False)`, as `ask` would have."""
+        standalone = answer.standalone_question if answer.kind in ("answer", "refusal") else ""
+        self.sessions.append(
+            answer.session_id, [Turn("user", answer.question, standalone), Turn("assistant", answer.answer)]
+        )
 
     def _finish(self, state: _State, started: float, remember: bool) -> Answer:
         state.timings["total"] = round((time.perf_counter() - started) * 1000, 2)

@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from benchmarks import answers, confidence, llm, quality, retrieval, scale, server, voice
+from benchmarks import answers, confidence, llm, quality, retrieval, scale, server, spoken_success, voice
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "knowledge" / "demo"
@@ -18,7 +18,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["quality", "retrieval", "speed", "answers", "confidence", "voice", "llm", "server"],
+        choices=[
+            "quality",
+            "retrieval",
+            "speed",
+            "answers",
+            "confidence",
+            "voice",
+            "spoken",
+            "llm",
+            "server",
+        ],
         help="run one part only",
     )
     parser.add_argument("--embedders", default="e5,use", help="comma-separated embedders to compare")
@@ -38,6 +48,7 @@ def main() -> None:
     parser.add_argument(
         "--limit", type=int, default=24, help="cases per set for the LLM comparison (0: all; ~20 s each)"
     )
+    parser.add_argument("--spoken-limit", type=int, default=0, help="cases for --only spoken (0: all)")
     parser.add_argument(
         "--write", action="store_true", help="with --only confidence: store the fitted models"
     )
@@ -70,6 +81,8 @@ def main() -> None:
         llm.main(DEMO, ROOT / "evals" / "demo_cases.jsonl", args.domainrag, args.results, args.limit, say)
     if args.only in (None, "voice"):
         voice.main(ROOT, args.domainrag.parent / "speech-zh", args.results, say)
+    if args.only in (None, "spoken"):
+        spoken_success.main(ROOT, args.results, say, limit=args.spoken_limit)
     if args.only in (None, "server"):
         server.main(ROOT, args.results, say, seconds=args.server_seconds)
     if args.only in (None, "speed"):

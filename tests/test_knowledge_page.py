@@ -154,7 +154,7 @@ def test_an_official_uploads_reads_corrects_and_deletes_documents(server: str, t
             page.locator("#doc-list li[data-source='红薯补贴.txt'] .open-doc").click()
             page.fill("#meta-region", "江北省白沙县")
             save_metadata(page)
-            expect(page.locator("#meta-form .changed[data-field='region']")).to_be_visible()
+            expect(page.locator("#meta-form .changed[data-field='region']")).to_be_visible(timeout=SLOW_MS)
             expect(potato_row).to_contain_text("地区：江北省白沙县")
             region_search(page, POTATO_QUESTION, "江南省青溪县")
             expect(page.locator("#search-results li[data-source='红薯补贴.txt']")).to_have_count(0)

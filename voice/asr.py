@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 _MOST_REPEATED_BY_A_SPEAKER = 12
 _LONGEST_LOOP_UNIT = 6
 _NUMERAL = re.compile(r"[\d,，]+")
+_NOT_WORD = re.compile(r"[^\w]+")
 
 
 DECODING: dict[str, object] = {
@@ -85,6 +86,12 @@ class Transcript:
     """Each 30-second window's beam, Whisper's best first, so the choice can be made again."""
     repeated: int = 0
     """Characters cut from `text` as a runaway repetition (see `cut_repetition`)."""
+
+    def alternatives(self) -> list[tuple[str, float]]:
+        """Every hypothesis as the product reads it (issue 16): the n-th of each window's beam joined
+        (a window with fewer takes its best), cleaned and cut like `text`, with the windows' mean score;
+        the same text once (its best score), Whisper's best first. [(text, score)]."""
+        return alternatives(self.hypotheses) or [(self.text, 0.0)]
 
     @property
     def mostly_repetition(self) -> bool:
@@ -152,6 +159,21 @@ def choose(beam: Sequence[Hypothesis], prefer: Preference | None, weight: float)
     if prefer is None or weight <= 0 or len(beam) < 2:
         return beam[0]
     return max(beam, key=lambda h: h.score + weight * prefer(clean(h.text)))
+
+
+def alternatives(beams: Sequence[Sequence[Hypothesis]]) -> list[tuple[str, float]]:
+    """See `Transcript.alternatives`."""
+    if not beams:
+        return []
+    seen: dict[str, tuple[str, float]] = {}  # the same words, punctuation aside, once
+    for n in range(max(len(beam) for beam in beams)):
+        parts = [beam[n] if n < len(beam) else beam[0] for beam in beams]
+        text = cut_repetition(clean("".join(h.text for h in parts).strip()))
+        score = sum(h.score for h in parts) / len(parts)
+        key = _NOT_WORD.sub("", text)
+        if key and (key not in seen or score > seen[key][1]):
+            seen[key] = (seen[key][0] if key in seen else text, score)
+    return list(seen.values())
 
 
 class _EveryHypothesis:

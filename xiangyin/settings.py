@@ -226,6 +226,25 @@ class Settings(BaseSettings):
         description="How strongly speech recognition prefers, among its hypotheses, the one in the"
         " knowledge base's words (0: always Whisper's own best).",
     )
+    # Issue 16: spoken questions searched with every hypothesis, and asked back when unsure.
+    asr_fused_retrieval: bool = Field(
+        default=True, description="Search with every recognition hypothesis and fuse the lists."
+    )
+    asr_fusion_temperature: float = Field(
+        default=0.1, description="Softmax temperature of the hypotheses' weights (lower: sharper)."
+    )
+    asr_fusion_depth: int = Field(default=20, description="Passages of each hypothesis' list fused.")
+    asr_phrase_readings: bool = Field(
+        default=True,
+        description="Rephrase each reading with same-sounding words of the passages it found.",
+    )
+    asr_confirm: bool = Field(
+        default=True, description="Ask a spoken question back (您是想问：1. … 2. …) when unsure."
+    )
+    asr_confirm_below: float = Field(
+        default=0.4, description="Ask back when the answer's confidence is below this (spoken only)."
+    )
+    confirm_ttl_s: int = Field(default=600, description="How long an offered confirmation can be chosen.")
     max_audio_bytes: int = Field(default=10_000_000, description="Largest accepted voice upload.")
     max_audio_seconds: float = Field(default=60.0, description="Longest accepted voice message.")
 

@@ -33,6 +33,7 @@ const ui = {
   answerLabel: $("answer-label"),
   answer: $("answer"),
   handoff: $("handoff"),
+  readings: $("readings"),
   sources: $("sources"),
   sourceList: $("source-list"),
   actions: $("answer-actions"),
@@ -240,6 +241,7 @@ function startAnswer() {
   ui.answer.replaceChildren(document.createTextNode("……"));
   ui.answer.classList.add("waiting");
   ui.handoff.hidden = true;
+  ui.readings.hidden = true;
   ui.sources.hidden = true;
   ui.actions.hidden = true;
   ui.replay.disabled = true;
@@ -263,12 +265,44 @@ function finishAnswer(answer) {
     renderAnswerText(current.text);
   }
   renderSources();
+  renderReadings(answer);
   ui.answerCard.classList.toggle("refused", current.refused);
   ui.actions.hidden = !config.voice || !current.speech;
   ui.slower.disabled = !current.speech;
   ui.replay.disabled = current.audioUrls.length === 0;
   ui.answerCard.dataset.done = "true";
   ui.questionCard.scrollIntoView({ block: "start", behavior: "smooth" });
+}
+
+/** A spoken question asked back (issue 16): one button per reading, and 都不是. A tap sends the
+ * choice as a typed message; the server answers the chosen reading in the same session. */
+function renderReadings(answer) {
+  const readings = answer.kind === "confirm" ? answer.readings || [] : [];
+  const buttons = readings.map((reading, index) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "reading";
+    button.dataset.choice = String(index + 1);
+    button.textContent = `${index + 1}. ${reading.question}`;
+    if (reading.title) {
+      const title = document.createElement("small");
+      title.textContent = `《${reading.title}》`;
+      button.append(title);
+    }
+    button.addEventListener("click", () => ask(String(index + 1)));
+    return button;
+  });
+  if (buttons.length) {
+    const none = document.createElement("button");
+    none.type = "button";
+    none.className = "reading none";
+    none.dataset.choice = "no";
+    none.textContent = "都不是";
+    none.addEventListener("click", () => ask("不是"));
+    buttons.push(none);
+  }
+  ui.readings.replaceChildren(...buttons);
+  ui.readings.hidden = buttons.length === 0;
 }
 
 function addAudio(url) {

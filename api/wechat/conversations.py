@@ -65,7 +65,17 @@ def voice_clips(synthesizer: Synthesizer, text: str, max_s: float = _VOICE_MAX_S
 class Answerer(Protocol):
     """What answers questions (`assistant.pipeline.Assistant` in production)."""
 
-    def ask(self, question: str, session_id: str | None = None, *, spoken: bool = False) -> Answer: ...
+    def ask(
+        self,
+        question: str,
+        session_id: str | None = None,
+        *,
+        spoken: bool = False,
+        alternatives: list[tuple[str, float]] | None = None,
+    ) -> Answer:
+        """`alternatives`: every recognition hypothesis (issue 16); a spoken question may be asked back
+        (您是想问：1. … 2. …), and the villager's reply 1 / 2 / 不是 answers it."""
+        ...
 
 
 class Recognizer(Protocol):
@@ -205,35 +215,42 @@ class Conversations:
 
     # Background work
 
-    def _question(self, media_id: str) -> tuple[str, str | None]:
-        """(transcript, None) for a voice message, or ("", what to tell the user instead)."""
+    def _question(self, media_id: str) -> tuple[str, str | None, list[tuple[str, float]] | None]:
+        """(transcript, None, every hypothesis) for a voice message, or ("", what to tell the user
+        instead, None)."""
         api = self.channel.api
         if api is None or self.recognizer is None:
-            return "", texts.NO_VOICE
+            return "", texts.NO_VOICE, None
         try:
             audio = api.download_media(media_id)
         except WeChatAPIError as exc:
             log.error("voice message not downloaded: %s", exc)
-            return "", texts.VOICE_NOT_RECEIVED
+            return "", texts.VOICE_NOT_RECEIVED, None
         try:
-            return self.recognizer.recognize(audio).text, None
+            transcript = self.recognizer.recognize(audio)
+            return transcript.text, None, transcript.alternatives()
         except AudioError as exc:
             log.info("voice message not recognised: %s", exc)
-            return "", exc.message
+            return "", exc.message, None
 
     def _run(self, key: str) -> None:
         """Works out one message's answer and stores it; pushes it if the user was promised it."""
         job = self.ledger.job(key)
         speech = ""
         try:
-            question, problem = (
-                self._question(job.media_id) if job.spoken and not job.question else (job.question, None)
+            question, problem, alternatives = (
+                self._question(job.media_id)
+                if job.spoken and not job.question
+                else (job.question, None, None)
             )
             if problem is not None:
                 body = problem
             else:
                 answer = self.answerer.ask(
-                    question, session_id=f"wechat:{self.channel.name}:{job.user}", spoken=job.spoken
+                    question,
+                    session_id=f"wechat:{self.channel.name}:{job.user}",
+                    spoken=job.spoken,
+                    alternatives=alternatives,
                 )
                 body = (texts.heard(question) if job.spoken else "") + texts.answer_text(answer)
                 speech = answer.speech
