@@ -21,6 +21,7 @@ import jieba.posseg
 
 from assistant.followup import topic_terms
 from assistant.normalize import synonyms
+from knowledge.chunking import row_parts
 from knowledge.lexical import word_tokenizer
 from knowledge.normalize import normalize_query, to_simplified
 
@@ -323,14 +324,9 @@ _DENIAL = re.compile(r"(?:无|不含|不包含|不包括|没有|不提供|不支
 
 
 def _only_denied(term: str, sentence: str) -> bool:
-    if "：" in sentence and "；" in sentence:
-        # A table row: its headings (宽带速率) name the term in every row; its values say yes or no.
-        sentence = "；".join(field.split("：", 1)[-1] for field in sentence.split("；"))
-    return _denied_everywhere(term, sentence)
-
-
-def _denied_everywhere(term: str, sentence: str) -> bool:
-    """Every mention of `term` in the sentence denies it (…不含宽带 says nothing of a 宽带 price)."""
+    """Every mention of `term` in the sentence denies it (…不含宽带 says nothing of a 宽带 price); in a
+    table row only its values count, since its headings (宽带速率) name the term in every row."""
+    sentence = row_parts(sentence)[0]
     places = [m.start() for m in re.finditer(re.escape(term), sentence)]
     return bool(places) and all(_DENIAL.search(sentence[max(0, at - 3) : at]) for at in places)
 

@@ -19,12 +19,11 @@ from assistant.followup import rewrite, topic_terms
 from assistant.normalize import normalize_question
 from assistant.questions import SENTENCE_SIGNALS, question_types
 from assistant.sessions import Turn
-from knowledge.chunking import Chunk, split_sentences
+from knowledge.chunking import TABLE_ROW, Chunk, row_parts, split_sentences
 from knowledge.lexical import lexical_tokens
 
 _QUESTION_LINE = re.compile(r"^(?:\d{1,3}[、．.]\s*)?(?:问|Q|问题)\s*\d*\s*[:：]")
 _ANSWER_PREFIX = re.compile(r"^(?:答|A|回答)\s*\d*\s*[:：]\s*")
-_TABLE_ROW = re.compile(r"^[^：；。]{1,24}：[^；]+(；[^：；]{1,24}：[^；]*)+$")
 _MARKER = re.compile(
     r"^(第[一二三四五六七八九十百零〇\d]+条\s*|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d{1,2}[.、．](?!\d)\s*|[①②③④⑤⑥⑦⑧⑨⑩])"
 )
@@ -51,7 +50,7 @@ def sentences_of(text: str) -> Iterator[str]:
         if not line or _QUESTION_LINE.match(line) or line.endswith(("？", "?")):
             continue
         line = _ANSWER_PREFIX.sub("", line)
-        if _TABLE_ROW.match(line):
+        if TABLE_ROW.match(line):
             yield line
             continue
         yield from (s.strip() for s in split_sentences(line) if s.strip())
@@ -93,22 +92,13 @@ def _penalty(sentence: str) -> float:
     """Sentences a villager should not be read: long ones, preambles, and headings ending in a colon."""
     text = display(sentence)
     # A table row is quoted whole however long: its fields are read one by one.
-    long = not _TABLE_ROW.match(text)
+    long = not TABLE_ROW.match(text)
     penalty = 0.3 if long and len(text) > 140 else 0.15 if long and len(text) > 90 else 0.0
     if _BOILERPLATE.search(text):
         penalty += 0.3
     if len(text) < 8 or text.endswith(("：", ":")):
         penalty += 0.2
     return penalty
-
-
-def _row_parts(sentence: str) -> tuple[str, str]:
-    """What a sentence says, and what only labels it: a table row's headings (月费（元/月）, 宽带速率) are
-    the same in every row, so only its values tell one row from another."""
-    if not _TABLE_ROW.match(sentence):
-        return sentence, ""
-    fields = [field.split("：", 1) for field in sentence.split("；")]
-    return "；".join(f[-1] for f in fields), "；".join(f[0] for f in fields if len(f) == 2)
 
 
 def _words(text: str, wanted: set[str] = frozenset()) -> set[str]:  # type: ignore[assignment]
@@ -163,7 +153,7 @@ class ExtractiveComposer:
             # Read big: the neighbours around the matched chunk share its rank at half weight.
             matched = (item.hit.matched or chunk).text
             for position, sentence in enumerate(sentences_of(chunk.text)):
-                said, heading = _row_parts(sentence)
+                said, heading = row_parts(sentence)
                 coverage = _coverage(
                     q_tokens, q_weight, _words(said, q_tokens), context_tokens | _words(heading)
                 )
@@ -217,7 +207,7 @@ class ExtractiveComposer:
                     taken += 1  # another part already answered with it
                     continue
                 # Table rows are quoted whole, two of them however long (单宽带300M and 单宽带500M).
-                rows = _TABLE_ROW.match(text) and all(_TABLE_ROW.match(display(c.text)) for c in chosen)
+                rows = TABLE_ROW.match(text) and all(TABLE_ROW.match(display(c.text)) for c in chosen)
                 full = len(chosen) >= 2 if rows else bool(chosen) and size + len(text) > self.max_chars
                 if len(chosen) == self.max_sentences or full:
                     break

@@ -19,6 +19,19 @@ from knowledge.metadata import DocumentMeta
 CHUNKER_VERSION = "2"
 
 _NUM = "一二三四五六七八九十百千零〇两"
+# A table row as the chunker writes it (rows below): 表头：值；表头：值.
+TABLE_ROW = re.compile(r"^[^：；。]{1,24}：[^；]+(；[^：；]{1,24}：[^；]*)+$")
+
+
+def row_parts(sentence: str) -> tuple[str, str]:
+    """What a sentence says, and what only labels it: a table row's headings (月费（元/月）, 宽带速率) are
+    the same in every row, so only its values tell one row from another. Not a row: ("sentence", "")."""
+    if not TABLE_ROW.match(sentence):
+        return sentence, ""
+    fields = [field.split("：", 1) for field in sentence.split("；")]
+    return "；".join(f[-1] for f in fields), "；".join(f[0] for f in fields if len(f) == 2)
+
+
 _PART = re.compile(rf"^第[{_NUM}\d]+编")
 _CHAPTER = re.compile(rf"^第[{_NUM}\d]+章")
 _SECTION = re.compile(rf"^第[{_NUM}\d]+节")
