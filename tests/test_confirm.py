@@ -1,6 +1,6 @@
 """Issue 16: spoken questions searched with every recognition hypothesis, and asked back when unsure.
 
-The API tests speak real questions with the offline voice, decode them and recognise them with Whisper;
+The API tests send recordings of questions (tests/recordings.py) and recognise them with Whisper;
 `asr_confirm_below` above 1 makes every spoken question uncertain, so the asking back is exercised
 whatever the synthetic voice's Whisper transcript is."""
 
@@ -17,9 +17,9 @@ from assistant.hypotheses import Alternative, phrase_with, weights
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
 from knowledge.base import KnowledgeBase
+from tests.recordings import recording
 from tests.test_api import app_settings, sse_events, started
 from voice.asr import Hypothesis, alternatives
-from voice.audio import decode_audio, encode_audio
 
 
 def test_replies_to_an_offer_are_understood() -> None:
@@ -125,14 +125,8 @@ def asking_back(demo_kb: KnowledgeBase, tmp_path_factory: pytest.TempPathFactory
         yield client
 
 
-def spoken(client: TestClient, text: str) -> bytes:
-    speech = client.post("/api/v1/tts", json={"text": text, "format": "wav", "rate": 1.0})
-    assert speech.status_code == 200
-    return encode_audio(decode_audio(speech.content).samples, "webm")
-
-
 def test_a_spoken_question_is_asked_back_and_the_tap_is_answered(asking_back: TestClient) -> None:
-    audio = spoken(asking_back, "宅基地审批要多长时间？")
+    audio = recording("zhaijidi.webm")
     body = asking_back.post("/api/v1/voice", files={"audio": ("q.webm", audio, "audio/webm")}).json()
     answer = body["answer"]
     assert answer["kind"] == "confirm" and answer["answer"].startswith("您是想问：")
@@ -150,10 +144,10 @@ def test_a_spoken_question_is_asked_back_and_the_tap_is_answered(asking_back: Te
 
 
 def test_the_villager_can_answer_the_offer_by_voice(asking_back: TestClient) -> None:
-    audio = spoken(asking_back, "宅基地审批要多长时间？")
+    audio = recording("zhaijidi.webm")
     offer = asking_back.post("/api/v1/voice", files={"audio": ("q.webm", audio, "audio/webm")}).json()
     session = offer["answer"]["session_id"]
-    no = spoken(asking_back, "不是")
+    no = recording("bushi.webm")
     body = asking_back.post(
         "/api/v1/voice", files={"audio": ("a.webm", no, "audio/webm")}, data={"session_id": session}
     ).json()

@@ -152,6 +152,8 @@ def test_an_official_uploads_reads_corrects_and_deletes_documents(server: str, t
             region_search(page, POTATO_QUESTION, "江南省青溪县")
             expect(page.locator("#search-results li").first).to_have_attribute("data-source", "红薯补贴.txt")
             page.locator("#doc-list li[data-source='红薯补贴.txt'] .open-doc").click()
+            # The Word file's panel is still open: its form is refilled when this document arrives.
+            expect(page.locator("#doc-panel-title")).to_contain_text("红薯种植补贴")
             page.fill("#meta-region", "江北省白沙县")
             save_metadata(page)
             expect(page.locator("#meta-form .changed[data-field='region']")).to_be_visible(timeout=SLOW_MS)
