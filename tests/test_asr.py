@@ -22,7 +22,7 @@ from voice.asr import (
     cut_repetition,
 )
 from voice.audio import AudioError, decode_audio
-from voice.espeak import EspeakEngine
+from voice.engines.espeak import EspeakEngine
 from voice.models import whisper_base
 from voice.recognition import SpeechRecognizer
 from voice.tts import Synthesizer

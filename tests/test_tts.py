@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from voice.audio import decode_audio
-from voice.edge import EdgeEngine
-from voice.espeak import EspeakEngine
+from voice.engines.edge import EdgeEngine
+from voice.engines.espeak import EspeakEngine
 from voice.synthesis import make_synthesizer
 from voice.textnorm import normalize_for_speech
 from voice.tts import EngineUnavailable, SynthesisFailed, Synthesizer, spoken_sentences

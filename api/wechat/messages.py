@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from api.wechat.channel import Inbound, InboundKind
+from api.channels.base import Inbound, InboundKind
 
 _UNSUPPORTED = {"image", "location", "video", "shortvideo", "link", "file"}
 

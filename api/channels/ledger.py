@@ -1,10 +1,13 @@
-"""Every WeChat message and its answer in SQLite: the one place that decides who answers and how.
+"""Every channel message and its answer in SQLite: the one place that decides who answers and how.
 
 WeChat sends a message up to three times when the reply is slow, possibly to different workers, and a
 worker may restart in between. Each message is one row keyed by its MsgId (events: sender and time);
 its answer is stored in parts, and each part is claimed exactly once by whatever delivers it: the
 message's own passive reply, the reply to the user's next message, or a pushed message. Claims are
 single UPDATEs guarded by the part's state, so two workers can never deliver the same part.
+
+The tables keep the names of the first channels (wechat_messages, wechat_parts), and the rows of each
+channel are apart by its name: renaming them would drop the answers in flight when a server upgrades.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Long answers cut into WeChat messages at sentence ends, never inside a sentence or a [n] mark."""
+"""Long answers cut into chat messages (WeChat: 2048 bytes each) at sentence ends, never inside a
+sentence or a [n] mark."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""What the assistant says in WeChat besides answers (Simplified Chinese), and answers as WeChat text."""
+"""What the assistant says in chat channels besides answers (Simplified Chinese), and answers as chat
+text."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Answering WeChat messages inside WeChat's time limits, each answer delivered exactly once.
+"""Answering chat messages inside the channel's time limits, each answer delivered exactly once.
+
+Channel-neutral: a channel (api/wechat/ for the official account and WeCom) reads and renders its
+callbacks; everything below about deadlines, background answers and pushes is shared. The timings are
+WeChat's, the first channels' (the `wechat_*` settings).
 
 WeChat waits about 5 s for a passive reply and then asks again, three times in all. A message's answer
 is worked out in the background from the first request on; every request for the message waits for it
@@ -25,11 +29,10 @@ from typing import Protocol
 
 import numpy as np
 
-from api.wechat import texts
-from api.wechat.channel import Channel, Inbound
-from api.wechat.client import WeChatAPIError
-from api.wechat.ledger import Ledger
-from api.wechat.splitting import split_message
+from api.channels import texts
+from api.channels.base import Channel, ChannelAPIError, Inbound
+from api.channels.ledger import Ledger
+from api.channels.splitting import split_message
 from assistant.answer import Answer
 from assistant.intents import classify
 from voice.asr import Transcript
@@ -43,11 +46,15 @@ _POLL_S = 0.05
 _SWEEP_EVERY_S = 15.0
 _KEEP_S = 7 * 24 * 3600
 _VOICE_MAX_S = 58.0  # WeChat refuses voice messages longer than 60 s
+# The ledger's file keeps the first channels' name: renaming it would drop the answers in flight when a
+# server upgrades. Every channel's rows are apart in it by the channel's name.
+LEDGER_FILE = "wechat.sqlite3"
 _FAILED = "抱歉，查询时出了点问题，请稍后再问一次。"
 
 
 def voice_clips(synthesizer: Synthesizer, text: str, max_s: float = _VOICE_MAX_S) -> list[Samples]:
-    """`text` spoken in clips WeChat accepts as voice messages (at most 60 s), cut between sentences."""
+    """`text` spoken in clips a channel accepts as voice messages (WeChat: at most 60 s), cut between
+    sentences."""
     limit = int(max_s * SAMPLE_RATE)
     clips: list[Samples] = []
     current: list[Samples] = []
@@ -98,7 +105,7 @@ class Conversations:
         self.answerer = answerer
         self.recognizer = recognizer
         self.synthesizer = synthesizer
-        self.ledger = Ledger(settings.home / "wechat.sqlite3", channel.name)
+        self.ledger = Ledger(settings.home / LEDGER_FILE, channel.name)
         self.owner = uuid.uuid4().hex
         self.voice_replies = settings.wechat_voice_replies and channel.may_push and synthesizer is not None
         if settings.wechat_voice_replies and not self.voice_replies:
@@ -106,9 +113,9 @@ class Conversations:
                 "voice replies are on but %s cannot push messages; replying with text only", channel.name
             )
         self._answers = ThreadPoolExecutor(
-            settings.wechat_workers, thread_name_prefix=f"wechat-{channel.name}"
+            settings.wechat_workers, thread_name_prefix=f"{channel.name}-answer"
         )
-        self._pushes = ThreadPoolExecutor(2, thread_name_prefix=f"wechat-{channel.name}-push")
+        self._pushes = ThreadPoolExecutor(2, thread_name_prefix=f"{channel.name}-push")
         self._swept_at = 0.0
         self._sweep_lock = threading.Lock()
         self._reserve = 0 if channel.may_push else len(texts.MORE_FOLLOWS.encode("utf-8"))
@@ -158,7 +165,7 @@ class Conversations:
             now = time.monotonic()
             if now >= deadline:
                 if not last and await disconnected():
-                    return None  # WeChat gave up on this request and is sending the next one
+                    return None  # the channel gave up on this request and is sending the next one
                 if last or now >= gone_after:
                     if self.ledger.promise(inbound.key, texts.still_working(self.channel.may_push)):
                         log.info("%s answer not ready in time; promised for later", self.channel.name)
@@ -223,7 +230,7 @@ class Conversations:
             return "", texts.NO_VOICE, None
         try:
             audio = api.download_media(media_id)
-        except WeChatAPIError as exc:
+        except ChannelAPIError as exc:
             log.error("voice message not downloaded: %s", exc)
             return "", texts.VOICE_NOT_RECEIVED, None
         try:
@@ -248,7 +255,7 @@ class Conversations:
             else:
                 answer = self.answerer.ask(
                     question,
-                    session_id=f"wechat:{self.channel.name}:{job.user}",
+                    session_id=f"{self.channel.session_prefix}:{job.user}",
                     spoken=job.spoken,
                     alternatives=alternatives,
                 )
@@ -272,7 +279,7 @@ class Conversations:
         for n, part in enumerate(parts):
             try:
                 api.send_text(part.user, part.text)
-            except WeChatAPIError as exc:
+            except ChannelAPIError as exc:
                 log.error("pushing an answer failed; it waits for the user's next message: %s", exc)
                 for unsent in parts[n:]:
                     self.ledger.pushed(unsent, ok=False)
@@ -288,7 +295,7 @@ class Conversations:
         try:
             for clip in voice_clips(synthesizer, speech):
                 api.send_voice(user, api.upload_voice(encode_audio(clip, "amr")))
-        except (SynthesisFailed, WeChatAPIError) as exc:
+        except (SynthesisFailed, ChannelAPIError) as exc:
             log.error("voice reply not sent (the text answer was): %s", exc)
             self.ledger.voice_done(key, ok=False)
             return
@@ -317,4 +324,4 @@ class Conversations:
         try:
             self.sweep()
         except Exception:
-            log.exception("WeChat sweep failed")
+            log.exception("%s sweep failed", self.channel.name)
