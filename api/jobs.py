@@ -1,7 +1,9 @@
-"""Background ingest jobs, recorded in SQLite under the data home so any worker can report progress.
+"""Background jobs, recorded in SQLite under the data home so any worker can report progress: ingest
+jobs (upload, reindex, metadata), run here, and evaluation runs (api/evaluation/runs.py). The ingest
+routes see only ingest jobs, the evaluation routes only evaluation runs.
 
-A job can be cancelled from any worker: the request is a flag in the job's row, which the worker running
-the job reads while it ingests (the ingest then stops within about a second, even mid-parse, and the
+An ingest job can be cancelled from any worker: the request is a flag in the job's row, which the worker
+running the job reads while it ingests (the ingest then stops within about a second, even mid-parse, and the
 previous index keeps answering)."""
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,12 @@ log = logging.getLogger(__name__)
 SERVER_STOPPED = "服务器在任务进行中停止了，这次更新没有生效，请重新上传或重新建索引。"
 CANCELLED = "任务已取消，知识库保持原样。"
 FAILED = "更新知识库时出错了，知识库保持原样。请稍后再试，或联系技术人员查看日志。"
+EVALUATION_STOPPED = "服务重启了，这次测试没有做完。"
+
+INGEST_KINDS = ("upload", "reindex", "metadata")
+EVALUATION = "evaluation"
+_STOPPED = {EVALUATION: EVALUATION_STOPPED}
+"""What officials read about a job whose server stopped, by kind (ingest jobs: SERVER_STOPPED)."""
 
 _COLUMNS = (
     "id",
@@ -42,8 +51,36 @@ _COLUMNS = (
     "finished",
     "message",
     "cancel_requested",
+    "owner",
 )
 _CANCEL_POLL_S = 0.3
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    """A job's row as stored, whatever its kind; `report` is the kind's own result (JSON)."""
+
+    id: str
+    kind: str
+    state: str
+    stage: str
+    done: int
+    total: int
+    files: list[str]
+    report: dict[str, Any]
+    error: str
+    created: float
+    finished: float | None
+    message: str
+    cancel_requested: bool
+    owner: int = 0
+
+    @property
+    def orphaned(self) -> bool:
+        """Queued or running for a server process that has stopped: it will never finish. A start
+        fails the orphans it finds (`fail_orphans`), but a worker that dies later leaves its jobs
+        "running" until the next start, so a reader checks this too."""
+        return self.state in ("queued", "running") and not process_alive(self.owner)
 
 
 class JobStore:
@@ -63,13 +100,20 @@ class JobStore:
                 self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
         self._lock = threading.Lock()
 
-    def create(self, kind: str, files: Sequence[str]) -> str:
+    def create(self, kind: str, files: Sequence[str], report: Mapping[str, Any] | None = None) -> str:
         job_id = uuid.uuid4().hex
         with self._lock:
             self._db.execute(
                 "INSERT INTO jobs (id, kind, state, stage, done, total, files, report, error, created,"
-                " finished, owner) VALUES (?, ?, 'queued', '', 0, 0, ?, '{}', '', ?, NULL, ?)",
-                (job_id, kind, json.dumps(list(files), ensure_ascii=False), time.time(), os.getpid()),
+                " finished, owner) VALUES (?, ?, 'queued', '', 0, 0, ?, ?, '', ?, NULL, ?)",
+                (
+                    job_id,
+                    kind,
+                    json.dumps(list(files), ensure_ascii=False),
+                    json.dumps(dict(report or {}), ensure_ascii=False),
+                    time.time(),
+                    os.getpid(),
+                ),
             )
         return job_id
 
@@ -78,19 +122,35 @@ class JobStore:
         with self._lock:
             self._db.execute(f"UPDATE jobs SET {names} WHERE id = ?", (*fields.values(), job_id))
 
-    def get(self, job_id: str) -> JobState | None:
+    def record(self, job_id: str, kinds: Sequence[str]) -> JobRecord | None:
+        """The job, when it is one of these kinds."""
+        marks = ", ".join("?" for _ in kinds)
         with self._lock:
             row = self._db.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)
+                f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ? AND kind IN ({marks})",
+                (job_id, *kinds),
             ).fetchone()
-        return None if row is None else _job(row)
+        return None if row is None else _record(row)
 
-    def recent(self, limit: int = 20) -> list[JobState]:
+    def records(self, kinds: Sequence[str], limit: int = 20) -> list[JobRecord]:
+        """The newest jobs of these kinds, newest first."""
+        marks = ", ".join("?" for _ in kinds)
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM jobs ORDER BY created DESC LIMIT ?", (limit,)
+                f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE kind IN ({marks}) ORDER BY created DESC"
+                " LIMIT ?",
+                (*kinds, limit),
             ).fetchall()
-        return [_job(row) for row in rows]
+        return [_record(row) for row in rows]
+
+    def get(self, job_id: str) -> JobState | None:
+        """An ingest job (the ingest routes' view)."""
+        found = self.record(job_id, INGEST_KINDS)
+        return None if found is None else _job(found)
+
+    def recent(self, limit: int = 20) -> list[JobState]:
+        """The newest ingest jobs, newest first."""
+        return [_job(r) for r in self.records(INGEST_KINDS, limit)]
 
     def request_cancel(self, job_id: str) -> JobState | None:
         """A queued job is cancelled at once; a running one is flagged, and stops when its worker reads
@@ -123,14 +183,14 @@ class JobStore:
         """Jobs of a server process that has stopped will never finish: say so instead of "running"."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, owner FROM jobs WHERE state IN ('queued', 'running')"
+                "SELECT id, kind, owner FROM jobs WHERE state IN ('queued', 'running')"
             ).fetchall()
-            for job_id, owner in rows:
+            for job_id, kind, owner in rows:
                 if not process_alive(owner):
                     self._db.execute(
                         "UPDATE jobs SET state = 'failed', error = 'the server stopped during the job',"
                         " message = ?, finished = ? WHERE id = ?",
-                        (SERVER_STOPPED, time.time(), job_id),
+                        (_STOPPED.get(kind, SERVER_STOPPED), time.time(), job_id),
                     )
 
     def close(self) -> None:
@@ -147,11 +207,36 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def _job(row: tuple[Any, ...]) -> JobState:
+def _record(row: tuple[Any, ...]) -> JobRecord:
     values = dict(zip(_COLUMNS, row, strict=True))
-    report = json.loads(values.pop("report") or "{}")
-    values["cancelling"] = bool(values.pop("cancel_requested")) and values["state"] in ("queued", "running")
-    return JobState(**values | {"files": json.loads(values["files"])}, **report)
+    return JobRecord(
+        **values
+        | {
+            "files": json.loads(values["files"] or "[]"),
+            "report": json.loads(values["report"] or "{}"),
+            "cancel_requested": bool(values["cancel_requested"]),
+            "owner": values["owner"] or 0,
+        }
+    )
+
+
+def _job(record: JobRecord) -> JobState:
+    """An ingest job as the ingest routes show it."""
+    return JobState(
+        id=record.id,
+        kind=record.kind,  # type: ignore[arg-type]  # one of INGEST_KINDS: only those are read here
+        state=record.state,  # type: ignore[arg-type]
+        stage=record.stage,
+        done=record.done,
+        total=record.total,
+        files=record.files,
+        error=record.error,
+        message=record.message,
+        cancelling=record.cancel_requested and record.state in ("queued", "running"),
+        created=record.created,
+        finished=record.finished,
+        **record.report,
+    )
 
 
 def _report_fields(report: IngestReport, kb: KnowledgeBase, files: Sequence[str]) -> dict[str, Any]:

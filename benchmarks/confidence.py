@@ -17,7 +17,7 @@ from assistant.confidence import ANY_EMBEDDER, ConfidenceModel, Signals, fit, mo
 from assistant.pipeline import Assistant
 from benchmarks.report import table
 from evals.cases import Case, load_cases
-from evals.scoring import score_answer
+from evals.results import result_of
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import embedder_id
 from knowledge.ingest import ingest
@@ -59,7 +59,8 @@ def _ask(home: Path, folder: Path, sets: Sequence[tuple[str, Path, bool]]) -> tu
                         label,
                         fitting,
                         case.should_refuse,
-                        score_answer(case, answer, 0).keywords_ok,
+                        # The harness's keyword measure; None (no keywords to check) is not right.
+                        bool(result_of(case, answer).scores.keywords_ok),
                         Signals(**answer.signals),
                     )
                 )

@@ -3,10 +3,10 @@
 The local model runs ~12 tokens/s on two cores, so each set is measured on an evenly spread subset of
 its cases (every k-th case, so refusals and follow-ups are in it), the same subset for both composers.
 
-- keyword accuracy: answered and every expected keyword in the answer (over answerable cases);
-- number accuracy: the answer states every number of the expected keywords (over answerable cases
-  whose keywords hold a number);
-- refusal precision / recall;
+- keyword accuracy, refusal precision / recall: the evaluation harness's measures (evals.metrics);
+- keyword numbers: the answer states every number of the expected keywords (over answerable cases
+  whose keywords hold a number); stricter than the harness's number accuracy, which gives a share of
+  the reference answer's numbers;
 - faithfulness: share of answer sentences whose character pairs are at least 60% found in the
   passages the sentence (or else the answer) cites (over answered cases; a lexical proxy);
 - LLM answers kept: answered with the model's own words (not replaced by the extractive answer);
@@ -40,7 +40,7 @@ from assistant.pipeline import Assistant
 from benchmarks.report import table
 from evals.cases import Case, load_cases
 from evals.metrics import percentile
-from evals.scoring import score_answer
+from evals.results import CaseResult, result_of, summarize
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
 from xiangyin.settings import Settings
@@ -106,11 +106,9 @@ def faithfulness(answer: Answer) -> float:
 
 @dataclass
 class _Row:
-    keyword: list[bool] = field(default_factory=list)
+    results: list[CaseResult] = field(default_factory=list)
+    """Every answer, scored by the harness's measures."""
     number: list[bool] = field(default_factory=list)
-    refused_right: int = 0
-    refused: int = 0
-    to_refuse: int = 0
     faithful: list[float] = field(default_factory=list)
     kept: list[bool] = field(default_factory=list)
     composed: int = 0
@@ -127,18 +125,14 @@ def evaluate(assistant: Assistant, cases: Sequence[Case], generative: bool) -> _
         started = time.perf_counter()
         answer = assistant.ask(case.question, history=case.turns())
         row.latency.append((time.perf_counter() - started) * 1000)
-        score = score_answer(case, answer, 0)
+        row.results.append(result_of(case, answer))
         row.composed += "compose" in answer.timings_ms
-        row.refused += answer.refused
-        row.to_refuse += case.should_refuse
-        row.refused_right += answer.refused and case.should_refuse
         if not answer.refused:
             row.faithful.append(faithfulness(answer))
             if generative:
                 row.kept.append(not answer.composer.startswith("extractive"))
         if case.should_refuse:
             continue
-        row.keyword.append(score.keywords_ok)
         wanted = _numbers(case.answer_keywords)
         if wanted:
             row.number.append(not answer.refused and wanted <= numbers_in(answer.answer))
@@ -155,6 +149,11 @@ def subset(cases: Sequence[Case], limit: int) -> list[Case]:
 
 def _mean(values: Sequence[float | bool]) -> float:
     return statistics.fmean(values) if values else 0.0
+
+
+def _shown(value: float | None) -> float | str:
+    """A measure with no case to apply to (refusal recall of a subset with nothing to refuse) is "-"."""
+    return "-" if value is None else value
 
 
 def main(
@@ -191,15 +190,16 @@ def main(
                 assistant.sessions.close()
                 say(f"  {time.perf_counter() - started:.0f} s")
                 generative = composer.name != "extractive"
+                summary = summarize(row.results)
                 rows.append(
                     (
                         name,
                         label,
                         len(cases),
-                        _mean(row.keyword),
+                        _shown(summary.keyword_accuracy),
                         _mean(row.number),
-                        row.refused_right / row.refused if row.refused else 1.0,
-                        row.refused_right / row.to_refuse if row.to_refuse else 1.0,
+                        _shown(summary.refusal_precision),
+                        _shown(summary.refusal_recall),
                         _mean(row.faithful),
                         f"{_mean(row.kept):.2f}" if generative else "-",
                         f"{(meter.calls - row.composed) / max(row.composed, 1):.2f}" if generative else "-",
@@ -221,7 +221,7 @@ def main(
                 "composer",
                 "cases",
                 "keyword acc",
-                "number acc",
+                "keyword numbers",
                 "refusal P",
                 "refusal R",
                 "faithfulness",

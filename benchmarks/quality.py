@@ -1,6 +1,7 @@
 """Retrieval quality on shared/data/domainrag: hit@1, hit@5 and MRR@10 for dense, BM25 and hybrid.
 
-A hit means a returned chunk contains one of the case's `evidence` strings. Each embedder indexes the
+A hit means a returned chunk contains one of the case's `evidence` strings, scored with the evaluation
+harness's functions (evals.metrics) over the cases that give evidence. Each embedder indexes the
 corpus once into its own data home under benchmarks/results/ (later runs reuse it incrementally).
 """
 
@@ -16,6 +17,14 @@ import numpy as np
 
 from benchmarks.report import table
 from evals.cases import Case, load_cases
+from evals.metrics import (
+    RANKING_DEPTH,
+    first_relevant_rank,
+    hit_at,
+    mean,
+    passage_relevant,
+    reciprocal_rank,
+)
 from knowledge.base import KnowledgeBase
 from knowledge.hybrid import FusionWeights, fuse
 from knowledge.ingest import ingest
@@ -34,19 +43,20 @@ class Scores:
 
 
 def score(cases: Sequence[Case], rankings: Sequence[Sequence[str]], texts: dict[str, str]) -> Scores:
-    """`rankings[i]` is the ranked chunk ids returned for `cases[i]`."""
-    hit1 = hit5 = mrr = 0.0
-    for case, ranking in zip(cases, rankings, strict=True):
-        rank = next(
-            (n for n, cid in enumerate(ranking[:10], start=1) if any(e in texts[cid] for e in case.evidence)),
-            None,
+    """`rankings[i]` is the ranked chunk ids returned for `cases[i]`. Only chunk texts are at hand, so
+    a case is judged by its evidence alone (the harness's rule for a case that gives evidence)."""
+    ranks = [
+        first_relevant_rank(
+            [passage_relevant(texts[cid], "", case.evidence, []) for cid in ranking[:RANKING_DEPTH]]
         )
-        if rank is not None:
-            mrr += 1 / rank
-            hit1 += rank == 1
-            hit5 += rank <= 5
-    n = len(cases)
-    return Scores(hit1 / n, hit5 / n, mrr / n)
+        for case, ranking in zip(cases, rankings, strict=True)
+        if case.evidence
+    ]
+    return Scores(
+        mean([hit_at(r, 1) for r in ranks]) or 0.0,
+        mean([hit_at(r, 5) for r in ranks]) or 0.0,
+        mean([reciprocal_rank(r, RANKING_DEPTH) for r in ranks]) or 0.0,
+    )
 
 
 @dataclass

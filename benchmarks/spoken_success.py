@@ -44,7 +44,7 @@ from evals.metrics import (
     reciprocal_rank,
     source_matches,
 )
-from evals.scoring import score_answer
+from evals.results import result_of
 from knowledge.base import KnowledgeBase
 from knowledge.hybrid import SearchHit
 from knowledge.ingest import ingest
@@ -182,13 +182,14 @@ class Outcomes:
     keyword_right: int = 0
 
     def add(self, case: Case, answer: Answer, confirmed: bool) -> None:
-        score = score_answer(case, answer, 0)
+        score = result_of(case, answer)
+        keywords_ok = bool(score.scores.keywords_ok)  # None (no keywords to check) is not right
         self.cases += 1
         self.turns += 2 if confirmed else 1
         self.confirmations += confirmed
         self.answerable += not case.should_refuse
-        right = score.keywords_ok if not case.should_refuse else score.refused
-        self.keyword_right += score.keywords_ok and not case.should_refuse
+        right = keywords_ok if not case.should_refuse else score.refused
+        self.keyword_right += keywords_ok and not case.should_refuse
         if right:
             if confirmed:
                 self.right_confirmed += 1

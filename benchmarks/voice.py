@@ -25,7 +25,7 @@ from benchmarks.report import table
 from benchmarks.scale import peak_rss_mb
 from evals.cases import Case, load_cases
 from evals.metrics import cer
-from evals.scoring import CaseScore, score_answer, summarize
+from evals.results import CaseResult, result_of, summarize
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
 from voice.asr import DECODING, Hypothesis, Preference, Transcriber, choose, clean
@@ -168,11 +168,11 @@ def spoken_vs_typed(
     assistant: Assistant, heard: dict[str, list[tuple[str, str, str]]], cases: Sequence[Case]
 ) -> list[tuple[object, ...]]:
     """Keyword accuracy and refusals, every take of every case counted once."""
-    results: dict[str, list[CaseScore]] = {}
+    results: dict[str, list[CaseResult]] = {}
     transcripts: dict[str, list[tuple[str, str]]] = {}
     for case in cases:
         answer = assistant.ask(case.question, history=case.turns())
-        results.setdefault("typed", []).append(score_answer(case, answer, 0))
+        results.setdefault("typed", []).append(result_of(case, answer))
         for fmt, best, chosen in heard[case.question]:
             runs = (
                 (f"spoken ({fmt}), every repair", chosen, True),
@@ -182,7 +182,7 @@ def spoken_vs_typed(
             for name, transcript, spoken in runs:
                 transcripts.setdefault(name, []).append((case.question, transcript))
                 answer = assistant.ask(transcript, history=case.turns(), spoken=spoken)
-                results.setdefault(name, []).append(score_answer(case, answer, 0))
+                results.setdefault(name, []).append(result_of(case, answer, asked=transcript))
     rows: list[tuple[object, ...]] = []
     for name, scores in results.items():
         summary = summarize(scores)

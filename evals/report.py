@@ -10,7 +10,7 @@ from functools import cache
 import jinja2
 
 from evals.charts import bar_chart
-from evals.metrics import passage_relevant
+from evals.metrics import MEASURES, passage_relevant
 from evals.results import METRICS, CaseResult, RunResult, Summary
 
 
@@ -54,24 +54,7 @@ PROBLEMS: dict[str, ProblemKind] = {
     ),
 }
 
-MEANINGS: dict[str, str] = {
-    "pass_rate": "答对（或该拒答时拒答了）的问题所占比例。",
-    "keyword_accuracy": "回答里包含全部要点（关键词）的比例，拒答算错。",
-    "number_accuracy": "参考答案里的数字（金额、日期、比例）在回答里出现的比例。",
-    "hit_at_1": "排在第 1 位的段落就含有答案依据的比例。",
-    "hit_at_5": "前 5 个段落里有含答案依据的段落的比例。",
-    "mrr_at_10": "含答案依据的段落排得有多靠前（第 1 名得 1 分，第 2 名得 0.5 分……）。",
-    "citation_correctness": "回答所注明的出处确实含有答案依据的比例。",
-    "refusal_precision": "助手说“文件里没有”的时候，确实不该回答的比例。",
-    "refusal_recall": "不该回答的问题中，助手如实说“文件里没有”的比例。",
-    "char_f1": "回答和参考答案在用字上的重合程度。",
-    "rouge_l": "回答和参考答案按顺序相同的文字所占的程度。",
-    "question_cer": "语音识别把问题听错的字所占比例（越低越好）。",
-    "judge_faithfulness": "评审用的大模型认为回答有资料依据的程度（只在配置了评审模型时有）。",
-    "judge_correctness": "评审用的大模型认为回答与参考答案一致的程度（只在配置了评审模型时有）。",
-    "latency_p50_ms": "一半的问题在这个时间内得到回答。",
-    "latency_p95_ms": "95% 的问题在这个时间内得到回答。",
-}
+MEANINGS: dict[str, str] = {m.name: m.meaning for m in MEASURES if m.shown}
 
 _TAG_BARS = (("pass_rate", "通过率"), ("keyword_accuracy", "关键词"), ("hit_at_5", "检索@5"))
 

@@ -5,30 +5,18 @@ run again (`rescore`) without asking the assistant anything."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from statistics import fmean
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from assistant.answer import Citation
+from assistant.answer import Answer, Citation, Passage
 from evals.cases import Case
-from evals.metrics import (
-    char_f1,
-    first_relevant_rank,
-    hit_at,
-    keywords_present,
-    number_accuracy,
-    passage_relevant,
-    percentile,
-    reciprocal_rank,
-    rouge_l,
-)
+from evals.metrics import MEASURES
 
 RUN_FORMAT = "xiangyin-eval/1"
 SUMMARY_FORMAT = "xiangyin-eval-summary/1"
-RANKING_DEPTH = 10
 
 Mode = Literal["typed", "spoken"]
 Problem = Literal[
@@ -42,6 +30,10 @@ class RetrievedPassage(BaseModel):
     section: str = ""
     text: str
     score: float = 0.0
+
+    @classmethod
+    def of(cls, p: Passage) -> RetrievedPassage:
+        return cls(source=p.source, title=p.title, section=p.section, text=p.text, score=p.score)
 
 
 class CaseScores(BaseModel):
@@ -102,30 +94,8 @@ class CaseResult(BaseModel):
 
 
 def score_case(result: CaseResult) -> CaseScores:
-    case = result.case
-    answerable = not case.should_refuse
-    scores = CaseScores()
-    if answerable and (case.evidence or case.sources):
-        relevant = [
-            passage_relevant(p.text, p.source, case.evidence, case.sources)
-            for p in result.ranking[:RANKING_DEPTH]
-        ]
-        rank = first_relevant_rank(relevant)
-        scores.hit_at_1, scores.hit_at_5 = hit_at(rank, 1), hit_at(rank, 5)
-        scores.reciprocal_rank = reciprocal_rank(rank, RANKING_DEPTH)
-        if not result.refused and not result.error:
-            scores.citation_ok = any(
-                passage_relevant(c.quote, c.source, case.evidence, case.sources) for c in result.citations
-            )
-    if answerable and case.answer_keywords:
-        scores.keywords_ok = not result.refused and keywords_present(result.answer, case.answer_keywords)
-    if answerable and case.answer:
-        answer = "" if result.refused else result.answer
-        numbers = number_accuracy(answer, case.answer)
-        scores.number_accuracy = None if numbers is None else round(numbers, 6)
-        scores.char_f1 = round(char_f1(answer, case.answer), 6)
-        scores.rouge_l = rouge_l(answer, case.answer)
-    return scores
+    """The case's scores by every measure that keeps one (evals.metrics)."""
+    return CaseScores.model_validate({m.kept_as: m.score(result) for m in MEASURES if m.kept_as})
 
 
 def _passed(result: CaseResult) -> bool:
@@ -194,66 +164,61 @@ class Summary(BaseModel):
     problems: dict[str, int] = Field(default_factory=dict)
 
 
-METRICS: dict[str, str] = {
-    "pass_rate": "通过率",
-    "keyword_accuracy": "关键词准确率",
-    "number_accuracy": "数字准确率",
-    "hit_at_1": "检索命中@1",
-    "hit_at_5": "检索命中@5",
-    "mrr_at_10": "MRR@10",
-    "citation_correctness": "引用正确率",
-    "refusal_precision": "拒答精确率",
-    "refusal_recall": "拒答召回率",
-    "char_f1": "字符F1",
-    "rouge_l": "ROUGE-L",
-    "question_cer": "语音识别字错率",
-    "judge_faithfulness": "评审模型：忠实度",
-    "judge_correctness": "评审模型：正确性",
-    "latency_p50_ms": "响应时间中位数(毫秒)",
-    "latency_p95_ms": "响应时间P95(毫秒)",
-}
+METRICS: dict[str, str] = {m.name: m.label for m in MEASURES if m.shown}
 """The measures officials read, with their Chinese names, in the order reports show them."""
 
-LOWER_IS_BETTER = {"question_cer", "latency_p50_ms", "latency_p95_ms"}
-
-
-def _mean(values: Iterable[float | bool | None]) -> float | None:
-    present = [float(v) for v in values if v is not None]
-    return round(fmean(present), 6) if present else None
+LOWER_IS_BETTER = {m.name for m in MEASURES if m.lower_is_better}
 
 
 def summarize(results: Sequence[CaseResult]) -> Summary:
-    ok = [r for r in results if not r.error]
-    refused = [r for r in ok if r.refused]
-    to_refuse = [r for r in ok if r.case.should_refuse]
     problems: dict[str, int] = {}
     for r in results:
         if r.problem:
             problems[r.problem] = problems.get(r.problem, 0) + 1
-    passed = sum(r.passed for r in results)
-    latencies = [r.latency_ms for r in ok]
-    return Summary(
-        cases=len(results),
-        passed=passed,
-        pass_rate=round(passed / len(results), 6) if results else 0.0,
-        hit_at_1=_mean(r.scores.hit_at_1 for r in ok),
-        hit_at_5=_mean(r.scores.hit_at_5 for r in ok),
-        mrr_at_10=_mean(r.scores.reciprocal_rank for r in ok),
-        keyword_accuracy=_mean(r.scores.keywords_ok for r in ok),
-        number_accuracy=_mean(r.scores.number_accuracy for r in ok),
-        char_f1=_mean(r.scores.char_f1 for r in ok),
-        rouge_l=_mean(r.scores.rouge_l for r in ok),
-        citation_correctness=_mean(r.scores.citation_ok for r in ok),
-        refusal_rate=round(len(refused) / len(ok), 6) if ok else None,
-        refusal_precision=_mean(r.case.should_refuse for r in refused),
-        refusal_recall=_mean(r.refused for r in to_refuse),
-        latency_p50_ms=round(percentile(latencies, 50), 2),
-        latency_p95_ms=round(percentile(latencies, 95), 2),
-        question_cer=_mean(r.question_cer for r in ok),
-        judge_faithfulness=_mean(r.judge.faithfulness if r.judge else None for r in ok),
-        judge_correctness=_mean(r.judge.correctness if r.judge else None for r in ok),
-        errors=sum(1 for r in results if r.error),
-        problems=problems,
+    return Summary.model_validate(
+        {
+            "cases": len(results),
+            "passed": sum(r.passed for r in results),
+            **{m.name: m.summarize(results) for m in MEASURES},
+            "errors": sum(1 for r in results if r.error),
+            "problems": problems,
+        }
+    )
+
+
+def result_of(
+    case: Case,
+    answer: Answer,
+    *,
+    mode: Mode = "typed",
+    asked: str | None = None,
+    ranking: Sequence[RetrievedPassage] | None = None,
+    latency_ms: float = 0.0,
+    question_cer: float | None = None,
+    sources_loaded: bool | None = None,
+) -> CaseResult:
+    """An answer to a case, scored (`finish`). The retrieval measures read `ranking`; without one, the
+    passages the answer was composed from (what a server returns) are the ranking."""
+    passages = [RetrievedPassage.of(p) for p in answer.passages]
+    return finish(
+        CaseResult(
+            case=case,
+            mode=mode,
+            asked=case.question if asked is None else asked,
+            answer=answer.answer,
+            refused=answer.refused,
+            kind=answer.kind,
+            standalone_question=answer.standalone_question,
+            unknown_terms=answer.unknown_terms,
+            confidence=answer.confidence,
+            signals=answer.signals,
+            citations=answer.citations,
+            passages=passages,
+            ranking=passages if ranking is None else list(ranking),
+            question_cer=question_cer,
+            sources_loaded=sources_loaded,
+            latency_ms=round(latency_ms, 2),
+        )
     )
 
 

@@ -21,14 +21,14 @@ from typing import Protocol
 
 import httpx
 
-from assistant.answer import Answer, Passage
+from assistant.answer import Answer
 from assistant.normalize import normalize_question
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
 from evals.cases import Case, HistoryTurn, load_cases, session_turns
 from evals.judge import Judge
-from evals.metrics import cer, source_matches
-from evals.results import RANKING_DEPTH, CaseResult, Mode, RetrievedPassage, RunInfo, RunResult, finish
+from evals.metrics import RANKING_DEPTH, cer, source_matches
+from evals.results import CaseResult, Mode, RetrievedPassage, RunInfo, RunResult, finish, result_of
 from knowledge.base import KnowledgeBase
 from knowledge.hybrid import SearchHit
 from knowledge.ingest import IngestReport, ingest
@@ -66,10 +66,6 @@ class Target(Protocol):
     def sources_loaded(self, sources: Sequence[str]) -> bool | None:
         """Whether the knowledge base holds any of these documents; None when that cannot be known."""
         ...
-
-
-def _passage(p: Passage) -> RetrievedPassage:
-    return RetrievedPassage(source=p.source, title=p.title, section=p.section, text=p.text, score=p.score)
 
 
 def _hit(hit: SearchHit) -> RetrievedPassage:
@@ -141,7 +137,7 @@ class HttpTarget:
             if turn.role == "user":
                 self._chat(turn.content, session)
         answer = self._chat(question, session)
-        return Reply(answer, [_passage(p) for p in answer.passages])
+        return Reply(answer, [RetrievedPassage.of(p) for p in answer.passages])
 
     def sources_loaded(self, sources: Sequence[str]) -> bool | None:
         return None
@@ -211,26 +207,15 @@ class Runner:
                 CaseResult(case=case, mode=trial.mode, asked=asked, question_cer=question_cer, error=str(exc))
             )
         latency = reply.latency_ms or (time.perf_counter() - started) * 1000
-        answer = reply.answer
-        result = finish(
-            CaseResult(
-                case=case,
-                mode=trial.mode,
-                asked=asked,
-                question_cer=question_cer,
-                answer=answer.answer,
-                refused=answer.refused,
-                kind=answer.kind,
-                standalone_question=answer.standalone_question,
-                unknown_terms=answer.unknown_terms,
-                confidence=answer.confidence,
-                signals=answer.signals,
-                citations=answer.citations,
-                passages=[_passage(p) for p in answer.passages],
-                ranking=reply.ranking,
-                sources_loaded=self.target.sources_loaded(case.sources),
-                latency_ms=round(latency, 2),
-            )
+        result = result_of(
+            case,
+            reply.answer,
+            mode=trial.mode,
+            asked=asked,
+            ranking=reply.ranking,
+            latency_ms=latency,
+            question_cer=question_cer,
+            sources_loaded=self.target.sources_loaded(case.sources),
         )
         if self.judge is not None:
             try:
