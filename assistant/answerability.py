@@ -249,6 +249,42 @@ def read_question(question: str) -> Asked:
     )
 
 
+# The unit a question asks its amount in (多少平方米, 几亩): an amount in another unit answers another
+# question (8万余册 is no floor area). 多少钱 sets none: prices stand in table fields (月费（元/月）：40).
+_ASKED_UNIT = re.compile(
+    r"(?:多少|几)(平方米|平米|平方公里|亩|公顷|万元|亿元|元|岁|吨|公里|千米|米|小时|分钟|天|人|名|户|所|次|分)"
+)
+_UNIT_FAMILIES = (
+    ("平方米", "平米", "㎡"),
+    ("平方公里",),
+    ("亩", "公顷"),
+    ("万元", "亿元", "元", "块", "万", "亿"),
+    ("岁",),
+    ("吨", "公斤", "千克", "斤"),
+    ("公里", "千米", "米"),
+    ("小时", "分钟", "钟头"),
+    ("天", "日", "工作日"),
+    ("人", "名", "位", "人次"),
+    ("户",),
+    ("所",),
+    ("次",),
+    ("分",),
+)
+_NUMBER = r"(?:\d[\d,.]*|[零一二两三四五六七八九十百千万亿]+)\s*(?:余|多|万|亿|千|百)?\s*(?:个)?"
+
+
+@lru_cache(maxsize=1024)
+def _unit_expression(question: str) -> re.Pattern[str] | None:
+    """A number in the unit the question asks for, or None when it names none."""
+    asked = _ASKED_UNIT.search(question)
+    if asked is None:
+        return None
+    unit = asked.group(1)
+    family = next((f for f in _UNIT_FAMILIES if unit in f), (unit,))
+    units = "|".join(sorted(family, key=len, reverse=True))
+    return re.compile(rf"{_NUMBER}(?:{units})")
+
+
 def _holds_kind(kind: AskedKind, text: str, own: tuple[str, ...], question: str) -> bool:
     for word in sorted(own, key=len, reverse=True):
         text = text.replace(word, " ")
@@ -257,8 +293,11 @@ def _holds_kind(kind: AskedKind, text: str, own: tuple[str, ...], question: str)
     if kind == "amount":
         # Not an amount: a date (10月25日), a number inside a title or a code (《壮志凌云2》, C919), a
         # phone or record number (12580, 0571-86201234).
-        text = _CODE.sub(" ", _TITLE.sub(" ", _TIME.sub(" ", text)))
-        text = _IDENTIFIER.sub(" ", _ENUMERATOR.sub(" ", _BARE_YEAR.sub(" ", text)))
+        text = _ENUMERATOR.sub(" ", _CODE.sub(" ", _TITLE.sub(" ", _TIME.sub(" ", text))))
+        unit = _unit_expression(question)
+        if unit is not None:  # a number in the asked unit (11500平方米) is no record number
+            return bool(unit.search(text))
+        text = _IDENTIFIER.sub(" ", _BARE_YEAR.sub(" ", text))
         return any(
             _DIGITS.search(m.group()) or m.group() == "百分之" or len(m.group()) > 1
             for m in _AMOUNT.finditer(text)

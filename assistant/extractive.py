@@ -32,6 +32,10 @@ _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _BOILERPLATE = re.compile(
     r"^(为了?|为进一步|为贯彻|为加快|为做好|根据).{0,120}(制定|印发|结合)|本(办法|方案|细则|规定|通知)(所称|由|自|适用)"
 )
+# A web page's furniture (更新时间：2014-01-23, 点击数：20757): read as context, never quoted as an answer.
+_PAGE_FURNITURE = re.compile(
+    r"^(?:更新时间|发布时间|发布日期|日期|时间|点击数|点击量|点击|浏览次数|浏览量|阅读量|阅读|来源|作者|编辑|责任编辑|供稿|审核)\s*[:：]"
+)
 _MAX_CHARS = 160
 
 
@@ -47,7 +51,12 @@ def sentences_of(text: str) -> Iterator[str]:
     """Answer-bearing sentences of a passage: table rows whole, Q&A answers without their question."""
     for raw in text.splitlines():
         line = raw.strip()
-        if not line or _QUESTION_LINE.match(line) or line.endswith(("？", "?")):
+        if (
+            not line
+            or line.endswith(("？", "?"))
+            or _QUESTION_LINE.match(line)
+            or _PAGE_FURNITURE.match(line)
+        ):
             continue
         line = _ANSWER_PREFIX.sub("", line)
         if TABLE_ROW.match(line):

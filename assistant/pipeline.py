@@ -34,6 +34,7 @@ from assistant.normalize import normalize_question, synonyms
 from assistant.replies import reply
 from assistant.sessions import SessionStore, Turn
 from assistant.speech import to_speech
+from assistant.subject import about, subject
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import embedder_id
 from knowledge.hybrid import SearchHit
@@ -238,6 +239,11 @@ class Assistant:
             kept.append(hit)
             if len(kept) == self.settings.answer_passages:
                 break
+        if self.settings.subject_passages:
+            catalog = self.kb.catalog
+            term = subject(state.standalone, kept, catalog.token_counts, catalog.chunk_count())
+            if term is not None:
+                kept = about(term, kept)
         state.hits = kept
         state.evidence = [Evidence(n, hit) for n, hit in enumerate(kept, start=1)]
         return state

@@ -6,7 +6,16 @@ import re
 from typing import Literal
 
 QuestionType = Literal[
-    "amount", "percentage", "date", "duration", "procedure", "eligibility", "contact", "count", "yes_no"
+    "amount",
+    "percentage",
+    "date",
+    "duration",
+    "procedure",
+    "eligibility",
+    "contact",
+    "count",
+    "yes_no",
+    "list",
 ]
 
 _QUESTION_PATTERNS: dict[QuestionType, re.Pattern[str]] = {
@@ -25,6 +34,7 @@ _QUESTION_PATTERNS: dict[QuestionType, re.Pattern[str]] = {
     "contact": re.compile(r"电话|联系|找谁|打给|热线|号码|地址|在哪儿?办公"),
     "count": re.compile(r"几个|几户|几只|几台|多少个|多少户|多少人|多少亩|几亩"),
     "yes_no": re.compile(r"吗[？?]?$|是不是|是否|有没有|能不能|会不会"),
+    "list": re.compile(r"哪些(?!人)|哪几[个种项类样方]|有什么|包括什么|包含什么|分为什么|有几种"),
 }
 
 SENTENCE_SIGNALS: dict[QuestionType, re.Pattern[str]] = {
@@ -38,6 +48,10 @@ SENTENCE_SIGNALS: dict[QuestionType, re.Pattern[str]] = {
     "contact": re.compile(r"\d{3,4}-\d{7,8}|1\d{10}|\b\d{5}\b|电话|热线|地址"),
     "count": re.compile(r"\d+\s*(个|户|人|只|项|台|亩|次|家)"),
     "yes_no": re.compile(r"可以|不能|不得|能|需要|不需要|免费|不收"),
+    # An enumeration: three items in a row (兴趣测评、性格测评、能力测评), or two after 包括 / 分为.
+    "list": re.compile(
+        r"[^、，。；]{1,15}、[^、，。；]{1,15}、[^、，。；]{1,15}|(?:包括|包含|分为|设有|涵盖)[^。；]{0,30}[、和及与]"
+    ),
 }
 
 

@@ -16,7 +16,8 @@ from typing import Literal
 from knowledge.loaders import Block, ParsedDocument
 from knowledge.metadata import DocumentMeta
 
-CHUNKER_VERSION = "2"
+# Also bumped when a loader reads documents differently (3: plain-text titles that open with a year).
+CHUNKER_VERSION = "3"
 
 _NUM = "一二三四五六七八九十百千零〇两"
 # A table row as the chunker writes it (rows below): 表头：值；表头：值.

@@ -12,7 +12,7 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from assistant.answerability import answerable, answers, read_question
-from assistant.extractive import ExtractiveComposer
+from assistant.extractive import ExtractiveComposer, sentences_of
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
 from knowledge.base import KnowledgeBase
@@ -77,6 +77,12 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             "",
             True,
         ),
+        # An amount asked in a unit is answered in that unit (8万余册 is no floor area); a number in it
+        # is no record number however long.
+        ("国学馆占地面积多少平方米？", "国学馆藏有人大学者著作、研究生论文8万余册。", "", False),
+        ("国学馆占地面积多少平方米？", "国学馆占地面积11500平方米，总建筑面积28516平方米。", "", True),
+        ("发大水时村里转移了多少人？", "村里出动转移车辆12辆。", "", False),
+        ("发大水时村里转移了多少人？", "村里连夜转移群众326人。", "", True),
         # A news dateline is when the page was written, not the asked date; a question answers nothing.
         ("丰收节什么时候开幕？", "Sep 20, 2025 ... 丰收节的筹备工作正在紧张进行。", "", False),
         ("丰收节什么时候开幕？", "丰收节什么时候开幕？", "", False),
@@ -164,3 +170,55 @@ def test_the_extractive_composer_quotes_only_sentences_that_state_the_asked_fact
     assert "400元" in draft.text and "380元" not in draft.text
     refused = composer.compose("2026年城乡居民医保个人一年交多少钱？", items)
     assert refused.refused, refused.text
+
+
+def test_a_web_pages_furniture_is_never_quoted() -> None:
+    items = evidence(
+        "人大国学馆介绍\n更新时间：2014-01-23\n点击数：20757\n国学馆于2010年开工，2012年建成开馆。",
+        title="人大国学馆",
+    )
+    assert [s for s in sentences_of(items[0].text) if "点击" in s or "更新" in s] == []
+    draft = ExtractiveComposer().compose("国学馆哪一年建成的？", items)
+    assert "2012年" in draft.text and "2014-01-23" not in draft.text and "20757" not in draft.text
+
+
+def test_a_list_question_is_answered_with_the_enumeration() -> None:
+    items = evidence(
+        "本科生招生网推出在线职业测评模块，免费提供职业生涯测评服务，帮助考生认识自我。"
+        "该系统分为兴趣测评、性格测评、能力测评、学科兴趣测评四个部分。",
+        title="职业测评上线",
+    )
+    draft = ExtractiveComposer().compose("职业测评服务包括哪些测评？", items)
+    assert "兴趣测评、性格测评" in draft.text, draft.text
+
+
+SUBJECT_DOCS = {
+    "medical.md": "# 城乡居民医保缴费\n\n2025年城乡居民医保个人缴费标准为每人每年400元，财政补助不低于700元。\n",
+    "safety.md": "# 平安乡村建设回顾\n\n2022年全县盗窃案件比上年下降41%，群众安全感明显提高。\n",
+    "grain.md": "# 种粮补贴\n\n2025年耕地地力保护补贴标准为每亩110元，补贴资金直接打到农户一卡通。\n",
+    "pension.md": "# 城乡居民养老保险\n\n基础养老金标准为每人每月260元，年满60周岁即可按月领取。\n",
+    "broadband.md": "# 乡村宽带\n\n单宽带300M套餐每月40元，单宽带500M套餐每月60元，可到营业厅办理。\n",
+    "dibao.md": "# 低保申请\n\n共同生活的家庭成员人均月收入低于880元的本县户籍居民，可以申请低保。\n",
+}
+
+
+@pytest.fixture
+def county(tmp_path: Path, embeddings: Embeddings) -> Iterator[Assistant]:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in SUBJECT_DOCS.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    settings = Settings(home=tmp_path / "home")
+    kb = KnowledgeBase(settings, embeddings)
+    ingest(kb, [docs])
+    yield Assistant(settings, knowledge_base=kb, sessions=SessionStore(tmp_path / "sessions.sqlite3"))
+    kb.close()
+
+
+def test_the_answer_comes_from_passages_about_the_questions_subject(county: Assistant) -> None:
+    # The 医保 notice has no 2022 figure; the crime report's 2022 figure answers another question.
+    wrong_year = county.ask("2022年医保一个人交多少钱？")
+    assert wrong_year.refused, wrong_year.answer
+    assert "41%" not in wrong_year.answer
+    right = county.ask("2025年医保一个人交多少钱？")
+    assert not right.refused and "400元" in right.answer

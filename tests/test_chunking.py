@@ -160,3 +160,11 @@ def test_repeated_passage_gets_distinct_ids() -> None:
     text = "# 通知\n一、注意\n请带身份证。\n二、再次提醒\n请带身份证。\n"
     chunks = chunks_of(text, source="policy/n.md")
     assert len({c.id for c in chunks}) == len(chunks)
+
+
+def test_a_plain_text_headline_that_opens_with_its_year_is_the_title() -> None:
+    page = parse_plain("2023年中国人民大学中法学院招生热点问答\n日期：2022-05-27\n\n中法学院三语教学。")
+    assert page.title == "2023年中国人民大学中法学院招生热点问答"
+    assert parse_plain("2020中法学院热点问题解答\n正文。").title == "2020中法学院热点问题解答"
+    for numbered in ("1、申请条件\n正文。", "2. 办理流程\n正文。", "（一）总则\n正文。"):
+        assert parse_plain(numbered).title is None, numbered

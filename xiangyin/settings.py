@@ -181,6 +181,11 @@ class Settings(BaseSettings):
         description="When the question names something the documents never mention (油茶, 签证 ...), the "
         "answer-evidence overlap needed to answer anyway.",
     )
+    subject_passages: bool = Field(
+        default=True,
+        description="Answer only from passages that name the question's subject (its most specific topic word"
+        " that the best passage names): assistant/subject.py.",
+    )
     answerability: bool = Field(
         default=True,
         description="Refuse when no retrieved sentence states what the question asks for (a time, an amount,"

@@ -16,7 +16,11 @@ _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _TABLE_SEPARATOR = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 _BULLET = re.compile(r"^\s*[-*+]\s+")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_NUMBERED = re.compile(r"^(第[一二三四五六七八九十百零〇\d]+[编章节条]|[一二三四五六七八九十]+、|[（(]|\d)")
+# A numbered item (1、 2. （三） 第二条) is no title; a headline that opens with its year (2023年…招生问答,
+# 2020中法学院…) is one.
+_NUMBERED = re.compile(
+    r"^(第[一二三四五六七八九十百零〇\d]+[编章节条]|[一二三四五六七八九十]+、|[（(]|\d{1,2}\s*[、.．)）]|\d+\s)"
+)
 _DOCUMENT_TITLE = re.compile(r"^关于|(通知|办法|方案|意见|决定|公告|通报|规定|细则|指南|须知|回顾|总结)$")
 _EMPHASIS = re.compile(r"(\*\*|__|\*|`)(.+?)\1")
 _FRONT_MATTER_HELP = "文件开头的YAML信息（两行---之间的部分）"
