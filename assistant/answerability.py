@@ -23,7 +23,7 @@ from assistant.followup import topic_terms
 from assistant.normalize import synonyms
 from knowledge.chunking import row_parts
 from knowledge.lexical import word_tokenizer
-from knowledge.normalize import normalize_query, to_simplified
+from zhtext.normalize import normalize_query, to_simplified
 
 AskedKind = Literal["time", "amount", "person", "place", "name"]
 

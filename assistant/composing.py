@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistant.sessions import Turn
-from knowledge.chunking import split_sentences
 from knowledge.hybrid import SearchHit
+from zhtext.sentences import split_sentences
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ from assistant.followup import rewrite, topic_terms
 from assistant.normalize import normalize_question
 from assistant.questions import SENTENCE_SIGNALS, question_types
 from assistant.sessions import Turn
-from knowledge.chunking import TABLE_ROW, Chunk, row_parts, split_sentences
+from knowledge.chunking import TABLE_ROW, Chunk, row_parts
 from knowledge.lexical import lexical_tokens
+from zhtext.sentences import split_sentences
 
 _QUESTION_LINE = re.compile(r"^(?:\d{1,3}[、．.]\s*)?(?:问|Q|问题)\s*\d*\s*[:：]")
 _ANSWER_PREFIX = re.compile(r"^(?:答|A|回答)\s*\d*\s*[:：]\s*")

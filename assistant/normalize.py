@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from knowledge.normalize import normalize_query
+from zhtext.normalize import normalize_query
 
 
 @dataclass(frozen=True)

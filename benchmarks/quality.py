@@ -29,8 +29,8 @@ from knowledge.base import KnowledgeBase
 from knowledge.hybrid import FusionWeights, fuse
 from knowledge.ingest import ingest
 from knowledge.lexical import lexical_tokens
-from knowledge.normalize import normalize_query
 from xiangyin.settings import Settings
+from zhtext.normalize import normalize_query
 
 Ranked = list[tuple[str, float]]
 

@@ -16,12 +16,12 @@ from knowledge.chunking import Chunk
 from knowledge.embeddings import embedder_id, make_embeddings
 from knowledge.hybrid import FusionWeights, HybridRetriever, SearchHit, SearchMode, fuse
 from knowledge.lexical import lexical_tokens
-from knowledge.normalize import normalize_query
 from knowledge.passages import read_big as read_big_passages
 from knowledge.passages import years_first, years_in
 from knowledge.phonetic import pinyin_tokens
 from knowledge.vectors import VectorStore, make_client
 from xiangyin.settings import Settings
+from zhtext.normalize import normalize_query
 
 
 class IngestInProgress(RuntimeError):

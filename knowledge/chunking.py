@@ -15,6 +15,7 @@ from typing import Literal
 
 from knowledge.loaders import Block, ParsedDocument
 from knowledge.metadata import DocumentMeta
+from zhtext.sentences import split_sentences
 
 # Also bumped when a loader reads documents differently (3: plain-text titles that open with a year).
 CHUNKER_VERSION = "3"
@@ -43,7 +44,6 @@ _ITEM_3 = re.compile(r"^\d{1,2}[、．.](?!\d)")
 _ITEM_4 = re.compile(r"^([（(]\d{1,2}[)）]|[①②③④⑤⑥⑦⑧⑨⑩])")
 _QUESTION = re.compile(r"^(?:\d{1,3}[、．.]\s*)?(?:问|Q|q|问题)\s*\d*\s*[:：]")
 _ANSWER = re.compile(r"^(?:答|A|a|回答)\s*\d*\s*[:：]")
-_SENTENCE = re.compile(r"(?<=[。！？；!?;])(?![”’」』）)])|(?<=[。！？；!?;][”’」』）)])")
 _HEADING_MAX = 40
 
 # Heading ranks: markup headings (1-6) outrank textual markers; a smaller rank is a higher level.
@@ -100,10 +100,6 @@ class Chunk:
             "valid_to": self.valid_to,
             "content_hash": self.content_hash,
         }
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE.split(text) if s.strip()]
 
 
 def render_table(rows: tuple[tuple[str, ...], ...], header: bool = True) -> list[str]:

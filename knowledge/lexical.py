@@ -11,7 +11,7 @@ from importlib import resources
 
 import jieba
 
-from knowledge.normalize import fold_width, to_simplified
+from zhtext.normalize import fold_width, to_simplified
 
 _WORDLIKE = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
 

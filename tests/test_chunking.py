@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.chunking import Chunk, chunk_document, render_table, split_sentences
+from knowledge.chunking import Chunk, chunk_document, render_table
 from knowledge.loaders import Block, ParsedDocument, load_document
 from knowledge.loaders.text import parse_markdown, parse_plain
 from knowledge.metadata import DocumentMeta, document_meta
 from tests.corpus import GRAIN_MD, MEDICAL_MD, PENSION_TXT, write_corpus
+from zhtext.sentences import split_sentences
 
 
 def chunks_of(text: str, source: str = "policy/doc.md", **kwargs: int) -> list[Chunk]:

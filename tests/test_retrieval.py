@@ -7,7 +7,7 @@ from knowledge.base import KnowledgeBase
 from knowledge.catalog import Filters
 from knowledge.hybrid import FusionWeights, HybridRetriever, fuse
 from knowledge.lexical import lexical_tokens
-from knowledge.normalize import normalize_query
+from zhtext.normalize import normalize_query
 
 
 @pytest.mark.parametrize(

@@ -22,8 +22,8 @@ from pathlib import Path
 from faster_whisper import WhisperModel
 from faster_whisper.tokenizer import Tokenizer
 
-from knowledge.normalize import to_simplified
 from voice.audio import SAMPLE_RATE, AudioError, DecodedAudio
+from zhtext.normalize import to_simplified
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from knowledge.chunking import split_sentences
 from voice.audio import SAMPLE_RATE, Samples, encode_audio, to_samples
 from voice.textnorm import normalize_for_speech
+from zhtext.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from assistant.answer import Answer
+from assistant.composer_registry import COMPOSERS
 from assistant.pipeline import Assistant
 from knowledge.base import KnowledgeBase
 from knowledge.catalog import Filters
@@ -27,8 +28,9 @@ from voice.audio import AudioError
 from voice.recognition import SpeechRecognizer
 from voice.synthesis import make_synthesizer
 from voice.tts import SynthesisFailed
+from xiangyin.cli_context import current_settings, keep_settings
 from xiangyin.eval_cli import eval_app
-from xiangyin.settings import ComposerName, Settings, load_settings
+from xiangyin.settings import Settings, load_settings
 
 app = typer.Typer(
     help="乡音 Xiangyin: answers villagers' questions from their county's documents.", no_args_is_help=True
@@ -43,18 +45,12 @@ err = Console(stderr=True)
 SAMPLE_QUESTION = "种粮补贴每亩多少钱？"
 
 
-class _State:
-    settings: Settings | None = None
+def _settings(ctx: typer.Context) -> Settings:
+    return current_settings(ctx)
 
 
-def _settings() -> Settings:
-    if _State.settings is None:
-        _State.settings = load_settings()
-    return _State.settings
-
-
-def _open() -> KnowledgeBase:
-    return KnowledgeBase(_settings())
+def _open(ctx: typer.Context) -> KnowledgeBase:
+    return KnowledgeBase(_settings(ctx))
 
 
 ComposerOption = Annotated[
@@ -67,18 +63,19 @@ ComposerOption = Annotated[
 ]
 
 
-def _assistant(composer: str | None) -> Assistant:
-    settings = _settings()
+def _assistant(ctx: typer.Context, composer: str | None) -> Assistant:
+    settings = _settings(ctx)
     if composer is not None:
-        if composer not in ("extractive", "local", "remote"):
-            raise typer.BadParameter("composer must be extractive, local or remote", param_hint="--composer")
-        chosen: ComposerName = composer  # type: ignore[assignment]
-        settings = settings.model_copy(update={"composer": chosen})
+        if composer not in COMPOSERS:
+            names = ", ".join(COMPOSERS.names())
+            raise typer.BadParameter(f"composer must be one of {names}", param_hint="--composer")
+        settings = settings.model_copy(update={"composer": composer})
     return Assistant(settings)
 
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     home: Annotated[
         Path | None,
         typer.Option(help="Data home (index, caches, models). Default: $XIANGYIN_HOME or the user data dir."),
@@ -90,7 +87,7 @@ def main(
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    _State.settings = load_settings(home)
+    keep_settings(ctx, load_settings(home))
 
 
 def _run_ingest(kb: KnowledgeBase, paths: list[Path], prune: bool, quiet: bool) -> IngestReport:
@@ -124,6 +121,7 @@ def _print_report(report: IngestReport) -> None:
 
 @app.command("ingest")
 def ingest_command(
+    ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Folders or files to load.", exists=True)],
     prune: Annotated[
         bool, typer.Option(help="Remove documents whose files are gone from an ingested folder.")
@@ -131,7 +129,7 @@ def ingest_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Load documents (.txt .md .html .pdf .docx) into the knowledge base; re-running is incremental."""
-    kb = _open()
+    kb = _open(ctx)
     try:
         report = _run_ingest(kb, paths, prune, quiet=as_json)
     finally:
@@ -157,6 +155,7 @@ def _print_hits(hits: list[SearchHit]) -> None:
 
 @app.command("search")
 def search_command(
+    ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="The question, as a villager would ask it.")],
     k: Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="How many passages.")] = 5,
     mode: Annotated[str, typer.Option(help="hybrid, dense or lexical.")] = "hybrid",
@@ -172,7 +171,7 @@ def search_command(
     if mode not in ("hybrid", "dense", "lexical"):
         raise typer.BadParameter("mode must be hybrid, dense or lexical", param_hint="--mode")
     search_mode: SearchMode = mode  # type: ignore[assignment]
-    kb = _open()
+    kb = _open(ctx)
     try:
         hits = kb.search(question, k=k, mode=search_mode, filters=Filters(kind=kind, region=region))
     finally:
@@ -185,6 +184,7 @@ def search_command(
 
 @app.command("demo")
 def demo_command(
+    ctx: typer.Context,
     question: Annotated[
         str, typer.Argument(help="A question to ask the demo knowledge base.")
     ] = SAMPLE_QUESTION,
@@ -197,7 +197,7 @@ def demo_command(
     ] = True,
 ) -> None:
     """Build the demo knowledge base (a fictional county), answer a sample question, start the page."""
-    settings = _settings()
+    settings = _settings(ctx)
     assistant = Assistant(settings)
     try:
         with resources.as_file(resources.files("knowledge").joinpath("demo")) as demo:
@@ -216,6 +216,7 @@ def demo_command(
 
 @app.command("serve")
 def serve_command(
+    ctx: typer.Context,
     host: Annotated[
         str, typer.Option(help="Address to serve on (0.0.0.0 for the whole network).")
     ] = "127.0.0.1",
@@ -227,7 +228,7 @@ def serve_command(
     ssl_keyfile: Annotated[Path | None, typer.Option(help="TLS private key for --ssl-certfile.")] = None,
 ) -> None:
     """Start the HTTP API and the digital-human page."""
-    _serve(_settings(), host, port, workers, ssl_certfile, ssl_keyfile)
+    _serve(_settings(ctx), host, port, workers, ssl_certfile, ssl_keyfile)
 
 
 def _serve(
@@ -255,13 +256,14 @@ def _print_answer(answer: Answer) -> None:
 
 @app.command("ask")
 def ask_command(
+    ctx: typer.Context,
     question: Annotated[str, typer.Argument(help="The question, as a villager would ask it.")],
     session: Annotated[str | None, typer.Option("--session", help="Conversation id, for follow-ups.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole Answer as JSON.")] = False,
     composer: ComposerOption = None,
 ) -> None:
     """Answer a question from the knowledge base, with its sources (or say the documents do not cover it)."""
-    assistant = _assistant(composer)
+    assistant = _assistant(ctx, composer)
     try:
         answer = assistant.ask(question, session_id=session)
     finally:
@@ -274,11 +276,12 @@ def ask_command(
 
 @app.command("chat")
 def chat_command(
+    ctx: typer.Context,
     session: Annotated[str | None, typer.Option("--session", help="Continue this conversation.")] = None,
     composer: ComposerOption = None,
 ) -> None:
     """Talk with the assistant in the terminal; an empty line or Ctrl-D ends the conversation."""
-    assistant = _assistant(composer)
+    assistant = _assistant(ctx, composer)
     session_id = session or uuid.uuid4().hex[:12]
     console.print(
         f"[bold]{assistant.settings.assistant_name}[/bold]：您好！请问有什么想了解的？（直接回车结束）"
@@ -301,13 +304,14 @@ def chat_command(
 
 @app.command("asr")
 def asr_command(
+    ctx: typer.Context,
     audio: Annotated[
         Path, typer.Argument(help="A voice recording (wav, mp3, m4a, ogg, webm, amr, silk).", exists=True)
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print transcript and timings as JSON.")] = False,
 ) -> None:
     """Transcribe a recording to Simplified Chinese text."""
-    settings = _settings()
+    settings = _settings(ctx)
     # The data home's documents choose among Whisper's hypotheses (none there: Whisper's best).
     kb = KnowledgeBase(settings)
     try:
@@ -326,6 +330,7 @@ def asr_command(
 
 @app.command("tts")
 def tts_command(
+    ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="Chinese text to speak.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Audio file: .mp3, .wav or .amr.")] = Path(
         "out.mp3"
@@ -333,7 +338,7 @@ def tts_command(
     slower: Annotated[bool, typer.Option("--slower", help="Speak more slowly.")] = False,
 ) -> None:
     """Speak a text into an audio file, with the first speech engine that works."""
-    settings = _settings()
+    settings = _settings(ctx)
     fmt = output.suffix.lstrip(".").lower() or "mp3"
     if fmt not in ("mp3", "wav", "amr"):
         raise typer.BadParameter("the output must end in .mp3, .wav or .amr", param_hint="--output")
@@ -348,6 +353,7 @@ def tts_command(
 
 @app.command("voice-ask")
 def voice_ask_command(
+    ctx: typer.Context,
     audio: Annotated[
         Path, typer.Argument(help="A spoken question (wav, mp3, m4a, ogg, webm, amr, silk).", exists=True)
     ],
@@ -360,7 +366,7 @@ def voice_ask_command(
     ] = False,
 ) -> None:
     """Answer a spoken question: speech -> text -> answer -> speech."""
-    settings = _settings()
+    settings = _settings(ctx)
     assistant = Assistant(settings)
     try:
         recognizer = SpeechRecognizer(settings, prefer=assistant.known_share)
@@ -394,9 +400,9 @@ def voice_ask_command(
 
 
 @kb_app.command("stats")
-def kb_stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def kb_stats(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Counts of documents, chunks and vectors, by kind."""
-    kb = _open()
+    kb = _open(ctx)
     try:
         stats = kb.stats()
     finally:
@@ -414,9 +420,9 @@ def kb_stats(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 @kb_app.command("list")
-def kb_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def kb_list(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the loaded documents."""
-    kb = _open()
+    kb = _open(ctx)
     try:
         documents = kb.documents()
     finally:
@@ -433,10 +439,11 @@ def kb_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 @kb_app.command("remove")
 def kb_remove(
+    ctx: typer.Context,
     sources: Annotated[list[str], typer.Argument(help="Source paths as `kb list` shows them.")],
 ) -> None:
     """Remove documents from the knowledge base."""
-    kb = _open()
+    kb = _open(ctx)
     try:
         removed = kb.remove(sources)
     finally:

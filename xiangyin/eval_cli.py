@@ -26,6 +26,7 @@ from evals.leaveout import TAG, TITLE, LeaveOneOutRun, leave_one_out
 from evals.report import REPORT_TITLE, render_report
 from evals.results import METRICS, RunResult, RunSummary, Summary, load_run, save
 from evals.runner import evaluate
+from xiangyin.cli_context import current_settings
 from xiangyin.settings import Settings
 
 eval_app = typer.Typer(
@@ -36,10 +37,8 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _settings() -> Settings:
-    from xiangyin import cli
-
-    return cli._settings()
+def _settings(ctx: typer.Context) -> Settings:
+    return current_settings(ctx)
 
 
 def _summary_table(summary: Summary, title: str) -> Table:
@@ -165,6 +164,7 @@ MaxDropOption = Annotated[
 
 @eval_app.command("run")
 def run_command(
+    ctx: typer.Context,
     cases: Annotated[Path, typer.Option("--cases", help="Golden cases (.jsonl, .yaml).", exists=True)],
     kb: Annotated[
         Path | None, typer.Option("--kb", help="Knowledge folder, ingested into its own data home.")
@@ -186,7 +186,7 @@ def run_command(
     with _asking() as (progress, ingest_progress):
         run = evaluate(
             cases,
-            _settings(),
+            _settings(ctx),
             knowledge=kb,
             url=url,
             partial=partial,
@@ -234,6 +234,7 @@ def _print_leave_one_out(result: LeaveOneOutRun) -> None:
 
 @eval_app.command("leave-one-out")
 def leave_one_out_command(
+    ctx: typer.Context,
     cases: Annotated[Path, typer.Option("--cases", help="Golden cases (.jsonl, .yaml).", exists=True)],
     kb: Annotated[Path, typer.Option("--kb", help="Knowledge folder, ingested into its own data home.")],
     out: Annotated[Path | None, typer.Option("--out", help="Folder for result.json and report.html.")] = None,
@@ -249,7 +250,7 @@ def leave_one_out_command(
     with _asking() as (progress, ingest_progress):
         result = leave_one_out(
             cases,
-            _settings(),
+            _settings(ctx),
             kb,
             limit=limit,
             partial=partial,

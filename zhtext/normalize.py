@@ -1,4 +1,4 @@
-"""Text normalisation shared by indexing and querying, so both sides see the same characters."""
+"""Character normalisation shared by indexing, querying and transcripts, so all see the same characters."""
 
 from __future__ import annotations
 
