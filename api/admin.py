@@ -24,6 +24,7 @@ from assistant.expiry import is_expired
 from evals.results import Problem, RunResult, load_run
 from knowledge.base import IngestInProgress
 from knowledge.catalog import DocumentRecord, Filters, MetadataOverride
+from knowledge.ingest import pending_by_source
 from knowledge.loaders import is_supported
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,28 @@ def _file_size(root: str, source: str) -> int:
         return 0
 
 
-def _document_info(record: DocumentRecord, override: MetadataOverride | None, busy: bool) -> DocumentInfo:
-    return DocumentInfo(
+class DocumentState(DocumentInfo):
+    pending: int = Field(
+        default=0,
+        description="Chunks still without a vector: the document already answers by its words, and its"
+        " vectors are being completed (or will be, by the next re-index).",
+    )
+
+
+class KnowledgeState(BaseModel):
+    documents: int
+    chunks: int
+    vectors: int
+    pending: int = Field(description="Chunks still without a vector (they answer by their words).")
+    completing: bool = Field(description="A running job is adding the missing vectors now.")
+    embedder: str
+    collection: str
+
+
+def _document_info(
+    record: DocumentRecord, override: MetadataOverride | None, busy: bool, pending: int = 0
+) -> DocumentState:
+    return DocumentState(
         source=record.source,
         title=record.title,
         kind=record.kind,
@@ -67,24 +88,40 @@ def _document_info(record: DocumentRecord, override: MetadataOverride | None, bu
         ingested_at=record.ingested_at,
         bytes=_file_size(record.root, record.source),
         overrides=override.fields() if override else {},
+        pending=pending,
     )
 
 
+# A job at this stage has committed its documents (searchable first) and is adding their vectors.
+_COMPLETING = "complete"
+
+
 def _busy_sources(svc: Services) -> set[str]:
-    """Documents a queued or running job is reading: its uploaded files, or the one it re-reads."""
-    return {f for job in svc.jobs.store.recent() if job.state in ("queued", "running") for f in job.files}
+    """Documents a queued or running job is reading: its uploaded files, or the one it re-reads. A job
+    that is only completing vectors reads nothing any more: its documents already answer."""
+    return {
+        f
+        for job in svc.jobs.store.recent()
+        if job.state in ("queued", "running") and job.stage != _COMPLETING
+        for f in job.files
+    }
 
 
-@router.get("/documents", response_model=list[DocumentInfo], responses=responses(*AUTH_ERRORS))
+@router.get("/documents", response_model=list[DocumentState], responses=responses(*AUTH_ERRORS))
 def list_documents(svc: ServicesDep) -> list[DocumentInfo]:
-    """The documents in the knowledge base (with their validity, size, when indexed and any metadata an
-    official corrected), then uploads still being read, then the files it refused (with the reason) so
-    an official can fix and upload them again, or delete them."""
+    """The documents in the knowledge base (with their validity, size, when indexed, any metadata an
+    official corrected, and how many of their chunks still wait for a vector), then uploads still being
+    read, then the files it refused (with the reason) so an official can fix and upload them again, or
+    delete them."""
     kb = svc.assistant.kb
     busy = _busy_sources(svc)
     overrides = kb.catalog.overrides()
     records = kb.documents()
-    indexed = [_document_info(d, overrides.get(d.source), d.source in busy) for d in records]
+    pending = pending_by_source(kb)
+    indexed = [
+        _document_info(d, overrides.get(d.source), d.source in busy, pending.get(d.source, 0))
+        for d in records
+    ]
     refused_records = kb.rejected_documents()
     known = {d.source for d in records} | {d.source for d in refused_records}
     uploads = documents_dir(svc)
@@ -119,6 +156,24 @@ def list_documents(svc: ServicesDep) -> list[DocumentInfo]:
         for d in refused_records
     ]
     return indexed + arriving + refused
+
+
+@router.get("/stats", response_model=KnowledgeState, responses=responses(*AUTH_ERRORS))
+def knowledge_stats(svc: ServicesDep) -> KnowledgeState:
+    """Counts of the knowledge base, with the chunks still waiting for a vector and whether a job is
+    adding them now (`pending` > 0 and not `completing`: a re-index completes them)."""
+    kb = svc.assistant.kb
+    stats = kb.stats()
+    completing = any(job.state == "running" and job.stage == _COMPLETING for job in svc.jobs.store.recent())
+    return KnowledgeState(
+        documents=stats.documents,
+        chunks=stats.chunks,
+        vectors=stats.vectors,
+        pending=sum(pending_by_source(kb).values()),
+        completing=completing,
+        embedder=stats.embedder,
+        collection=stats.collection,
+    )
 
 
 @router.post(
@@ -227,7 +282,9 @@ def jobs(svc: ServicesDep) -> list[JobState]:
 def cancel_job(job_id: str, svc: ServicesDep) -> JobState:
     """Cancel a queued or running ingest job: it stops within about a second (also in the middle of
     reading a file) and nothing of it is committed, so the knowledge base stays as it was. Poll the job
-    until its state is `cancelled`."""
+    until its state is `cancelled`. A job already at stage `complete` has committed its documents
+    (searchable first): cancelling it stops only the adding of their vectors; it ends `done`, the
+    documents answer by their words, and the next re-index completes their vectors."""
     found = svc.jobs.store.get(job_id)
     if found is None:
         raise ApiError(404, "job_not_found", "没有这个任务。")

@@ -7,7 +7,18 @@ import json
 import logging
 from pathlib import Path
 
-from benchmarks import answers, confidence, llm, quality, retrieval, scale, server, spoken_success, voice
+from benchmarks import (
+    answers,
+    confidence,
+    ingest_speed,
+    llm,
+    quality,
+    retrieval,
+    scale,
+    server,
+    spoken_success,
+    voice,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "knowledge" / "demo"
@@ -28,6 +39,7 @@ def main() -> None:
             "spoken",
             "llm",
             "server",
+            "ingest",
         ],
         help="run one part only",
     )
@@ -85,6 +97,8 @@ def main() -> None:
         spoken_success.main(ROOT, args.results, say, limit=args.spoken_limit)
     if args.only in (None, "server"):
         server.main(ROOT, args.results, say, seconds=args.server_seconds)
+    if args.only in (None, "ingest"):
+        ingest_speed.main(["--domainrag", str(args.domainrag), "--home", str(args.results / "ingest-speed")])
     if args.only in (None, "speed"):
         cases = [
             json.loads(line)

@@ -19,6 +19,7 @@ from knowledge.lexical import lexical_tokens
 from knowledge.passages import read_big as read_big_passages
 from knowledge.passages import years_first, years_in
 from knowledge.phonetic import pinyin_tokens
+from knowledge.vector_text import recipe
 from knowledge.vectors import VectorStore, make_client
 from xiangyin.settings import Settings
 from zhtext.normalize import normalize_query
@@ -69,10 +70,18 @@ class KnowledgeBase:
         )
 
     @cached_property
+    def vector_tokens(self) -> int | None:
+        """Tokens each vector embeds (knowledge.vector_text); None: the whole chunk."""
+        return self.settings.embed_max_tokens
+
+    @cached_property
     def vectors(self) -> VectorStore:
         client = make_client(self.settings.chroma_url, self.settings.index_dir / "chroma")
+        # Vectors of another model or of another text recipe live in a collection of their own: a
+        # change of either embeds the knowledge base again instead of mixing vector spaces.
+        suffix = recipe(self.vector_tokens)
         name = f"{self.settings.collection_prefix}_{embedder_id(self.embeddings)}"
-        return VectorStore(client, name, self.embeddings)
+        return VectorStore(client, f"{name}_{suffix}" if suffix else name, self.embeddings)
 
     def close(self) -> None:
         self.catalog.close()

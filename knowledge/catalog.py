@@ -60,6 +60,11 @@ CREATE TABLE IF NOT EXISTS rejected (
     message TEXT NOT NULL,
     rejected_at TEXT NOT NULL DEFAULT (datetime('now'))
 );
+CREATE TABLE IF NOT EXISTS embedded (
+    collection TEXT NOT NULL,
+    chunk_id TEXT NOT NULL,
+    PRIMARY KEY (collection, chunk_id)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS overrides (
     source TEXT PRIMARY KEY,
     title TEXT,
@@ -347,6 +352,41 @@ class Catalog:
     def forget_rejected(self, source: str) -> bool:
         """Drop a refused file's record, so the next ingest reads it again; false when there was none."""
         return self._db.execute("DELETE FROM rejected WHERE source = ?", (source,)).rowcount > 0
+
+    # Which chunks have a vector. The vector store is the truth (an ingest reconciles these marks with
+    # it before embedding); the marks let the officials' page and `kb stats` count the chunks still
+    # waiting for one, per document, without listing the store.
+
+    def embedded_known(self, collection: str) -> bool:
+        """Whether the marks of `collection` were ever reconciled with its store (an index built before
+        the marks existed has none until its next ingest)."""
+        return self.get_meta(f"embedded:{collection}") is not None
+
+    def embedded_ids(self, collection: str) -> set[str]:
+        rows = self._db.execute("SELECT chunk_id FROM embedded WHERE collection = ?", (collection,))
+        return {row[0] for row in rows}
+
+    def mark_embedded(self, collection: str, ids: Iterable[str], embedded: bool = True) -> None:
+        """Record that the chunks have (or, with `embedded=False`, no longer have) a vector."""
+        rows = [(collection, chunk_id) for chunk_id in ids]
+        if not rows and self.embedded_known(collection):
+            return
+        with write_transaction(self._db) as db:
+            if embedded:
+                db.executemany("INSERT OR IGNORE INTO embedded(collection, chunk_id) VALUES (?, ?)", rows)
+            else:
+                db.executemany("DELETE FROM embedded WHERE collection = ? AND chunk_id = ?", rows)
+            db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')", (f"embedded:{collection}",))
+
+    def pending_by_source(self, collection: str) -> dict[str, int]:
+        """Committed chunks without a vector in `collection`, per document (documents with none left
+        out): they answer lexically only until embedded."""
+        rows = self._db.execute(
+            "SELECT source, count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM embedded e"
+            " WHERE e.collection = ? AND e.chunk_id = c.id) GROUP BY source",
+            (collection,),
+        )
+        return {str(source): int(n) for source, n in rows}
 
     def apply(
         self,

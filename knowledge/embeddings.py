@@ -67,6 +67,10 @@ class E5Embeddings(Embeddings):
         self._openmp.omp_set_num_threads(ctypes.c_int(max(1, threads)))
         return True
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens the engine reads to embed `text` as a passage (its prefix and markers included)."""
+        return int(self._model.token_count(text))
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         out: list[list[float]] = []
         for start in range(0, len(texts), self._batch):

@@ -8,13 +8,17 @@ An ingest mirrors each given folder into the knowledge base:
    per-document budgets; unreadable files are reported, with a reason in Chinese, and keep their old
    chunks;
 3. vectors missing from the store are embedded and written batch by batch (a killed run resumes here);
-   chunks whose text (up to whitespace) is the same share one embedding, also with vectors already stored;
+   chunks whose vector text (knowledge.vector_text, up to whitespace) is the same share one embedding,
+   also with vectors already stored; the catalog marks each chunk given a vector;
 4. the catalog (texts + BM25, and the refused files) switches to the new state in one SQLite
    transaction;
 5. vectors no longer in the catalog are deleted.
 Until step 4 commits, queries see the previous state, so an ingest killed or cancelled at any point
-leaves the old index answering. Documents under an ingested folder whose files are gone are removed
-(`prune=True`, the default); documents ingested from other folders are never touched.
+leaves the old index answering. Searchable first swaps steps 3 and 4: the documents answer by their
+words from the commit on, their vectors follow (stage "complete"), and a crash or cancel after the commit
+leaves chunks pending (`pending_by_source`) that the next ingest embeds. Documents under an ingested
+folder whose files are gone are removed (`prune=True`, the default); documents ingested from other
+folders are never touched.
 """
 
 from __future__ import annotations
@@ -34,11 +38,13 @@ from knowledge.loaders import LoadError, is_supported
 from knowledge.metadata import DocumentMeta
 from knowledge.parsing import DocumentParser, ParsedFile, ParserConfig
 from knowledge.phonetic import PINYIN_VERSION, pinyin_tokens
+from knowledge.vector_text import token_counter, vector_text
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
-"""Called with (stage, done, total); stages are "read" and "embed"."""
+"""Called with (stage, done, total); stages are "read", "embed" and, when the documents already answer
+(searchable first), "complete": their vectors being added."""
 
 
 class IngestCancelled(Exception):
@@ -201,17 +207,23 @@ def ingest(
             # Committed: every chunk answers lexically now, and each batch of vectors joins the dense
             # search as it is written. Stopping here leaves chunks without vectors; any later ingest
             # (or `embed_pending`) embeds them.
+            def completing(stage: str, done: int, total: int) -> None:
+                notify("complete" if stage == "embed" else stage, done, total)
+
             try:
                 report.embedded = _embed_missing(
-                    kb, [], sorted(kb.catalog.chunk_ids()), notify, check, report
+                    kb, [], sorted(kb.catalog.chunk_ids()), completing, check, report
                 )
             except IngestCancelled:
+                # Too late to commit nothing: the documents stay, answering by their words, and the
+                # next ingest (any re-index) completes their vectors.
                 log.warning("embedding stopped; the committed documents answer lexically until embedded")
         stale = sorted(kb.vectors.all_ids() - kb.catalog.chunk_ids())
         if stale:
             kb.vectors.delete(stale)
+            kb.catalog.mark_embedded(kb.vectors.name, stale, embedded=False)
             log.info("deleted %d stale vectors", len(stale))
-        report.pending = len(kb.catalog.chunk_ids() - kb.vectors.all_ids()) if first else 0
+        report.pending = pending_embeddings(kb) if first else 0
     report.chunks = kb.catalog.chunk_count()
     report.seconds = time.perf_counter() - started
     return report
@@ -372,12 +384,18 @@ def _embed_missing(
     have = kb.vectors.existing([*wanted, *kept_ids])
     missing = [c for cid, c in wanted.items() if cid not in have]
     lost = [cid for cid in kept_ids if cid not in have]
+    _reconcile_marks(kb, have, {*wanted, *kept_ids})
     if lost:
         # Unchanged documents without vectors: a new embedder, or a store that was reset.
         missing.extend(kb.catalog.chunks(lost).values())
+    cap, count = kb.vector_tokens, token_counter(kb.embeddings)
+    texts: dict[str, str] = {}
     groups: dict[str, list[Chunk]] = {}
     for chunk in missing:
-        groups.setdefault(embed_hash(chunk.embedding_text()), []).append(chunk)
+        text = vector_text(chunk, cap, count)
+        digest = embed_hash(text)
+        texts.setdefault(digest, text)
+        groups.setdefault(digest, []).append(chunk)
     stored = kb.vectors.by_hash(list(groups)) if kb.settings.embed_dedup and groups else {}
     reused = [(digest, chunks) for digest, chunks in groups.items() if digest in stored]
     for start in range(0, len(reused), 256):
@@ -386,6 +404,7 @@ def _embed_missing(
         chunks = [c for _, cs in part for c in cs]
         hashes = [d for d, cs in part for _ in cs]
         kb.vectors.add(chunks, [stored[d] for d in hashes], hashes)
+        kb.catalog.mark_embedded(kb.vectors.name, (c.id for c in chunks))
     if kb.settings.embed_dedup:
         todo = [(digest, chunks) for digest, chunks in groups.items() if digest not in stored]
     else:
@@ -396,12 +415,14 @@ def _embed_missing(
     for start in range(0, total, batch):
         check()
         part = todo[start : start + batch]
-        vectors = kb.embeddings.embed_documents([chunks[0].embedding_text() for _, chunks in part])
+        vectors = kb.embeddings.embed_documents([texts[digest] for digest, _ in part])
+        written = [c for _, cs in part for c in cs]
         kb.vectors.add(
-            [c for _, cs in part for c in cs],
+            written,
             [v for (_, cs), v in zip(part, vectors, strict=True) for _ in cs],
             [d for d, cs in part for _ in cs],
         )
+        kb.catalog.mark_embedded(kb.vectors.name, (c.id for c in written))
         done = min(start + batch, total)
         notify("embed", done, total)
         log.info("embedded %d/%d chunks", done, total)
@@ -410,10 +431,34 @@ def _embed_missing(
     return total
 
 
+def _reconcile_marks(kb: KnowledgeBase, have: set[str], future: set[str]) -> None:
+    """Make the catalog's marks of embedded chunks agree with the store for the chunks of the state
+    being built (a crash between a vector's write and its mark, a document deleted and uploaded again,
+    an index from before the marks)."""
+    marks = kb.catalog.embedded_ids(kb.vectors.name)
+    kb.catalog.mark_embedded(kb.vectors.name, sorted(have - marks))
+    kb.catalog.mark_embedded(kb.vectors.name, sorted((future - have) & marks), embedded=False)
+
+
+def pending_by_source(kb: KnowledgeBase) -> dict[str, int]:
+    """Committed chunks without a vector, per document (documents with none left out): they answer
+    lexically only until embedded (after a searchable-first commit, or an embedding that was
+    interrupted or cancelled). Read from the catalog's marks, or from the store for an index whose marks
+    were never reconciled (built before them and not ingested since)."""
+    collection = kb.vectors.name
+    if kb.catalog.embedded_known(collection):
+        return kb.catalog.pending_by_source(collection)
+    ids = sorted(kb.catalog.chunk_ids())
+    missing = set(ids) - kb.vectors.existing(ids)
+    counts: dict[str, int] = {}
+    for chunk in kb.catalog.chunks(sorted(missing)).values():
+        counts[chunk.source] = counts.get(chunk.source, 0) + 1
+    return counts
+
+
 def pending_embeddings(kb: KnowledgeBase) -> int:
-    """Committed chunks without a vector: they answer lexically only (an embedding interrupted after a
-    searchable-first commit)."""
-    return len(kb.catalog.chunk_ids() - kb.vectors.existing(sorted(kb.catalog.chunk_ids())))
+    """Committed chunks without a vector (`pending_by_source`, summed)."""
+    return sum(pending_by_source(kb).values())
 
 
 def embed_pending(

@@ -154,14 +154,14 @@ def test_searchable_first_answers_before_embedding_and_resumes(tmp_path: Path) -
         kb.close()
 
 
-def test_by_default_nothing_is_committed_before_the_vectors(tmp_path: Path) -> None:
+def test_all_at_once_nothing_is_committed_before_the_vectors(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     _numbered(corpus, 4)
     embedder = _Stopping()
     kb = KnowledgeBase(Settings(home=tmp_path / "home", embed_batch_size=2), embedder)
     try:
         with pytest.raises(IngestCancelled):
-            ingest(kb, [corpus], cancelled=lambda: embedder.stop)
+            ingest(kb, [corpus], cancelled=lambda: embedder.stop, searchable_first=False)
         assert kb.documents() == []
     finally:
         kb.close()

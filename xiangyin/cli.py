@@ -22,7 +22,7 @@ from assistant.pipeline import Assistant
 from knowledge.base import KnowledgeBase
 from knowledge.catalog import Filters
 from knowledge.hybrid import SearchHit, SearchMode
-from knowledge.ingest import IngestReport, ingest
+from knowledge.ingest import IngestReport, ingest, pending_by_source
 from knowledge.soundalike import SoundAlikes
 from voice.audio import AudioError
 from voice.recognition import SpeechRecognizer
@@ -401,18 +401,26 @@ def voice_ask_command(
 
 @kb_app.command("stats")
 def kb_stats(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Counts of documents, chunks and vectors, by kind."""
+    """Counts of documents, chunks and vectors, by kind, and the chunks still waiting for a vector."""
     kb = _open(ctx)
     try:
         stats = kb.stats()
+        pending = pending_by_source(kb)
     finally:
         kb.close()
     if as_json:
-        print(json.dumps(asdict(stats), ensure_ascii=False, indent=2))
+        waiting = {"pending": sum(pending.values()), "pending_by_document": pending}
+        print(json.dumps(asdict(stats) | waiting, ensure_ascii=False, indent=2))
         return
     console.print(
         f"文档 {stats.documents} 篇 · 段落 {stats.chunks} 段 · 向量 {stats.vectors} 个 · {stats.chars} 字"
     )
+    if pending:
+        # Searchable already (by words); the next `xiangyin ingest` of their folder adds the vectors.
+        console.print(
+            f"向量未完成 {sum(pending.values())} 段（{len(pending)} 篇文档，已可按词检索；"
+            "再运行一次 xiangyin ingest 即可补全）"
+        )
     console.print("按类型：" + "，".join(f"{kind} {n}" for kind, n in sorted(stats.by_kind.items())))
     if stats.regions:
         console.print("地区：" + "，".join(stats.regions))

@@ -404,7 +404,12 @@ const JOB_STATES = {
   failed: "没有完成",
   cancelled: "已取消",
 };
-const JOB_STAGES = { read: "正在读取文件", embed: "正在建立索引", waiting: "等待另一个更新结束" };
+const JOB_STAGES = {
+  read: "正在读取文件",
+  embed: "正在建立索引",
+  complete: "已可检索，正在补全向量",
+  waiting: "等待另一个更新结束",
+};
 let jobsTimer = null;
 
 function jobLine(job) {
@@ -472,7 +477,12 @@ function watchJobs() {
 }
 
 async function cancelJob(job) {
-  if (!window.confirm(`确定取消这个任务吗？已经做了的部分不会生效，知识库保持原样。\n${jobLine(job)}`)) return;
+  // After its documents became searchable, cancelling only stops adding their vectors.
+  const question =
+    job.stage === "complete"
+      ? "确定停止补全向量吗？文件已经收录，助手照常按文字回答；以后重新建索引时会补全。"
+      : "确定取消这个任务吗？已经做了的部分不会生效，知识库保持原样。";
+  if (!window.confirm(`${question}\n${jobLine(job)}`)) return;
   try {
     await callJson("DELETE", `/jobs/${encodeURIComponent(job.id)}`);
   } catch (error) {
@@ -525,8 +535,39 @@ function validity(doc) {
 }
 
 async function loadDocuments() {
-  documents = await callJson("GET", "/documents");
+  // The counts are a hint beside the list: the list shows even when they cannot be read.
+  const [docs, stats] = await Promise.all([
+    callJson("GET", "/documents"),
+    callJson("GET", "/stats").catch(() => ({ pending: 0 })),
+  ]);
+  documents = docs;
   renderDocuments();
+  renderVectorState(stats);
+}
+
+// Chunks without a vector answer by their words only; a job adds the vectors, or a re-index resumes it.
+function renderVectorState(stats) {
+  const box = $("vector-state");
+  box.replaceChildren();
+  box.hidden = !stats.pending;
+  if (!stats.pending) return;
+  box.append(`向量未完成 ${stats.pending} 段（已可按文字检索）`);
+  if (stats.completing) {
+    box.append("：", element("span", "completing", "正在补全…"));
+    return;
+  }
+  const resume = element("button", "inline", "继续补全");
+  resume.type = "button";
+  resume.id = "resume-vectors";
+  resume.addEventListener("click", async () => {
+    try {
+      await callJson("POST", "/reindex");
+      watchJobs();
+    } catch (error) {
+      handle(error);
+    }
+  });
+  box.append(" ", resume);
 }
 
 function renderDocuments() {
@@ -560,6 +601,7 @@ function documentRow(doc) {
       `地区：${doc.region || "全国通用"}`,
       `有效期：${validity(doc)}`,
       `${doc.chunks} 段`,
+      ...(doc.pending ? [`向量未完成 ${doc.pending} 段`] : []),
       `大小：${size(doc.bytes)}`,
       `收录于 ${when(doc.ingested_at)}${changed}`,
     ]) {
@@ -664,7 +706,14 @@ async function uploadOne(file) {
     const source = job.files[0];
     show("已上传，排队等待收录…", "ingesting", 0, 1);
     watchJobs();
-    job = await waitForJob(job, (current) => show(jobProgress(current), "ingesting", current.done, current.total));
+    let searchable = false;
+    job = await waitForJob(job, (current) => {
+      show(jobProgress(current), "ingesting", current.done, current.total);
+      if (current.stage === "complete" && !searchable) {
+        searchable = true; // committed: list the document now, while its vectors are added
+        loadDocuments().catch(handle);
+      }
+    });
     if (job.skipped[source]) show(`没有收录：${job.skipped[source]}`, "failed");
     else if (job.added.includes(source) || job.updated.includes(source)) show("已收录，助手可以回答了", "done");
     else if (job.state === "done") show("文件和已收录的一样，没有变化", "done");
