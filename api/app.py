@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import admin, chat, evaluation, health, openai_compat, page, speech
+from api import admin, chat, evaluation, health, openai_compat, page, speech, speech_stream
 from api.errors import install_error_handlers
 from api.limits import RequestLimits
 from api.services import Services
@@ -45,6 +45,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(page.router)
     app.include_router(chat.router)
     app.include_router(speech.router)
+    app.include_router(speech_stream.router)
     if settings.admin_token is not None:
         app.include_router(admin.router)
         app.include_router(evaluation.router)

@@ -16,6 +16,7 @@ from api.deps import ServicesDep, rate_limited, ready
 from api.errors import ApiError, responses
 from api.schemas import SpeechRequest, Transcription, VoiceAnswer
 from api.services import Services
+from assistant.answer import Answer
 from voice.asr import Transcript
 from voice.audio import AudioError
 from voice.tts import NothingToSpeak, SynthesisFailed
@@ -44,6 +45,22 @@ def _transcribe(svc: Services, data: bytes) -> Transcript:
         raise ApiError(422, "audio_unusable", exc.message) from exc
 
 
+async def answer_spoken(svc: Services, transcript: Transcript, session_id: str | None) -> Answer:
+    """What every spoken question gets, uploaded or streamed: all of Whisper's hypotheses searched, and
+    perhaps a question back (answer.kind == "confirm", issue 16)."""
+    ask = functools.partial(
+        svc.ask_web, transcript.text, session_id, spoken=True, alternatives=transcript.alternatives()
+    )
+    return await run_in_threadpool(ask)
+
+
+def clip_url(clip_id: str) -> str:
+    return f"/api/v1/audio/{clip_id}"
+
+
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_.:-]+$"
+SESSION_ID_MAX = 128
+
 AudioUpload = Annotated[UploadFile, File(description="WAV, MP3, M4A, OGG/Opus, WebM, AMR or SILK.")]
 
 
@@ -53,21 +70,18 @@ AudioUpload = Annotated[UploadFile, File(description="WAV, MP3, M4A, OGG/Opus, W
 async def voice(
     svc: ServicesDep,
     audio: AudioUpload,
-    session_id: Annotated[str | None, Form(max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")] = None,
+    session_id: Annotated[str | None, Form(max_length=SESSION_ID_MAX, pattern=SESSION_ID_PATTERN)] = None,
     speak: Annotated[bool, Form(description="Also return the answer as speech.")] = True,
 ) -> VoiceAnswer:
     """A spoken question: what was heard, the answer, and the answer spoken (MP3 URL)."""
     data = await _read_upload(audio, svc.settings.max_audio_bytes)
     transcript = await run_in_threadpool(_transcribe, svc, data)
-    ask = functools.partial(
-        svc.ask_web, transcript.text, session_id, spoken=True, alternatives=transcript.alternatives()
-    )
-    answer = await run_in_threadpool(ask)  # may be asked back: answer.kind == "confirm" (issue 16)
+    answer = await answer_spoken(svc, transcript, session_id)
     audio_url, notice = None, ""
     if speak:
         try:
             speech = await run_in_threadpool(svc.speak, answer.speech, None)
-            audio_url = f"/api/v1/audio/{svc.clips.put(speech.encode('mp3'))}"
+            audio_url = clip_url(svc.clips.put(speech.encode("mp3")))
         except SynthesisFailed:
             notice = NO_VOICE
     return VoiceAnswer(transcript=transcript.text, answer=answer, audio_url=audio_url, notice=notice)

@@ -17,6 +17,7 @@ from benchmarks import (
     scale,
     server,
     spoken_success,
+    streaming,
     voice,
 )
 
@@ -39,6 +40,7 @@ def main() -> None:
             "spoken",
             "llm",
             "server",
+            "streaming",
             "ingest",
         ],
         help="run one part only",
@@ -97,6 +99,8 @@ def main() -> None:
         spoken_success.main(ROOT, args.results, say, limit=args.spoken_limit)
     if args.only in (None, "server"):
         server.main(ROOT, args.results, say, seconds=args.server_seconds)
+    if args.only in (None, "streaming"):
+        streaming.main(ROOT, args.results, say)
     if args.only in (None, "ingest"):
         ingest_speed.main(["--domainrag", str(args.domainrag), "--home", str(args.results / "ingest-speed")])
     if args.only in (None, "speed"):

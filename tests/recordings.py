@@ -17,6 +17,7 @@ RECORDINGS = {
     "yanglaojin.amr": "农村养老金现在一个月发多少？",
     "zhaijidi.webm": "宅基地审批要多长时间？",
     "bushi.webm": "不是",
+    "dibao.wav": "低保的申请条件是什么",
 }
 """File name (its suffix is the format a browser or WeChat sends) -> what is said in it."""
 

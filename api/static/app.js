@@ -2,7 +2,7 @@
 
 import { ApiError, askByVoice, chat, chatStream, getConfig, speak } from "./api.js";
 import { Avatar } from "./avatar.js";
-import { HoldToTalk } from "./recorder.js";
+import { HoldToTalk, StreamBroken } from "./recorder.js";
 import { Speaker } from "./speaker.js";
 
 const SESSION_KEY = "xiangyin.session_id";
@@ -54,6 +54,7 @@ let speaker;
 let recording = false;
 let pending = null; // AbortController of the request in flight
 let answerSpeaking = false; // the current answer has started speaking and has more to come
+let heard = ""; // what the server has recognised of the question being spoken (streamed)
 let current = emptyAnswer();
 
 function emptyAnswer() {
@@ -428,6 +429,53 @@ async function askWithVoice(blob) {
   }
 }
 
+/** The question already streamed while the button was held (issue 16): the server has recognised all
+ * but its last stretch, so the answer comes sooner. A socket that breaks first falls back to uploading
+ * the recorded clip. */
+async function askWithVoiceStream(voice, blob) {
+  const controller = begin();
+  showQuestion("听到您说：", heard || "……");
+  startAnswer();
+  setStatus(`${config.assistant_name}正在听您说的话……`);
+  updateState();
+  document.body.dataset.voiceRoute = "stream";
+  try {
+    const done = await voice.finish(
+      sessionId(),
+      (message) => {
+        if (pending !== controller) return;
+        if (message.type === "partial") ui.transcript.textContent = message.so_far || message.text;
+        else if (message.type === "transcript") {
+          ui.transcript.textContent = message.text || "（没有听清）";
+          setStatus(`${config.assistant_name}正在想……`);
+        } else if (message.type === "answer") finishAnswer(message.answer);
+        else if (message.type === "audio") {
+          answerSpeaking = true;
+          addAudio(message.url);
+        }
+      },
+      controller.signal,
+    );
+    if (pending !== controller) return;
+    for (const url of done.audio_urls || []) addAudio(url);
+    if (!(done.audio_urls || []).length && config.voice) showNotice(done.notice || "语音暂时无法播放，请看文字回答。");
+  } catch (error) {
+    if (error instanceof StreamBroken) {
+      if (pending === controller) {
+        document.body.dataset.voiceRoute = "upload";
+        end(controller);
+        await askWithVoice(blob);
+      }
+      return;
+    }
+    if (pending === controller) ui.questionCard.hidden = true;
+    const known = error && error.message && !(error instanceof Error);
+    failed(known ? new ApiError(error.code || "error", error.message) : error, controller);
+  } finally {
+    end(controller);
+  }
+}
+
 async function speakSlower() {
   speaker.unlock();
   clearNotice();
@@ -557,12 +605,21 @@ async function main() {
       },
       onStart: () => {
         recording = true;
+        heard = "";
         updateState();
         setStatus("我在听，请说……说完松开按钮。");
       },
-      onStop: (blob) => {
+      onPartial: (text) => {
+        heard = text;
+        showQuestion("听到您说：", text);
+      },
+      onStop: (blob, ms, voice) => {
         recording = false;
-        askWithVoice(blob);
+        if (voice) askWithVoiceStream(voice, blob);
+        else {
+          document.body.dataset.voiceRoute = "upload";
+          askWithVoice(blob);
+        }
       },
       onCancel: (message) => {
         recording = false;
