@@ -2,8 +2,8 @@
 
 A question about 2022's 医保 contribution finds the 医保 notice first; when that notice has no 2022
 figure, the answer must not come from the next passage that happens to hold a 2022 figure (a crime
-report). The subject is the most specific of the question's topic words that the best passage names
-(in its title, section or text): the one fewest chunks of the knowledge base use. Passages that do not
+report). The subject is the most specific of the question's topic words that the best passage names in its
+title or section: the one fewest chunks of the knowledge base use. Passages that do not
 name it (as the question says it or as the synonym table words it) answer another question and are
 not offered as evidence. Taking the subject from the best passage keeps a villager's own word (娃娃)
 from becoming the subject when the documents say it otherwise (子女): the best passage decides.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
+from pathlib import PurePath
 
 from assistant.followup import topic_terms
 from assistant.normalize import synonyms
@@ -34,6 +35,15 @@ def _said_as(term: str) -> frozenset[str]:
     return frozenset(n.lower() for n in names if len(n) >= 2)
 
 
+def _heading(hit: SearchHit) -> str:
+    """What the passage says it is about: its title and section; for a document without a title of its
+    own (named after its file, as a bare news page is) its text."""
+    chunk = hit.matched or hit.chunk
+    if not chunk.title or chunk.title == PurePath(chunk.source).stem:
+        return _text(hit)
+    return f"{chunk.title} {chunk.section}".lower()
+
+
 def _text(hit: SearchHit) -> str:
     chunk = hit.matched or hit.chunk
     return f"{chunk.title} {chunk.section} {hit.chunk.text}".lower()
@@ -45,10 +55,12 @@ def subject(
     chunk_counts: Callable[[Iterable[str]], dict[str, int]],
     chunks: int,
 ) -> str | None:
-    """The question's most specific topic word that the best passage names, or None."""
+    """The question's most specific topic word that the best passage's title or section names, or None."""
     if not hits or chunks <= 0:
         return None
-    best = _text(hits[0])
+    # What the best passage is about is in its title and section; a word met in its text may be an
+    # aside (种地农民 in the 种粮补贴 notice's eligibility clause, not its subject).
+    best = _heading(hits[0])
     # A number (300 of 票房达到300亿) is a constraint the answerability check reads, not a subject.
     terms = [t for t in topic_terms(question) if not any(ch.isdigit() for ch in t)]
     named = [t for t in terms if any(n in best for n in _said_as(t))]

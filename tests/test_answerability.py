@@ -5,7 +5,7 @@ asked topic but lack some of the asked facts."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from assistant.answerability import answerable, answers, read_question
 from assistant.extractive import ExtractiveComposer, sentences_of
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
+from assistant.subject import about, subject
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
 from tests.answer_fixtures import evidence
@@ -222,3 +223,26 @@ def test_the_answer_comes_from_passages_about_the_questions_subject(county: Assi
     assert "41%" not in wrong_year.answer
     right = county.ask("2025年医保一个人交多少钱？")
     assert not right.refused and "400元" in right.answer
+
+
+def test_the_subject_is_what_the_best_passage_is_headed_with() -> None:
+    notice = evidence(
+        "补贴对象原则上为拥有耕地承包权的种地农民。",
+        title="青溪县2025年耕地地力保护补贴实施方案",
+        section="一、补贴对象",
+    )
+    amount = evidence(
+        "2025年耕地地力保护补贴标准为每亩110元。",
+        title="青溪县2025年耕地地力保护补贴实施方案",
+        section="二、标准",
+    )
+    hits = [notice[0].hit, amount[0].hit]
+    chunks = {"种地": 2, "补贴": 60}
+
+    def counts(terms: Iterable[str]) -> dict[str, int]:
+        return {t: chunks.get(t, 0) for t in terms}
+
+    # 种地 is rarer, but only an aside of the best passage's text: the passages stay about 补贴.
+    term = subject("种地的补贴今年一亩给多少钱？", hits, counts, 344)
+    assert term == "补贴"
+    assert about(term, hits) == hits
