@@ -2,11 +2,12 @@
 
 A question about 2022's 医保 contribution finds the 医保 notice first; when that notice has no 2022
 figure, the answer must not come from the next passage that happens to hold a 2022 figure (a crime
-report). The subject is the most specific of the question's topic words that the best passage names in its
-title or section: the one fewest chunks of the knowledge base use. Passages that do not
-name it (as the question says it or as the synonym table words it) answer another question and are
-not offered as evidence. Taking the subject from the best passage keeps a villager's own word (娃娃)
-from becoming the subject when the documents say it otherwise (子女): the best passage decides.
+report). The subject is the most specific of the question's topic words (the one fewest chunks of the
+knowledge base use) that the best passage's heading names: its title and section, or its text when
+its document has no title of its own. Passages that do not name it (as the question says it or as the
+synonym table words it) answer another question and are not offered as evidence. Taking the subject
+from the best passage keeps a villager's own word (娃娃) from becoming the subject when the documents
+say it otherwise (子女): the best passage decides.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def subject(
     chunk_counts: Callable[[Iterable[str]], dict[str, int]],
     chunks: int,
 ) -> str | None:
-    """The question's most specific topic word that the best passage's title or section names, or None."""
+    """The question's most specific topic word that the best passage's heading names, or None."""
     if not hits or chunks <= 0:
         return None
     # What the best passage is about is in its title and section; a word met in its text may be an
