@@ -20,7 +20,7 @@ from typing import Literal
 import jieba.posseg
 
 from assistant.followup import topic_terms
-from assistant.normalize import synonyms
+from assistant.normalize import synonym_names
 from knowledge.chunking import row_parts
 from knowledge.lexical import word_tokenizer
 from zhtext.normalize import normalize_query, to_simplified
@@ -401,8 +401,7 @@ _SAID_AS = {"截止": ("截至", "至", "前"), "截至": ("截止", "至", "前
 
 @lru_cache(maxsize=1024)
 def _variants(focus: str) -> frozenset[str]:
-    names = {focus, *_SAID_AS.get(focus, ())} | {s.document_term for s in synonyms() if s.term == focus}
-    return frozenset(names | {s.term for s in synonyms() if s.document_term == focus})
+    return synonym_names(focus) | frozenset(_SAID_AS.get(focus, ()))
 
 
 @lru_cache(maxsize=8192)

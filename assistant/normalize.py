@@ -29,6 +29,13 @@ def synonyms() -> tuple[Synonym, ...]:
     return tuple(sorted(entries, key=lambda s: len(s.term), reverse=True))
 
 
+@lru_cache(maxsize=1024)
+def synonym_names(term: str) -> frozenset[str]:
+    """The term and every word the synonym table pairs it with, either way (新农合 and 城乡居民医保)."""
+    paired = {s.document_term for s in synonyms() if s.term == term}
+    return frozenset({term} | paired | {s.term for s in synonyms() if s.document_term == term})
+
+
 def normalize_question(text: str) -> str:
     """新農合一年交多少錢 -> 新农合一年交多少钱 城乡居民医保 (typos replaced, old names expanded)."""
     question = normalize_query(text)

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import PurePath
 
 from assistant.followup import topic_terms
-from assistant.normalize import synonyms
+from assistant.normalize import synonym_names
 from knowledge.hybrid import SearchHit
 
 COMMON_SHARE = 0.2
@@ -26,14 +26,8 @@ COMMON_SHARE = 0.2
 
 @lru_cache(maxsize=1024)
 def _said_as(term: str) -> frozenset[str]:
-    """The term and the words the synonym table pairs it with."""
-    names = {term}
-    for entry in synonyms():
-        if entry.term == term:
-            names.add(entry.document_term)
-        elif entry.document_term == term:
-            names.add(entry.term)
-    return frozenset(n.lower() for n in names if len(n) >= 2)
+    """The term and the words the synonym table pairs it with, as the passages are compared (lower case)."""
+    return frozenset(n.lower() for n in synonym_names(term) if len(n) >= 2)
 
 
 def _heading(hit: SearchHit) -> str:
