@@ -179,15 +179,18 @@ def _finished(client: TestClient, job: dict[str, Any]) -> dict[str, Any]:
     return job
 
 
-def test_the_admin_api_shows_pending_vectors_and_a_reindex_completes_them(
+def _half_embedded_server(
     stopping: _Stopping, tmp_path: Path
-) -> None:
+) -> tuple[Settings, KnowledgeBase, Services, int]:
+    """The API's services over a knowledge base whose ingest stopped after the commit: its documents
+    answer by their words, some of their chunks wait for a vector."""
     corpus = _write(tmp_path / "corpus", 3)
     settings = Settings(
         home=tmp_path / "home",
         admin_token=SecretStr(TOKEN),
         tts_engines=["espeak-ng"],
         rate_limit="1000/minute",
+        whisper_model_path=tmp_path / "no-whisper",
         embed_batch_size=2,
     )
     kb = KnowledgeBase(settings, stopping)
@@ -196,6 +199,13 @@ def test_the_admin_api_shows_pending_vectors_and_a_reindex_completes_them(
     services = Services(settings, assistant)
     # The jobs' own knowledge base, with the same stand-in embedder (the real one would write elsewhere).
     services.__dict__["writer_kb"] = KnowledgeBase(settings, stopping)
+    return settings, kb, services, pending
+
+
+def test_the_admin_api_shows_pending_vectors_and_a_reindex_completes_them(
+    stopping: _Stopping, tmp_path: Path
+) -> None:
+    settings, kb, services, pending = _half_embedded_server(stopping, tmp_path)
     try:
         with TestClient(create_app(settings, services)) as client:
             assert services.wait_loaded(120)
@@ -223,21 +233,8 @@ def test_the_officials_page_shows_pending_vectors_and_resumes_them(
     from tests.live_server import live_server
     from tests.web import CHROMIUM, screenshot_folder
 
-    corpus = _write(tmp_path / "corpus", 3)
-    settings = Settings(
-        home=tmp_path / "home",
-        admin_token=SecretStr(TOKEN),
-        tts_engines=["espeak-ng"],
-        rate_limit="1000/minute",
-        whisper_model_path=tmp_path / "no-whisper",
-        embed_batch_size=2,
-    )
-    kb = KnowledgeBase(settings, stopping)
-    pending = _stopped_after_commit(kb, corpus, stopping)
+    settings, kb, services, pending = _half_embedded_server(stopping, tmp_path)
     by_source = pending_by_source(kb)
-    assistant = Assistant(settings, knowledge_base=kb, sessions=SessionStore(settings.home / "s.sqlite3"))
-    services = Services(settings, assistant)
-    services.__dict__["writer_kb"] = KnowledgeBase(settings, stopping)
     try:
         with live_server(create_app(settings, services)) as url, sync_playwright() as driver:
             assert services.wait_loaded(120)
