@@ -12,9 +12,10 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=O
 install: system-deps $(STAMP)
 
 # Debian packages: espeak-ng is the offline last-resort voice; chromium runs the browser tests (playwright
-# drives it, never a downloaded browser) and a Chinese font makes their screenshots readable. Installed
+# drives it, never a downloaded browser), a Chinese font makes their screenshots readable, and PostgreSQL
+# serves the several-hosts tests (each starts a throw-away cluster) and `make cluster-demo`. Installed
 # when we may, else a warning.
-SYSTEM_PACKAGES := espeak-ng chromium fonts-wqy-microhei
+SYSTEM_PACKAGES := espeak-ng chromium fonts-wqy-microhei postgresql
 system-deps:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \

@@ -11,6 +11,8 @@ from knowledge.base import KnowledgeBase
 from knowledge.embeddings import E5Embeddings
 from knowledge.ingest import IngestReport, ingest
 from tests.corpus import write_corpus
+from xiangyin.postgres import close_pools
+from xiangyin.postgres_cluster import Cluster, postgres_cluster
 from xiangyin.settings import Settings
 
 
@@ -71,3 +73,18 @@ def demo_kb(tmp_path_factory: pytest.TempPathFactory, embeddings: Embeddings) ->
     ingest(base, [DEMO])
     yield base
     base.close()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """A throw-away PostgreSQL cluster (Debian's package) for the whole run, started on first use."""
+    with postgres_cluster() as cluster:
+        yield cluster
+    close_pools()
+
+
+@pytest.fixture
+def database_url(postgres: Cluster, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty database of that cluster for one test."""
+    name = "t" + str(abs(hash(request.node.nodeid)))[:12] + str(os.getpid())
+    return postgres.create_database(name)

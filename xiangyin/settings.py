@@ -51,6 +51,13 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=default_home, description="Data home: index, caches and models.")
 
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql://… shared by several API hosts (catalog and lexical index, sessions, jobs,"
+        " WeChat ledger, clips, rate limits); the data home's SQLite files if unset.",
+    )
+    database_pool_size: int = Field(default=8, ge=1, description="Connections per process to database_url.")
+
     # Knowledge base
     chroma_url: str | None = Field(
         default=None,
