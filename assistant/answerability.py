@@ -171,11 +171,15 @@ _WH_TOKEN = re.compile(r"谁|哪里|哪儿|何时|何地|何处|时间|日期|�
 
 
 def _focus(question: str) -> dict[AskedKind, str]:
-    """For each asked person, place or time, the two-character content word beside its question word:
+    """For each asked person, place or time, the two-character content word beside its question word
+    (and for an amount, the figure the question names: 产量, 营收):
     after it when one follows (谁制作的, 在哪里举行, 何时施行), else before it (颁奖时间, 航天员有谁).
     Shorter words (办, 交, 报) are a villager's everyday verbs the documents word otherwise; not a focus."""
     tokens = [(t.word, t.flag) for t in _tagger().cut(question, HMM=False)]
     found: dict[AskedKind, str] = {}
+    figure = _FIGURE.search(question)
+    if figure is not None:
+        found["amount"] = figure.group()  # 棉花产量: the figure stands beside its word, not 31个省 away
     for kind in ("person", "place", "time"):
         match = _ASKS[kind].search(question)
         if not match:
@@ -273,16 +277,36 @@ _UNIT_FAMILIES = (
 _NUMBER = r"(?:\d[\d,.]*|[零一二两三四五六七八九十百千万亿]+)\s*(?:余|多|万|亿|千|百)?\s*(?:个)?"
 
 
+# The unit a named figure is counted in (参考人数 in people, 营收 in money, 增长率 in per cent): a
+# growth rate is no head count, and 15.6% of revenue is no revenue.
+_FIGURE_UNITS: dict[str, tuple[str, ...]] = {
+    "人数": ("人", "名", "位", "人次"),
+    "营收": ("万元", "亿元", "元", "美元", "万", "亿"),
+    "收入": ("万元", "亿元", "元", "美元", "万", "亿"),
+    "票房": ("万元", "亿元", "元", "美元", "万", "亿"),
+    "总额": ("万元", "亿元", "元", "美元", "万", "亿"),
+    "奖金": ("万元", "亿元", "元", "美元", "万", "亿"),
+    "增长率": ("%", "％", "个百分点", "倍", "成"),
+    "增速": ("%", "％", "个百分点", "倍", "成"),
+    "涨幅": ("%", "％", "个百分点", "倍", "成"),
+}
+
+
 @lru_cache(maxsize=1024)
 def _unit_expression(question: str) -> re.Pattern[str] | None:
-    """A number in the unit the question asks for, or None when it names none."""
+    """A number in the unit the question asks for (多少平方米, or its named figure's: 参考人数), or None
+    when it names none."""
     asked = _ASKED_UNIT.search(question)
-    if asked is None:
-        return None
-    unit = asked.group(1)
-    family = next((f for f in _UNIT_FAMILIES if unit in f), (unit,))
-    units = "|".join(sorted(family, key=len, reverse=True))
-    return re.compile(rf"{_NUMBER}(?:{units})")
+    if asked is not None:
+        unit = asked.group(1)
+        family = next((f for f in _UNIT_FAMILIES if unit in f), (unit,))
+    else:
+        figure = _FIGURE.search(question)
+        if figure is None or figure.group() not in _FIGURE_UNITS:
+            return None
+        family = _FIGURE_UNITS[figure.group()]
+    units = "|".join(re.escape(u) for u in sorted(family, key=len, reverse=True))
+    return re.compile(rf"{_NUMBER}(?:{units})|百分之" if "%" in family else rf"{_NUMBER}(?:{units})")
 
 
 def _holds_kind(kind: AskedKind, text: str, own: tuple[str, ...], question: str) -> bool:
@@ -383,8 +407,15 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
     broadcast is not the date of the production, nor a mountain ten words on the producer."""
     if focus is None:
         return _holds_kind(kind, sentence, own, question)
-    shared = set(focus) - _COMMON_CHARS
-    said = [*_variants(focus), *(w for w in _words(sentence) if len(w) >= 2 and shared & set(w))]
+    said = [*_variants(focus)]
+    if kind == "amount":
+        # A figure is named as such (产量 is no 测量), and only a sentence that names it must hold the
+        # number beside it: 英语：计划20人 answers 招生计划人数 without saying 人数.
+        if not any(word in sentence for word in said):
+            return _holds_kind(kind, sentence, own, question)
+    else:
+        shared = set(focus) - _COMMON_CHARS
+        said += [w for w in _words(sentence) if len(w) >= 2 and shared & set(w)]
     for word in said:
         at = sentence.find(word)
         while at >= 0:
@@ -395,8 +426,18 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
     return False
 
 
-# How documents say a deadline (报名截止日期 is answered by 即日起至2月5日).
-_SAID_AS = {"截止": ("截至", "至", "前"), "截至": ("截止", "至", "前")}
+# How documents say a deadline (报名截止日期 is answered by 即日起至2月5日) and a figure (GDP增长率 by
+# 同比增长2.6%, 营收 by 营业收入).
+_SAID_AS = {
+    "截止": ("截至", "至", "前"),
+    "截至": ("截止", "至", "前"),
+    "增长率": ("增长", "增幅", "增速"),
+    "增速": ("增长", "增幅", "增长率"),
+    "涨幅": ("上涨", "增长", "增幅"),
+    "营收": ("营业收入", "收入"),
+    "收入": ("营收",),
+    "总量": ("总产量", "总额"),
+}
 
 
 @lru_cache(maxsize=1024)

@@ -84,6 +84,19 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("国学馆占地面积多少平方米？", "国学馆占地面积11500平方米，总建筑面积28516平方米。", "", True),
         ("发大水时村里转移了多少人？", "村里出动转移车辆12辆。", "", False),
         ("发大水时村里转移了多少人？", "村里连夜转移群众326人。", "", True),
+        # A named figure is counted in its own unit and stated beside its own word (or the way documents
+        # say it: 增长 for 增长率), not 31个 sentences away or as a share of something else.
+        (
+            "2025年全县粮食产量",
+            "根据对全县31个村的统计调查（山区村的播种面积通过遥感测量取得），2025年全县粮食播种面积、单位面积产量和总产量公布。",
+            "",
+            False,
+        ),
+        ("2025年全县参保人数", "2025年参保人数同比增长12.5%。", "", False),
+        ("2025年全县参保人数", "2025年全县参保人数达到41230人。", "", True),
+        ("2025年全县参保人数", "2025年全县参保：城乡居民41230人；", "", True),
+        ("2025年青溪县GDP增长率", "2025年青溪县GDP同比增长5.2%。", "", True),
+        ("2025年青溪县GDP增长率", "2025年青溪县GDP达到312亿元。", "", False),
         # A news dateline is when the page was written, not the asked date; a question answers nothing.
         ("丰收节什么时候开幕？", "Sep 20, 2025 ... 丰收节的筹备工作正在紧张进行。", "", False),
         ("丰收节什么时候开幕？", "丰收节什么时候开幕？", "", False),
