@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF \
 	-DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: install system-deps run demo test check lint types unit bench eval-demo eval-baseline clean
+.PHONY: install system-deps run demo cluster-demo test check lint types unit bench eval-demo eval-baseline clean
 
 install: system-deps $(STAMP)
 
@@ -44,6 +44,11 @@ $(STAMP): pyproject.toml Makefile
 
 run: install
 	$(BIN)/xiangyin demo
+
+# Several API hosts (each its own data home) on a throw-away PostgreSQL and one Chroma server, behind a
+# round-robin balancer on port 8000 (README: "Running on several hosts").
+cluster-demo: install
+	$(BIN)/xiangyin cluster-demo
 
 # The checks run with the network cut off (a private network namespace with only loopback) where the
 # machine allows it, which proves that nothing reaches out; elsewhere they run as they are.

@@ -35,7 +35,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def documents_dir(svc: Services) -> Path:
-    return svc.settings.home / "documents"
+    return svc.uploads.folder
 
 
 def _safe_name(filename: str | None) -> str:
@@ -210,13 +210,12 @@ async def upload_documents(
         if len(data) > limit:
             raise ApiError(413, "upload_too_large", f"文件太大了：{name}（不能超过{limit // 1_000_000}MB）。")
         staged.append((target / name, data))
-    target.mkdir(parents=True, exist_ok=True)
-    for path, data in staged:
-        partial = path.with_name(f".{path.name}.partial")
-        partial.write_bytes(data)
-        partial.replace(path)
     names = [str(path.relative_to(documents_dir(svc))) for path, _ in staged]
+    for name, (_, data) in zip(names, staged, strict=True):
+        svc.uploads.put(name, data)
     log.info("admin uploaded %d documents: %s", len(names), names)
+    # Uploads other hosts received are copied in first: the job reads (and prunes) the whole folder.
+    svc.uploads.sync()
     job_id = svc.jobs.submit("upload", [documents_dir(svc)], names)
     job = svc.jobs.store.get(job_id)
     assert job is not None
@@ -246,8 +245,12 @@ def delete_document(source: str, svc: ServicesDep) -> Removed:
     uploaded = documents_dir(svc).resolve()
     root = record.root if record is not None else refused.root if refused is not None else ""
     file = (Path(root) / source).resolve()
-    if file.is_relative_to(uploaded) and file.is_file():
-        file.unlink()
+    if file.is_relative_to(uploaded):
+        svc.uploads.delete(str(file.relative_to(uploaded)))
+    elif svc.settings.database_url and root:
+        # Received by another host (its own documents folder): the shared copy goes, and every host's
+        # copy with it at its next ingest.
+        svc.uploads.delete(source)
     log.info("admin removed %s", source)
     return Removed(removed=removed)
 
@@ -260,6 +263,7 @@ def delete_document(source: str, svc: ServicesDep) -> Removed:
 )
 def reindex(svc: ServicesDep) -> JobState:
     """Read every document folder again: changed files are re-indexed, deleted files removed."""
+    svc.uploads.sync()
     roots = {Path(d.root) for d in svc.assistant.kb.documents()} | {documents_dir(svc)}
     existing = sorted(root for root in roots if root.is_dir())
     job = svc.jobs.store.get(svc.jobs.submit("reindex", existing))

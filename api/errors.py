@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.replies import reply
+from xiangyin.postgres import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ _STATUS_MESSAGES = {
     429: ("rate_limited", "提问太频繁了，请稍等一会儿再问。"),
     503: ("not_ready", "服务还在准备中，请稍后再试。"),
 }
+
+
+DATABASE_DOWN = "系统的数据库暂时连不上，请过一会儿再试。"
 
 
 def error_response(
@@ -178,6 +182,13 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code, message = _STATUS_MESSAGES.get(exc.status_code, ("error", "请求没有成功，请稍后再试。"))
         return error_response(exc.status_code, code, message, getattr(exc, "headers", None))
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _database_down(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        # Several hosts share PostgreSQL: while it is down or restarting, nothing can be answered or
+        # stored, and a retry shortly after is the right advice (the pool reconnects by itself).
+        log.error("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(503, "database_unavailable", DATABASE_DOWN, headers={"Retry-After": "5"})
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,6 +1,7 @@
-"""Background jobs, recorded in SQLite under the data home so any worker can report progress: ingest
-jobs (upload, reindex, metadata), run here, and evaluation runs (api/evaluation/runs.py). The ingest
-routes see only ingest jobs, the evaluation routes only evaluation runs.
+"""Background jobs, recorded where any worker can report progress: ingest jobs (upload, reindex, metadata),
+run here, and evaluation runs (api/evaluation/runs.py). The ingest routes see only ingest jobs, the
+evaluation routes only evaluation runs. The record is SQLite under the data home (one machine, the
+default) or PostgreSQL when several hosts share `database_url` (api/jobs_postgres.py).
 
 An ingest job can be cancelled from any worker: the request is a flag in the job's row, which the worker
 running the job reads while it ingests (the ingest then stops within about a second, even mid-parse, and the
@@ -14,6 +15,7 @@ import os
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,6 +26,8 @@ from api.schemas import JobState
 from knowledge.base import IngestInProgress, KnowledgeBase
 from knowledge.ingest import IngestCancelled, IngestReport, ingest
 from xiangyin.database import open_database
+from xiangyin.postgres import DatabaseUnavailable
+from xiangyin.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +41,7 @@ EVALUATION = "evaluation"
 _STOPPED = {EVALUATION: EVALUATION_STOPPED}
 """What officials read about a job whose server stopped, by kind (ingest jobs: SERVER_STOPPED)."""
 
-_COLUMNS = (
+COLUMNS = (
     "id",
     "kind",
     "state",
@@ -54,6 +58,11 @@ _COLUMNS = (
     "owner",
 )
 _CANCEL_POLL_S = 0.3
+_FINISH_ATTEMPTS = 3
+UNFINISHED = ("queued", "running")
+UPDATABLE = frozenset(COLUMNS) - {"id"}
+STOPPED_ERROR = "the server stopped during the job"
+"""The row's `error` (for the operator) of a job whose server stopped."""
 
 
 @dataclass(frozen=True)
@@ -74,16 +83,66 @@ class JobRecord:
     message: str
     cancel_requested: bool
     owner: int = 0
+    """The process id of the server process that runs the job."""
+    host: str = ""
+    """That process's host where several hosts share the store; empty in a data home's SQLite file."""
+    orphaned: bool = False
+    """Queued or running for a server process that has stopped, judged when the row was read: it will
+    never finish. A start fails the orphans it finds (`fail_orphans`), but a worker that dies later
+    leaves its jobs "running" until the next start, so a reader checks this too."""
 
-    @property
-    def orphaned(self) -> bool:
-        """Queued or running for a server process that has stopped: it will never finish. A start
-        fails the orphans it finds (`fail_orphans`), but a worker that dies later leaves its jobs
-        "running" until the next start, so a reader checks this too."""
-        return self.state in ("queued", "running") and not process_alive(self.owner)
+
+class JobStorage(ABC):
+    """Where jobs are recorded, so that every worker (and host) sees every job and its progress."""
+
+    @abstractmethod
+    def create(self, kind: str, files: Sequence[str], report: Mapping[str, Any] | None = None) -> str:
+        """A queued job owned by this process; returns its id."""
+
+    @abstractmethod
+    def update(self, job_id: str, **fields: Any) -> None:
+        """Sets columns of the job's row (`report` and `files` as JSON text)."""
+
+    @abstractmethod
+    def record(self, job_id: str, kinds: Sequence[str]) -> JobRecord | None:
+        """The job, when it is one of these kinds."""
+
+    @abstractmethod
+    def records(self, kinds: Sequence[str], limit: int = 20) -> list[JobRecord]:
+        """The newest jobs of these kinds, newest first."""
+
+    @abstractmethod
+    def request_cancel(self, job_id: str) -> JobState | None:
+        """A queued job is cancelled at once; a running one is flagged, and stops when its worker reads
+        the flag. Returns the job (None when there is none)."""
+
+    @abstractmethod
+    def start(self, job_id: str) -> bool:
+        """Marks a queued job running; false when it was cancelled while it waited."""
+
+    @abstractmethod
+    def cancel_requested(self, job_id: str) -> bool: ...
+
+    @abstractmethod
+    def fail_orphans(self) -> None:
+        """Jobs of a server process that has stopped will never finish: say so instead of "running"."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def get(self, job_id: str) -> JobState | None:
+        """An ingest job (the ingest routes' view)."""
+        found = self.record(job_id, INGEST_KINDS)
+        return None if found is None else _job(found)
+
+    def recent(self, limit: int = 20) -> list[JobState]:
+        """The newest ingest jobs, newest first."""
+        return [_job(r) for r in self.records(INGEST_KINDS, limit)]
 
 
-class JobStore:
+class SqliteJobStore(JobStorage):
+    """Jobs in the data home's SQLite file: every worker of one machine, owners told apart by pid."""
+
     def __init__(self, path: Path) -> None:
         self._db = open_database(path)
         self._db.execute(
@@ -118,43 +177,31 @@ class JobStore:
         return job_id
 
     def update(self, job_id: str, **fields: Any) -> None:
+        check_columns(fields)
         names = ", ".join(f"{name} = ?" for name in fields)
         with self._lock:
             self._db.execute(f"UPDATE jobs SET {names} WHERE id = ?", (*fields.values(), job_id))
 
     def record(self, job_id: str, kinds: Sequence[str]) -> JobRecord | None:
-        """The job, when it is one of these kinds."""
         marks = ", ".join("?" for _ in kinds)
         with self._lock:
             row = self._db.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ? AND kind IN ({marks})",
+                f"SELECT {', '.join(COLUMNS)} FROM jobs WHERE id = ? AND kind IN ({marks})",
                 (job_id, *kinds),
             ).fetchone()
         return None if row is None else _record(row)
 
     def records(self, kinds: Sequence[str], limit: int = 20) -> list[JobRecord]:
-        """The newest jobs of these kinds, newest first."""
         marks = ", ".join("?" for _ in kinds)
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE kind IN ({marks}) ORDER BY created DESC"
+                f"SELECT {', '.join(COLUMNS)} FROM jobs WHERE kind IN ({marks}) ORDER BY created DESC"
                 " LIMIT ?",
                 (*kinds, limit),
             ).fetchall()
         return [_record(row) for row in rows]
 
-    def get(self, job_id: str) -> JobState | None:
-        """An ingest job (the ingest routes' view)."""
-        found = self.record(job_id, INGEST_KINDS)
-        return None if found is None else _job(found)
-
-    def recent(self, limit: int = 20) -> list[JobState]:
-        """The newest ingest jobs, newest first."""
-        return [_job(r) for r in self.records(INGEST_KINDS, limit)]
-
     def request_cancel(self, job_id: str) -> JobState | None:
-        """A queued job is cancelled at once; a running one is flagged, and stops when its worker reads
-        the flag. Returns the job (None when there is none)."""
         with self._lock:
             self._db.execute(
                 "UPDATE jobs SET state = 'cancelled', message = ?, finished = ?"
@@ -167,7 +214,6 @@ class JobStore:
         return self.get(job_id)
 
     def start(self, job_id: str) -> bool:
-        """Marks a queued job running; false when it was cancelled while it waited."""
         with self._lock:
             cursor = self._db.execute(
                 "UPDATE jobs SET state = 'running' WHERE id = ? AND state = 'queued'", (job_id,)
@@ -180,7 +226,6 @@ class JobStore:
         return bool(row and row[0])
 
     def fail_orphans(self) -> None:
-        """Jobs of a server process that has stopped will never finish: say so instead of "running"."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT id, kind, owner FROM jobs WHERE state IN ('queued', 'running')"
@@ -188,13 +233,47 @@ class JobStore:
             for job_id, kind, owner in rows:
                 if not process_alive(owner):
                     self._db.execute(
-                        "UPDATE jobs SET state = 'failed', error = 'the server stopped during the job',"
-                        " message = ?, finished = ? WHERE id = ?",
-                        (_STOPPED.get(kind, SERVER_STOPPED), time.time(), job_id),
+                        "UPDATE jobs SET state = 'failed', error = ?, message = ?, finished = ? WHERE id = ?",
+                        (STOPPED_ERROR, stopped_message(kind), time.time(), job_id),
                     )
 
     def close(self) -> None:
         self._db.close()
+
+
+JobStore = SqliteJobStore
+"""The name the tests construct with a path."""
+
+
+def open_job_store(settings: Settings) -> JobStorage:
+    """PostgreSQL when `database_url` is set (several hosts), else the data home's SQLite file."""
+    if settings.database_url:
+        from api.jobs_postgres import PostgresJobStore
+
+        return PostgresJobStore(settings.database_url, pool_size=settings.database_pool_size)
+    return SqliteJobStore(settings.home / "jobs.sqlite3")
+
+
+def stopped_message(kind: str) -> str:
+    """What officials read about a job whose server stopped."""
+    return _STOPPED.get(kind, SERVER_STOPPED)
+
+
+def check_columns(fields: Mapping[str, Any]) -> None:
+    # Column names go into the SQL text itself: only the table's own columns may.
+    unknown = set(fields) - UPDATABLE
+    if unknown:
+        raise ValueError(f"not a job column: {sorted(unknown)}")
+
+
+def decode(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A row's columns (as named in `COLUMNS`) as JobRecord's fields."""
+    return dict(values) | {
+        "files": json.loads(values["files"] or "[]"),
+        "report": json.loads(values["report"] or "{}"),
+        "cancel_requested": bool(values["cancel_requested"]),
+        "owner": values["owner"] or 0,
+    }
 
 
 def process_alive(pid: int) -> bool:
@@ -208,16 +287,8 @@ def process_alive(pid: int) -> bool:
 
 
 def _record(row: tuple[Any, ...]) -> JobRecord:
-    values = dict(zip(_COLUMNS, row, strict=True))
-    return JobRecord(
-        **values
-        | {
-            "files": json.loads(values["files"] or "[]"),
-            "report": json.loads(values["report"] or "{}"),
-            "cancel_requested": bool(values["cancel_requested"]),
-            "owner": values["owner"] or 0,
-        }
-    )
+    fields = decode(dict(zip(COLUMNS, row, strict=True)))
+    return JobRecord(**fields, orphaned=fields["state"] in UNFINISHED and not process_alive(fields["owner"]))
 
 
 def _job(record: JobRecord) -> JobState:
@@ -255,7 +326,7 @@ class IngestJobs:
 
     def __init__(
         self,
-        store: JobStore,
+        store: JobStorage,
         knowledge_base: Callable[[], KnowledgeBase],
         wait_for_writer_s: float = 600.0,
     ) -> None:
@@ -285,14 +356,17 @@ class IngestJobs:
                 return True
             if not requested and time.monotonic() - checked_at > _CANCEL_POLL_S:
                 checked_at = time.monotonic()
-                requested = self.store.cancel_requested(job_id)
+                try:
+                    requested = self.store.cancel_requested(job_id)
+                except DatabaseUnavailable as exc:  # a shared store's blip must not stop the ingest
+                    log.warning("ingest job %s: the cancel flag could not be read: %s", job_id, exc)
             return requested
 
         return cancelled
 
     def _run(self, job_id: str, roots: list[Path], files: list[str], force: list[str]) -> None:
         def progress(stage: str, done: int, total: int) -> None:
-            self.store.update(job_id, stage=stage, done=done, total=total)
+            self._note(job_id, stage=stage, done=done, total=total)
 
         if self._stopping.is_set() or not self.store.start(job_id):
             return  # cancelled while queued; a job left queued at shutdown is failed at the next start
@@ -309,7 +383,7 @@ class IngestJobs:
                 except IngestInProgress:
                     if time.monotonic() > deadline:
                         raise
-                    self.store.update(job_id, stage="waiting")
+                    self._note(job_id, stage="waiting")
                     if self._stopping.wait(1.0) or cancelled():
                         raise IngestCancelled("cancelled while waiting for another ingest") from None
         except IngestCancelled:
@@ -317,7 +391,7 @@ class IngestJobs:
             return
         except Exception as exc:
             log.exception("ingest job %s failed", job_id)
-            self.store.update(job_id, state="failed", error=str(exc), message=FAILED, finished=time.time())
+            self._finish(job_id, state="failed", error=str(exc), message=FAILED, finished=time.time())
             return
         log.info(
             "ingest job %s: %d added, %d updated, %d removed, %d skipped in %.1f s",
@@ -328,26 +402,43 @@ class IngestJobs:
             len(report.skipped),
             report.seconds,
         )
-        self.store.update(
+        self._finish(
             job_id,
             state="done",
             report=json.dumps(_report_fields(report, kb, files), ensure_ascii=False),
             finished=time.time(),
         )
 
+    def _note(self, job_id: str, **fields: Any) -> None:
+        try:
+            self.store.update(job_id, **fields)
+        except DatabaseUnavailable as exc:  # progress is for show: the ingest goes on without it
+            log.warning("ingest job %s: progress not recorded: %s", job_id, exc)
+
+    def _finish(self, job_id: str, **fields: Any) -> None:
+        """Records how the job ended. A shared store is tried a few times (each try waits for the pool),
+        since a job left "running" by a live process would read as running until that process stops."""
+        for attempt in range(1, _FINISH_ATTEMPTS + 1):
+            try:
+                self.store.update(job_id, **fields)
+                return
+            except DatabaseUnavailable as exc:
+                log.warning("ingest job %s: its end not recorded (try %d): %s", job_id, attempt, exc)
+        log.error("ingest job %s ended %s, but the job store could not record it", job_id, fields["state"])
+
     def _stopped(self, job_id: str) -> None:
         if self._stopping.is_set():
             log.info("ingest job %s stopped with the server", job_id)
-            self.store.update(
+            self._finish(
                 job_id,
                 state="failed",
-                error="the server stopped during the job",
+                error=STOPPED_ERROR,
                 message=SERVER_STOPPED,
                 finished=time.time(),
             )
         else:
             log.info("ingest job %s cancelled", job_id)
-            self.store.update(job_id, state="cancelled", message=CANCELLED, finished=time.time())
+            self._finish(job_id, state="cancelled", message=CANCELLED, finished=time.time())
 
     def shutdown(self) -> None:
         """Stops a running ingest within about a second (nothing of it is committed) and drops the queue."""

@@ -15,9 +15,10 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Literal
 
-from api.clips import ClipStore
-from api.jobs import IngestJobs, JobStore
-from api.ratelimit import RateLimiter
+from api.clips import open_clip_store
+from api.jobs import IngestJobs, open_job_store
+from api.ratelimit import open_rate_limiter
+from api.uploads import open_upload_store
 from assistant.answer import Answer
 from assistant.confirm import Confirmer
 from assistant.events import AnswerEvent, Finished, Rewritten, TextDelta
@@ -59,9 +60,11 @@ class Services:
         self._owns_assistant = assistant is None
         self.assistant = assistant or Assistant(settings)
         self.recognizer = SpeechRecognizer(settings, prefer=self.assistant.known_share)
-        self.clips = ClipStore(settings.cache_dir / "clips", settings.audio_ttl_s)
-        self.jobs = IngestJobs(JobStore(settings.home / "jobs.sqlite3"), lambda: self.writer_kb)
-        self.limiter = RateLimiter(settings.rate_limit, settings.trust_forwarded_for)
+        # Each kind of state in the data home, or in PostgreSQL shared by several hosts (database_url).
+        self.clips = open_clip_store(settings)
+        self.jobs = IngestJobs(open_job_store(settings), lambda: self.writer_kb)
+        self.limiter = open_rate_limiter(settings)
+        self.uploads = open_upload_store(settings)
         self.index_state: LoadState = "loading"
         self.asr_state: LoadState = "loading"
         self.tts_engine: str | None = None

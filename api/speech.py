@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from api.clips import MEDIA_TYPES
+from api.clips import MEDIA_TYPES, FileClipStore, media_type
 from api.deps import ServicesDep, rate_limited, ready
 from api.errors import ApiError, responses
 from api.schemas import SpeechRequest, Transcription, VoiceAnswer
@@ -26,6 +26,7 @@ router = APIRouter(prefix="/api/v1", tags=["voice"])
 limited = [Depends(ready), Depends(rate_limited)]
 
 NO_VOICE = "暂时无法播放语音，请看文字回答。"
+CLIP_EXPIRED = "这段语音已经过期，请重新提问。"
 _BINARY = {"type": "string", "format": "binary"}
 
 
@@ -127,7 +128,7 @@ def tts(body: SpeechRequest, svc: ServicesDep) -> Response:
 
 @router.get(
     "/audio/{clip_id}",
-    response_class=FileResponse,
+    response_class=Response,
     responses={
         200: {
             "description": "A spoken answer.",
@@ -136,9 +137,15 @@ def tts(body: SpeechRequest, svc: ServicesDep) -> Response:
         **responses(404),
     },
 )
-def clip(clip_id: str, svc: ServicesDep) -> FileResponse:
+def clip(clip_id: str, svc: ServicesDep) -> Response:
     """A synthesised answer, kept for `audio_ttl_s` seconds."""
-    path = svc.clips.path(clip_id)
-    if path is None:
-        raise ApiError(404, "audio_not_found", "这段语音已经过期，请重新提问。")
-    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix.lstrip(".")])
+    if isinstance(svc.clips, FileClipStore):
+        # A file is served with byte ranges, which some phones' audio players ask for.
+        path = svc.clips.path(clip_id)
+        if path is None:
+            raise ApiError(404, "audio_not_found", CLIP_EXPIRED)
+        return FileResponse(path, media_type=media_type(clip_id))
+    data = svc.clips.read(clip_id)
+    if data is None:
+        raise ApiError(404, "audio_not_found", CLIP_EXPIRED)
+    return Response(data, media_type=media_type(clip_id))

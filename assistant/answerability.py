@@ -299,7 +299,7 @@ def _unit_expression(question: str) -> re.Pattern[str] | None:
     asked = _ASKED_UNIT.search(question)
     if asked is not None:
         unit = asked.group(1)
-        family = next((f for f in _UNIT_FAMILIES if unit in f), (unit,))
+        family: tuple[str, ...] = next((f for f in _UNIT_FAMILIES if unit in f), (unit,))
     else:
         figure = _FIGURE.search(question)
         if figure is None or figure.group() not in _FIGURE_UNITS:

@@ -32,7 +32,7 @@ from assistant.hypotheses import Alternative, Reading, Understood, fuse_readings
 from assistant.intents import classify
 from assistant.normalize import normalize_question, synonyms
 from assistant.replies import reply
-from assistant.sessions import SessionStore, Turn
+from assistant.sessions import SessionStorage, Turn, open_session_store
 from assistant.speech import to_speech
 from assistant.subject import about, subject
 from knowledge.base import KnowledgeBase
@@ -119,15 +119,13 @@ class Assistant:
         settings: Settings,
         knowledge_base: KnowledgeBase | None = None,
         composer: Composer | None = None,
-        sessions: SessionStore | None = None,
+        sessions: SessionStorage | None = None,
     ) -> None:
         self.settings = settings
         self.kb = knowledge_base or KnowledgeBase(settings)
         self.extractive = ExtractiveComposer(answerability=settings.answerability)
         self.composer: Composer = composer or make_composer(settings, self.extractive)
-        self.sessions = sessions or SessionStore(
-            settings.home / "sessions.sqlite3", settings.session_max_turns, settings.session_max_age_s
-        )
+        self.sessions = sessions or open_session_store(settings)
         # Streaming runs the same stages with the composer's pieces passed on between the two halves.
         self.prepare: Runnable[_State, _State] = (
             _timed("classify", self._classify)

@@ -214,6 +214,29 @@ def demo_command(
     _serve(settings, host, port, workers=1)
 
 
+@app.command("cluster-demo")
+def cluster_demo_command(
+    port: Annotated[int, typer.Option(help="Port of the round-robin balancer in front of the hosts.")] = 8000,
+    hosts: Annotated[int, typer.Option(min=1, max=8, help="API hosts to start.")] = 2,
+) -> None:
+    """Several API hosts on PostgreSQL and a Chroma server behind a balancer, with the demo knowledge base."""
+    import threading
+
+    from api.cluster import deployment
+
+    with resources.as_file(resources.files("knowledge").joinpath("demo")) as demo:
+        console.print("启动 PostgreSQL、Chroma 服务和各台主机，载入示例知识库（第一次要一两分钟）……")
+        with deployment(hosts, [demo], balancer_port=port) as running:
+            console.print(f"数据库：{running.database_url}\n向量库：{running.chroma_url}")
+            for host in running.hosts:
+                console.print(f"  {host.name}：{host.url}  （数据目录 {host.home}，日志 {host.log_path}）")
+            console.print(f"\n数字人页面（轮流转给各台主机）：{running.balancer_url}/  （按 Ctrl+C 停止）")
+            try:
+                threading.Event().wait()
+            except KeyboardInterrupt:
+                console.print("正在停止……")
+
+
 @app.command("serve")
 def serve_command(
     ctx: typer.Context,

@@ -63,14 +63,15 @@ def migrate(db: ConnectionPool, component: str, steps: Sequence[str]) -> int:
     transaction with its version recorded; returns the version now in force."""
     with db.connection() as conn:
         conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_versions (component text PRIMARY KEY, version integer NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS schema_versions"
+            " (component text PRIMARY KEY, version integer NOT NULL)"
         )
         for number, step in enumerate(steps, start=1):
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_key(f"migrate:{component}"),))
                 if _version(conn, component) >= number:
                     continue
-                conn.execute(step)  # type: ignore[arg-type]  # shipped SQL, never user text
+                conn.execute(step)  # shipped SQL, never user text
                 conn.execute(
                     "INSERT INTO schema_versions (component, version) VALUES (%s, %s)"
                     " ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version",

@@ -8,7 +8,6 @@ unprivileged `nobody` and the server runs as that user (`runuser`).
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
 import shutil
@@ -34,10 +33,10 @@ def bin_dir() -> Path:
     found = shutil.which("initdb")
     if found:
         return Path(found).resolve().parent
-    versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[4]))
     if not versions:
         raise PostgresNotInstalled("initdb not found: install Debian's postgresql package")
-    return Path(versions[-1]).parent
+    return versions[-1].parent
 
 
 def free_port() -> int:
@@ -67,8 +66,15 @@ class Cluster:
     def start(self) -> None:
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run(
-            str(bin_dir() / "pg_ctl"), "start", "-w", "-D", str(self.data),
-            "-l", str(self.folder / "server.log"), "-o", options,
+            str(bin_dir() / "pg_ctl"),
+            "start",
+            "-w",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.folder / "server.log"),
+            "-o",
+            options,
         )
 
     def stop(self, mode: str = "fast") -> None:
@@ -76,9 +82,7 @@ class Cluster:
         self._run(str(bin_dir() / "pg_ctl"), "stop", "-w", "-D", str(self.data), "-m", mode, check=False)
 
     def create_database(self, name: str) -> str:
-        self._run(
-            str(bin_dir() / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name
-        )
+        self._run(str(bin_dir() / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name)
         return self.url(name)
 
 
@@ -92,8 +96,15 @@ def postgres_cluster(port: int | None = None) -> Iterator[Cluster]:
     cluster = Cluster(folder, port or free_port())
     try:
         cluster._run(
-            str(bin_dir() / "initdb"), "-D", str(cluster.data), "-U", cluster.user, "--auth=trust",
-            "-E", "UTF8", "--locale=C.UTF-8",
+            str(bin_dir() / "initdb"),
+            "-D",
+            str(cluster.data),
+            "-U",
+            cluster.user,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
         )
         cluster.start()
         cluster.create_database("xiangyin")

@@ -324,7 +324,8 @@ class Settings(BaseSettings):
     )
     rate_limit: str = Field(
         default="30/minute",
-        description="Questions (chat, voice, speech) one client may send, in `limits` notation; per worker.",
+        description="Questions (chat, voice, speech) one client may send, in `limits` notation; per worker,"
+        " or shared by every host with database_url.",
     )
     trust_forwarded_for: bool = Field(
         default=False,

@@ -31,7 +31,7 @@ import numpy as np
 
 from api.channels import texts
 from api.channels.base import Channel, ChannelAPIError, Inbound
-from api.channels.ledger import Ledger
+from api.channels.ledger import open_ledger
 from api.channels.splitting import split_message
 from assistant.answer import Answer
 from assistant.intents import classify
@@ -46,9 +46,6 @@ _POLL_S = 0.05
 _SWEEP_EVERY_S = 15.0
 _KEEP_S = 7 * 24 * 3600
 _VOICE_MAX_S = 58.0  # WeChat refuses voice messages longer than 60 s
-# The ledger's file keeps the first channels' name: renaming it would drop the answers in flight when a
-# server upgrades. Every channel's rows are apart in it by the channel's name.
-LEDGER_FILE = "wechat.sqlite3"
 _FAILED = "抱歉，查询时出了点问题，请稍后再问一次。"
 
 
@@ -105,7 +102,7 @@ class Conversations:
         self.answerer = answerer
         self.recognizer = recognizer
         self.synthesizer = synthesizer
-        self.ledger = Ledger(settings.home / LEDGER_FILE, channel.name)
+        self.ledger = open_ledger(settings, channel.name)
         self.owner = uuid.uuid4().hex
         self.voice_replies = settings.wechat_voice_replies and channel.may_push and synthesizer is not None
         if settings.wechat_voice_replies and not self.voice_replies:

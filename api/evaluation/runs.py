@@ -20,7 +20,7 @@ from pathlib import Path
 
 from api.evaluation.schemas import RunState
 from api.evaluation.target import LiveTarget
-from api.jobs import EVALUATION, EVALUATION_STOPPED, JobRecord, JobStore
+from api.jobs import EVALUATION, EVALUATION_STOPPED, JobRecord, JobStorage
 from api.services import Services
 from evals.cases import Case
 from evals.report import render_report
@@ -60,7 +60,7 @@ class EvalRuns:
     """Runs the saved cases one run at a time in a background thread (apart from ingest jobs, which
     have their own), recorded in the job store as jobs of kind `evaluation`."""
 
-    def __init__(self, store: JobStore, folder: Path) -> None:
+    def __init__(self, store: JobStorage, folder: Path) -> None:
         self.store = store
         self.folder = folder
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="eval-run")

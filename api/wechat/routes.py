@@ -11,17 +11,12 @@ from api.channels.conversations import Answerer, Recognizer
 from api.channels.routes import channel_routers
 from api.wechat.client import OfficialAccountAPI, WeChatAPI, WeComAPI
 from api.wechat.official import OfficialAccountChannel
-from api.wechat.tokens import TokenStore
+from api.wechat.tokens import TokenStore, open_tokens
 from api.wechat.wecom import WeComChannel
 from voice.tts import Synthesizer
 from xiangyin.settings import Settings
 
 WECHAT_CHANNELS = ("official", "wecom")
-
-
-def _tokens(settings: Settings) -> TokenStore:
-    # One SQLite cache for every worker and both channels (wechatpy keys tokens by app).
-    return TokenStore(settings.home / "wechat.sqlite3")
 
 
 def official_channel(settings: Settings, tokens: TokenStore | None = None) -> OfficialAccountChannel | None:
@@ -34,7 +29,7 @@ def official_channel(settings: Settings, tokens: TokenStore | None = None) -> Of
             s.wechat_app_id,
             s.wechat_secret,
             s.wechat_api_base,
-            tokens or _tokens(settings),
+            tokens or open_tokens(settings),
             s.wechat_api_timeout_s,
             s.wechat_api_retries,
             s.wechat_api_backoff_s,
@@ -61,7 +56,7 @@ def wecom_channel(settings: Settings, tokens: TokenStore | None = None) -> WeCom
             s.wecom_agent_id,
             s.wecom_secret,
             s.wecom_api_base,
-            tokens or _tokens(settings),
+            tokens or open_tokens(settings),
             s.wechat_api_timeout_s,
             s.wechat_api_retries,
             s.wechat_api_backoff_s,
