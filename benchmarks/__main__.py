@@ -10,7 +10,9 @@ from pathlib import Path
 from benchmarks import (
     answers,
     confidence,
+    hosts,
     ingest_speed,
+    lexical_postgres,
     llm,
     quality,
     retrieval,
@@ -42,6 +44,8 @@ def main() -> None:
             "server",
             "streaming",
             "ingest",
+            "lexical-postgres",
+            "hosts",
         ],
         help="run one part only",
     )
@@ -103,6 +107,14 @@ def main() -> None:
         streaming.main(ROOT, args.results, say)
     if args.only in (None, "ingest"):
         ingest_speed.main(["--domainrag", str(args.domainrag), "--home", str(args.results / "ingest-speed")])
+    if args.only in (None, "lexical-postgres"):
+        home = args.retrieval_home or args.results / "retrieval"
+        size = max(int(s) for s in args.sizes.split(","))
+        summary = lexical_postgres.main(ROOT, args.domainrag, home, say, size=size)
+        (args.results / "lexical_postgres.json").write_text(json.dumps(summary, indent=2))
+    if args.only in (None, "hosts"):
+        summary = hosts.main(ROOT, args.results, say, seconds=args.server_seconds)
+        (args.results / "hosts.json").write_text(json.dumps(summary, indent=2))
     if args.only in (None, "speed"):
         cases = [
             json.loads(line)

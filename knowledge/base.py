@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from knowledge.catalog import Catalog, DocumentRecord, Filters, RejectedDocument
+from knowledge.catalog import DocumentRecord, Filters, RejectedDocument, open_catalog
 from knowledge.chunking import Chunk
 from knowledge.embeddings import embedder_id, make_embeddings
 from knowledge.hybrid import FusionWeights, HybridRetriever, SearchHit, SearchMode, fuse
@@ -47,7 +46,7 @@ class KnowledgeStats:
 class KnowledgeBase:
     def __init__(self, settings: Settings, embeddings: Embeddings | None = None) -> None:
         self.settings = settings
-        self.catalog = Catalog(settings.index_dir / "catalog.sqlite3")
+        self.catalog = open_catalog(settings)
         if embeddings is not None:
             # Pre-fills the cached property below, so a given embedder is used instead of building one.
             self.__dict__["embeddings"] = embeddings
@@ -88,18 +87,12 @@ class KnowledgeBase:
 
     @contextmanager
     def writer(self) -> Iterator[None]:
-        """One writer at a time per data home (readers are never blocked)."""
-        lock_path = self.settings.index_dir / "ingest.lock"
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with lock_path.open("w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as exc:
-                raise IngestInProgress("another ingest is running on this knowledge base") from exc
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        """One writer at a time (readers are never blocked): per data home, or, with `database_url`,
+        across every host sharing the database."""
+        with self.catalog.writer_lock() as taken:
+            if not taken:
+                raise IngestInProgress("another ingest is running on this knowledge base")
+            yield
 
     # Retrieval
 

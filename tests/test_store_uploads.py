@@ -15,7 +15,8 @@ from xiangyin.settings import Settings
 def test_local_uploads_are_the_files_of_the_folder(tmp_path: Path) -> None:
     uploads = LocalUploads(tmp_path / "documents")
     uploads.put("policy/dibao.md", "低保标准每月880元。".encode())
-    assert (tmp_path / "documents" / "policy" / "dibao.md").read_text(encoding="utf-8") == "低保标准每月880元。"
+    stored = tmp_path / "documents" / "policy" / "dibao.md"
+    assert stored.read_text(encoding="utf-8") == "低保标准每月880元。"
     uploads.sync()
     assert (tmp_path / "documents" / "policy" / "dibao.md").exists()
     uploads.delete("policy/dibao.md")
