@@ -263,10 +263,7 @@ def delete_document(source: str, svc: ServicesDep) -> Removed:
 )
 def reindex(svc: ServicesDep) -> JobState:
     """Read every document folder again: changed files are re-indexed, deleted files removed."""
-    svc.uploads.sync()
-    roots = {Path(d.root) for d in svc.assistant.kb.documents()} | {documents_dir(svc)}
-    existing = sorted(root for root in roots if root.is_dir())
-    job = svc.jobs.store.get(svc.jobs.submit("reindex", existing))
+    job = svc.jobs.store.get(svc.reindex())
     assert job is not None
     return job
 

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from functools import cached_property
+from pathlib import Path
 from typing import Literal
 
 from api.clips import open_clip_store
@@ -24,6 +25,7 @@ from assistant.confirm import Confirmer
 from assistant.events import AnswerEvent, Finished, Rewritten, TextDelta
 from assistant.pipeline import Assistant
 from knowledge.base import KnowledgeBase
+from knowledge.ingest import pending_embeddings
 from voice.asr import Transcript
 from voice.recognition import SpeechRecognizer
 from voice.synthesis import make_synthesizer
@@ -103,6 +105,7 @@ class Services:
                 self.assistant.kb.embeddings.embed_query("你好")
                 self.assistant.kb.vectors.count()
             self.index_state = "loaded"
+            self._resume_embedding()
         except Exception:
             log.exception("the knowledge base could not be loaded")
             self.index_state = "failed"
@@ -118,6 +121,26 @@ class Services:
         except SynthesisFailed as exc:
             log.warning("no speech engine works; answers will be text only: %s", exc)
         self._loaded.set()
+
+    def _resume_embedding(self) -> None:
+        """Chunks left without a vector by a server stopped mid-ingest (searchable first: they answer by
+        their words meanwhile) are completed by a re-index job, unless a job is under way already (another
+        worker's or host's, which will complete them)."""
+        kb = self.assistant.kb
+        if not self.settings.resume_embedding:
+            return
+        pending = pending_embeddings(kb)
+        if not pending or any(job.state in ("queued", "running") for job in self.jobs.store.recent()):
+            return
+        log.info("%d chunks wait for a vector since the last stop; a re-index completes them", pending)
+        self.reindex()
+
+    def reindex(self) -> str:
+        """A job reading every document folder again (uploads other hosts received copied in first):
+        changed files are re-indexed, deleted ones removed, missing vectors added. Returns its id."""
+        self.uploads.sync()
+        roots = {Path(d.root) for d in self.assistant.kb.documents()} | {self.uploads.folder}
+        return self.jobs.submit("reindex", sorted(root for root in roots if root.is_dir()))
 
     @property
     def ready(self) -> bool:

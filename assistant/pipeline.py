@@ -278,7 +278,11 @@ class Assistant:
         if self.settings.confidence_refusal:
             unsure = state.confidence < threshold
         else:
-            unsure = top_dense < self.settings.refusal_min_dense
+            # A passage still waiting for its vector (a document uploaded seconds ago) was never compared
+            # with the question: the similarity floor cannot speak for it, the other checks still do.
+            unsure = top_dense < self.settings.refusal_min_dense and not self.kb.pending(
+                [hit.chunk.id for hit in state.hits]
+            )
         weak = bool(years or codes) or unsure
         if weak or (self.settings.answerability and not answerable_here):
             state.reply_kind = "refusal"

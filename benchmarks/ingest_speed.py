@@ -281,12 +281,12 @@ def text_rows(
 
 def _domainrag_chunks(home: Path) -> list[Chunk]:
     """domainrag's chunks from the quality index, when it was built."""
-    from knowledge.catalog import Catalog
+    from knowledge.catalog import SqliteCatalog
 
     path = home / "vector-text" / "domainrag-corpus" / "index" / "catalog.sqlite3"
     if not path.exists():
         return []
-    catalog = Catalog(path)
+    catalog = SqliteCatalog(path)
     try:
         return list(catalog.chunks(sorted(catalog.chunk_ids())).values())
     finally:

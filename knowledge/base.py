@@ -132,7 +132,11 @@ class KnowledgeBase:
         dense = self.dense_search(query, limit, filters) if mode in ("hybrid", "dense") else []
         lexical = self.lexical_search(query, limit, filters) if mode in ("hybrid", "lexical") else []
         phonetic = self.phonetic_search(query, limit, filters) if spoken and mode == "hybrid" else []
-        ranked = fuse(dense, lexical, self.weights, phonetic) if mode == "hybrid" else (dense or lexical)
+        if mode == "hybrid":
+            unembedded = self.pending([chunk_id for chunk_id, _ in lexical]) if lexical else set()
+            ranked = fuse(dense, lexical, self.weights, phonetic, unembedded)
+        else:
+            ranked = dense or lexical
         # Only chunks in the committed catalog count: vectors left by an interrupted ingest are ignored.
         chunks = self.catalog.chunks([chunk_id for chunk_id, _ in ranked[: limit * 2]])
         dense_info = {cid: (rank, score) for rank, (cid, score) in enumerate(dense, start=1)}
@@ -167,6 +171,14 @@ class KnowledgeBase:
                 )
             )
         return hits
+
+    def pending(self, ids: Sequence[str]) -> set[str]:
+        """Those of the chunks `ids` still without a vector (a searchable-first ingest is adding them, or
+        one was interrupted): the dense search cannot have judged them."""
+        collection = self.vectors.name
+        if self.catalog.embedded_known(collection):
+            return set(ids) - self.catalog.embedded_among(collection, ids)
+        return set(ids) - self.vectors.existing(list(ids))
 
     @property
     def passage_chars(self) -> int:

@@ -237,19 +237,14 @@ class Statements(Protocol):
 
 
 class Catalog:
-    """The catalog's interface and what its engines share.
-
-    `Catalog(path)` opens the SQLite engine on `path`, as it did before there were two engines (the way
-    `pathlib.Path(...)` gives a `PosixPath`); `open_catalog(settings)` opens the engine the settings
-    name. An engine implements the methods below that raise NotImplementedError."""
+    """The catalog's interface and what its engines share: `SqliteCatalog(path)` and `PostgresCatalog`,
+    opened by `open_catalog(settings)` as the settings name. An engine implements the methods below that
+    raise NotImplementedError."""
 
     _ns: ClassVar[str] = ""
     """Prefix of the catalog's table names (PostgreSQL keeps them in a schema of their own)."""
     _now: ClassVar[str] = "datetime('now')"
     """SQL for the current UTC time, written as SQLite's datetime('now') writes it."""
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Catalog:
-        return super().__new__(SqliteCatalog if cls is Catalog else cls)
 
     # What each engine implements
 
@@ -433,6 +428,17 @@ class Catalog:
 
     def embedded_ids(self, collection: str) -> set[str]:
         rows = self._rows(f"SELECT chunk_id FROM {self._ns}embedded WHERE collection = ?", (collection,))
+        return {row[0] for row in rows}
+
+    def embedded_among(self, collection: str, ids: Sequence[str]) -> set[str]:
+        """Those of `ids` that have a vector in `collection`."""
+        if not ids:
+            return set()
+        rows = self._rows(
+            f"SELECT chunk_id FROM {self._ns}embedded WHERE collection = ?"
+            f" AND chunk_id IN ({_marks(len(ids))})",
+            (collection, *ids),
+        )
         return {row[0] for row in rows}
 
     def mark_embedded(self, collection: str, ids: Iterable[str], embedded: bool = True) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -106,16 +106,22 @@ def fuse(
     lexical: Sequence[tuple[str, float]],
     weights: FusionWeights,
     phonetic: Sequence[tuple[str, float]] = (),
+    unembedded: Collection[str] = (),
 ) -> list[tuple[str, float]]:
-    """Fuse ranked lists of (id, score), best first, into one list of (id, fused score)."""
+    """Fuse ranked lists of (id, score), best first, into one list of (id, fused score). A chunk in
+    `unembedded` has no vector yet, so the dense list could not rank it: its lexical score stands in for
+    the dense one instead of counting as zero (a document uploaded a minute ago is not second to every
+    embedded one)."""
     fused: dict[str, float] = {}
     for ranking, weight in ((dense, weights.dense), (lexical, weights.lexical), (phonetic, weights.phonetic)):
         if weights.method == "rrf":
             for rank, (chunk_id, _) in enumerate(ranking, start=1):
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (weights.k + rank)
+                boost = weights.dense if ranking is lexical and chunk_id in unembedded else 0.0
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + (weight + boost) / (weights.k + rank)
         else:
             for chunk_id, scaled in _scaled(ranking).items():
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + weight * scaled
+                boost = weights.dense if ranking is lexical and chunk_id in unembedded else 0.0
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + (weight + boost) * scaled
     return sorted(fused.items(), key=lambda item: item[1], reverse=True)
 
 

@@ -84,7 +84,9 @@ def postgres() -> Iterator[Cluster]:
 
 
 @pytest.fixture
-def database_url(postgres: Cluster, request: pytest.FixtureRequest) -> str:
-    """A fresh, empty database of that cluster for one test."""
+def database_url(postgres: Cluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh, empty database of that cluster for one test; this process's pools to it closed after."""
     name = "t" + str(abs(hash(request.node.nodeid)))[:12] + str(os.getpid())
-    return postgres.create_database(name)
+    url = postgres.create_database(name)
+    yield url
+    close_pools(url)

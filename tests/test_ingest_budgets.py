@@ -21,7 +21,7 @@ import pytest
 from langchain_core.embeddings import Embeddings
 
 from knowledge.base import KnowledgeBase
-from knowledge.catalog import Catalog
+from knowledge.catalog import SqliteCatalog
 from knowledge.ingest import IngestCancelled, IngestReport, ingest
 from tests.corpus import write_docx
 from xiangyin.settings import Settings
@@ -343,10 +343,10 @@ def test_a_refusal_under_other_budgets_is_tried_again(
 
 def test_a_catalog_from_before_refusals_were_recorded_opens(tmp_path: Path) -> None:
     path = tmp_path / "catalog.sqlite3"
-    Catalog(path).close()
-    old = Catalog(path)
+    SqliteCatalog(path).close()
+    old = SqliteCatalog(path)
     old._db.execute("DROP TABLE rejected")
     old.close()
-    catalog = Catalog(path)
+    catalog = SqliteCatalog(path)
     assert catalog.rejected_documents() == []
     catalog.close()

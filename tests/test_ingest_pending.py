@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from langchain_core.embeddings import Embeddings
 from pydantic import SecretStr
 from typer.testing import CliRunner
 
@@ -22,6 +23,7 @@ from assistant.sessions import SessionStore
 from benchmarks.ingest_speed import CountingEmbeddings
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import embed_pending, ingest, pending_by_source, pending_embeddings
+from tests.corpus import write_corpus
 from xiangyin import cli
 from xiangyin.settings import Settings
 
@@ -96,6 +98,48 @@ def test_the_catalog_counts_pending_chunks_per_document(
     assert small_kb.search("第2号 耕地地力保护补贴", k=1, mode="lexical")[0].chunk.source == "notice02.md"
     assert embed_pending(small_kb) == pending
     assert pending_by_source(small_kb) == {} and pending_embeddings(small_kb) == 0
+
+
+OIL_TEA = """# 青溪县2025年油茶种植补贴通知
+
+新种油茶每亩补贴800元，由乡镇农业站在11月底前核实面积。
+
+补贴资金在12月底前通过一卡通发放。
+"""
+
+
+def test_a_document_still_waiting_for_its_vectors_answers_by_its_words(
+    tmp_path: Path, embeddings: Embeddings
+) -> None:
+    """Uploaded a minute ago, not embedded yet: its chunks were never compared with the question, so
+    neither the fusion nor the similarity floor may count that against them."""
+    settings = Settings(home=tmp_path / "home")
+    kb = KnowledgeBase(settings, embeddings)
+    docs = write_corpus(tmp_path / "docs")
+    ingest(kb, [docs])
+    (docs / "policy" / "youcha.md").write_text(OIL_TEA, encoding="utf-8")
+    stage = {"now": ""}
+    report = ingest(
+        kb,
+        [docs],
+        searchable_first=True,
+        progress=lambda now, *_: stage.update(now=now),
+        cancelled=lambda: stage["now"] == "complete",
+    )
+    pending = {c.id for c in kb.catalog.chunks_of("policy/youcha.md")}
+    assert report.pending == len(pending) and kb.pending(sorted(pending)) == pending
+    assistant = Assistant(settings, knowledge_base=kb, sessions=SessionStore(tmp_path / "s.sqlite3"))
+    try:
+        for question, fact in (("新种油茶每亩补贴多少钱？", "800元"), ("油茶补贴什么时候发？", "12月底")):
+            answer = assistant.ask(question)
+            assert not answer.refused and fact in answer.answer, answer
+            assert answer.citations[0].source == "policy/youcha.md"
+        # Embedded, it ranks as before by both lists.
+        embed_pending(kb)
+        assert kb.pending(sorted(pending)) == set()
+        assert kb.search("新种油茶每亩补贴多少钱", k=1)[0].chunk.source == "policy/youcha.md"
+    finally:
+        assistant.close()  # and the knowledge base it was given
 
 
 def test_searchable_first_reports_the_completion_as_its_own_stage(
@@ -180,10 +224,10 @@ def _finished(client: TestClient, job: dict[str, Any]) -> dict[str, Any]:
 
 
 def _half_embedded_server(
-    stopping: _Stopping, tmp_path: Path
+    stopping: _Stopping, tmp_path: Path, resume: bool = False
 ) -> tuple[Settings, KnowledgeBase, Services, int]:
     """The API's services over a knowledge base whose ingest stopped after the commit: its documents
-    answer by their words, some of their chunks wait for a vector."""
+    answer by their words, some of their chunks wait for a vector (`resume`: completed at start)."""
     corpus = _write(tmp_path / "corpus", 3)
     settings = Settings(
         home=tmp_path / "home",
@@ -192,6 +236,7 @@ def _half_embedded_server(
         rate_limit="1000/minute",
         whisper_model_path=tmp_path / "no-whisper",
         embed_batch_size=2,
+        resume_embedding=resume,
     )
     kb = KnowledgeBase(settings, stopping)
     pending = _stopped_after_commit(kb, corpus, stopping)
@@ -220,6 +265,27 @@ def test_the_admin_api_shows_pending_vectors_and_a_reindex_completes_them(
             job = _finished(client, client.post("/api/v1/admin/reindex", headers=AUTH).json())
             assert job["state"] == "done" and not job["added"] and not job["updated"]
             assert client.get("/api/v1/admin/stats", headers=AUTH).json()["pending"] == 0
+    finally:
+        kb.close()
+
+
+def test_a_server_started_over_pending_vectors_completes_them(stopping: _Stopping, tmp_path: Path) -> None:
+    settings, kb, services, pending = _half_embedded_server(stopping, tmp_path, resume=True)
+    try:
+        with TestClient(create_app(settings, services)) as client:
+            assert services.wait_loaded(120) and pending > 0
+            jobs = client.get("/api/v1/admin/jobs", headers=AUTH).json()
+            assert [job["kind"] for job in jobs] == ["reindex"]
+            assert _finished(client, jobs[0])["state"] == "done"
+            assert client.get("/api/v1/admin/stats", headers=AUTH).json()["pending"] == 0
+        # Nothing pending: the next start submits nothing.
+        again = Services(
+            settings, Assistant(settings, knowledge_base=kb, sessions=services.assistant.sessions)
+        )
+        again.__dict__["writer_kb"] = services.writer_kb
+        with TestClient(create_app(settings, again)) as client:
+            assert again.wait_loaded(120)
+            assert len(client.get("/api/v1/admin/jobs", headers=AUTH).json()) == 1
     finally:
         kb.close()
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.catalog import Catalog, DocumentRecord, DocumentUpdate
+from knowledge.catalog import Catalog, DocumentRecord, DocumentUpdate, SqliteCatalog
 from knowledge.chunking import Chunk
 from knowledge.lexical import lexical_tokens
 from knowledge.phonetic import pinyin_tokens
@@ -31,7 +31,7 @@ def _update(source: str, texts: list[str]) -> DocumentUpdate:
 
 @pytest.fixture
 def catalog(tmp_path: Path) -> Catalog:
-    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    catalog = SqliteCatalog(tmp_path / "catalog.sqlite3")
     catalog.apply([_update("policy.txt", TEXTS)], [])
     return catalog
 

@@ -46,7 +46,7 @@ def open_catalog_of_kind(request: pytest.FixtureRequest, tmp_path: Path) -> Iter
     def opener() -> Catalog:
         catalog: Catalog
         if request.param == "sqlite":
-            catalog = Catalog(tmp_path / "catalog.sqlite3")
+            catalog = SqliteCatalog(tmp_path / "catalog.sqlite3")
         else:
             catalog = PostgresCatalog(request.getfixturevalue("database_url"))
         opened.append(catalog)
@@ -148,7 +148,7 @@ def test_bm25_ranking_filters_and_the_pinyin_index(open_catalog_of_kind: Opener)
 
 def test_sqlite_and_postgres_rank_alike(tmp_path: Path, database_url: str) -> None:
     """Postgres scores with FTS5's own bm25(): the same order and the same scores."""
-    sqlite, postgres = Catalog(tmp_path / "catalog.sqlite3"), PostgresCatalog(database_url)
+    sqlite, postgres = SqliteCatalog(tmp_path / "catalog.sqlite3"), PostgresCatalog(database_url)
     for catalog in (sqlite, postgres):
         catalog.apply(CORPUS, [])
         catalog.apply([document("policy/more.txt", ["低保 低保 低保 标准 很 长 的 一段 话 说 低保"])], [])
@@ -273,7 +273,7 @@ def test_the_factory_picks_postgres_by_database_url(tmp_path: Path, database_url
 
 
 def test_copying_a_data_home_catalog_into_postgres(tmp_path: Path, database_url: str) -> None:
-    source = Catalog(tmp_path / "catalog.sqlite3")
+    source = SqliteCatalog(tmp_path / "catalog.sqlite3")
     source.apply(CORPUS, [])
     source.set_override(MetadataOverride("policy/dibao.txt", region="青溪县"))
     source.mark_embedded("e5", ["policy/dibao.txt#0"])

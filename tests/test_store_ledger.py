@@ -308,7 +308,7 @@ def _host_process(kind: str, where: str, name: str, keys: list[str], start: Any,
     """One API host in its own process: every message's request reaches it, then it pushes what it can."""
     ledger = Ledger(_open(kind, where, name), "official")
     jobs: list[str] = []
-    start.wait()
+    start.wait(60)  # a host that died starting breaks the barrier instead of leaving this one waiting
     replies = [_request(ledger, key, jobs) for key in keys]
     claimed: list[Part] = []
     for _ in range(3):
@@ -328,10 +328,14 @@ def test_two_host_processes_answer_each_message_once(shared: tuple[str, str]) ->
     ]
     for process in hosts:
         process.start()
-    outcomes = [results.get(timeout=120) for _ in hosts]
-    for process in hosts:
-        process.join(30)
-        assert process.exitcode == 0
+    try:
+        outcomes = [results.get(timeout=120) for _ in hosts]
+    finally:
+        for process in hosts:
+            process.join(30)
+            if process.is_alive():
+                process.kill()
+    assert [process.exitcode for process in hosts] == [0, 0]
     jobs = [key for host_jobs, _, _ in outcomes for key in host_jobs]
     assert sorted(jobs) == sorted(keys)
     assert {reply for _, replies, _ in outcomes for reply in replies} == {PARTS[0] + MORE}

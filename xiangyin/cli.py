@@ -28,7 +28,7 @@ from voice.audio import AudioError
 from voice.recognition import SpeechRecognizer
 from voice.synthesis import make_synthesizer
 from voice.tts import SynthesisFailed
-from xiangyin.cli_context import current_settings, keep_settings
+from xiangyin.cli_context import INGEST_STAGES, current_settings, keep_settings
 from xiangyin.eval_cli import eval_app
 from xiangyin.settings import Settings, load_settings
 
@@ -94,11 +94,10 @@ def _run_ingest(kb: KnowledgeBase, paths: list[Path], prune: bool, quiet: bool) 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, disable=quiet, transient=True) as bar:
         tasks: dict[str, Any] = {}
-        labels = {"read": "读取文档", "embed": "计算向量"}
 
         def update(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
-                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+                tasks[stage] = bar.add_task(INGEST_STAGES.get(stage, stage), total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
         return ingest(kb, paths, prune=prune, progress=update)

@@ -8,16 +8,27 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 
-def open_database(path: Path) -> sqlite3.Connection:
+def open_database(path: Path, timeout_s: float = 30.0) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-    db.execute("PRAGMA journal_mode=WAL")
-    return db
+    db = sqlite3.connect(path, timeout=timeout_s, check_same_thread=False, isolation_level=None)
+    # Switching a new file to WAL needs it to itself, and SQLite answers "database is locked" at once
+    # instead of waiting when two workers open it for the first time together: try again for a while.
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return db
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                db.close()
+                raise
+            time.sleep(0.05)
 
 
 @contextmanager

@@ -26,7 +26,7 @@ from evals.leaveout import TAG, TITLE, LeaveOneOutRun, leave_one_out
 from evals.report import REPORT_TITLE, render_report
 from evals.results import METRICS, RunResult, RunSummary, Summary, load_run, save
 from evals.runner import evaluate
-from xiangyin.cli_context import current_settings
+from xiangyin.cli_context import INGEST_STAGES, current_settings
 from xiangyin.settings import Settings
 
 eval_app = typer.Typer(
@@ -133,11 +133,10 @@ def _asking() -> Iterator[tuple[Callable[[int, int], None], Update]]:
     """Progress bars for a run's asking and its ingest, and a clear exit on a broken case file."""
     with _progress_bar() as bar:
         update = _updater(bar)
-        stages = {"read": "读取文档", "embed": "计算向量"}
         try:
             yield (
                 lambda done, total: update("提问", done, total),
-                lambda stage, done, total: update(stages.get(stage, stage), done, total),
+                lambda stage, done, total: update(INGEST_STAGES.get(stage, stage), done, total),
             )
         except CaseFileError as exc:
             err.print(f"[red]用例文件有错：{exc}[/red]")

@@ -46,11 +46,11 @@ def pool(url: str, size: int = 8, timeout_s: float = 10.0) -> ConnectionPool:
         return opened
 
 
-def close_pools() -> None:
+def close_pools(prefix: str = "") -> None:
+    """Close the process's pools (those whose URL starts with `prefix`: one database's)."""
     with _pools_lock:
-        for opened in _pools.values():
-            opened.close()
-        _pools.clear()
+        for url in [u for u in _pools if u.startswith(prefix)]:
+            _pools.pop(url).close()
 
 
 def advisory_key(name: str) -> int:
@@ -60,15 +60,20 @@ def advisory_key(name: str) -> int:
 
 def migrate(db: ConnectionPool, component: str, steps: Sequence[str]) -> int:
     """Apply the steps of `component` this database has not seen yet, in order, each in its own
-    transaction with its version recorded; returns the version now in force."""
+    transaction with its version recorded; returns the version now in force. One advisory lock for every
+    component: hosts starting together would otherwise race even to create `schema_versions` (CREATE
+    TABLE IF NOT EXISTS is not safe against a concurrent creator)."""
+    lock = advisory_key("xiangyin:migrate")
     with db.connection() as conn:
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_versions"
-            " (component text PRIMARY KEY, version integer NOT NULL)"
-        )
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_versions"
+                " (component text PRIMARY KEY, version integer NOT NULL)"
+            )
         for number, step in enumerate(steps, start=1):
             with conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_key(f"migrate:{component}"),))
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock,))
                 if _version(conn, component) >= number:
                     continue
                 conn.execute(step)  # shipped SQL, never user text

@@ -64,7 +64,11 @@ class Cluster:
         return subprocess.run(command, check=check, capture_output=True, text=True, timeout=120)
 
     def start(self) -> None:
-        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        # Room for the pools of many test databases and hosts (the default allows 100 connections).
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+            " -c max_connections=400"
+        )
         self._run(
             str(bin_dir() / "pg_ctl"),
             "start",

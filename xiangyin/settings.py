@@ -92,6 +92,10 @@ class Settings(BaseSettings):
         default=False,
         description="Commit new documents (lexical search) before embedding them; vectors follow.",
     )
+    resume_embedding: bool = Field(
+        default=True,
+        description="At server start, complete the vectors a stopped ingest left missing (a re-index job).",
+    )
     chunk_max_chars: int = 420
     chunk_min_chars: int = 80
     # Budgets per document: a file over one is refused (never truncated), with a reason in Chinese, and
