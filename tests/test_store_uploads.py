@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from api.uploads import LocalUploads, PostgresUploads, open_upload_store
-from xiangyin.postgres import DatabaseUnavailable
 from xiangyin.settings import Settings
 
 
@@ -57,10 +54,3 @@ def test_the_store_is_chosen_by_the_database_setting(tmp_path: Path, database_ur
     assert isinstance(open_upload_store(Settings(home=tmp_path)), LocalUploads)
     chosen = open_upload_store(Settings(home=tmp_path, database_url=database_url))
     assert isinstance(chosen, PostgresUploads) and chosen.folder == tmp_path / "documents"
-
-
-def test_an_unreachable_database_is_reported_as_unavailable(tmp_path: Path) -> None:
-    from xiangyin.postgres_cluster import free_port
-
-    with pytest.raises(DatabaseUnavailable):
-        PostgresUploads(tmp_path / "documents", f"postgresql://nobody@127.0.0.1:{free_port()}/none", 1)
