@@ -10,7 +10,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-from knowledge.catalog import DocumentRecord, Filters, RejectedDocument, open_catalog
+from knowledge.catalog import DocumentRecord, Filters, RejectedDocument, copy_catalog, open_catalog
 from knowledge.chunking import Chunk
 from knowledge.embeddings import embedder_id, make_embeddings
 from knowledge.hybrid import FusionWeights, HybridRetriever, SearchHit, SearchMode, fuse
@@ -179,6 +179,15 @@ class KnowledgeBase:
         if self.catalog.embedded_known(collection):
             return set(ids) - self.catalog.embedded_among(collection, ids)
         return set(ids) - self.vectors.existing(list(ids))
+
+    def share(self, target: KnowledgeBase) -> tuple[int, int]:
+        """Copy this knowledge base (catalog, lexical index, officials' corrections and vectors) into
+        `target`, the same embedder's stores for several hosts (PostgreSQL and a Chroma server), under
+        both writers' locks; returns (chunks, vectors) copied. Nothing is read or embedded again."""
+        with self.writer(), target.writer():
+            chunks = copy_catalog(self.catalog, target.catalog)
+            vectors = self.vectors.copy_to(target.vectors)
+        return chunks, vectors
 
     @property
     def passage_chars(self) -> int:

@@ -148,6 +148,28 @@ class VectorStore:
                     found[digest] = [float(x) for x in vector]
         return found
 
+    def copy_to(self, other: VectorStore) -> int:
+        """Every vector, with its metadata, into `other` (another client's collection of the same
+        embedder, e.g. a Chroma server's); returns how many. Nothing is embedded again."""
+        copied = 0
+        offset = 0
+        while True:
+            page = self._collection.get(
+                include=cast(Any, ["embeddings", "metadatas"]), limit=_BATCH * 10, offset=offset
+            )
+            ids = page["ids"]
+            if ids:
+                embeddings = page.get("embeddings")
+                other._collection.upsert(
+                    ids=ids,
+                    embeddings=cast(Any, [list(v) for v in (embeddings if embeddings is not None else [])]),
+                    metadatas=cast(Any, page.get("metadatas")),
+                )
+                copied += len(ids)
+            if len(ids) < _BATCH * 10:
+                return copied
+            offset += len(ids)
+
     def delete(self, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), _BATCH):
             self._collection.delete(ids=list(ids[start : start + _BATCH]))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from langchain_core.embeddings import Embeddings
+from typer.testing import CliRunner
 
 from api.server import chroma_server
 from knowledge.base import IngestInProgress, KnowledgeBase
@@ -31,6 +32,7 @@ from knowledge.catalog import (
 from knowledge.catalog_postgres import PostgresCatalog
 from knowledge.chunking import Chunk
 from knowledge.ingest import IngestCancelled, ingest
+from xiangyin import cli
 from xiangyin.settings import Settings
 
 Opener = Callable[[], Catalog]
@@ -389,3 +391,30 @@ def test_an_ingest_stopped_halfway_leaves_the_previous_documents_answering(
     report = ingest(b, [corpus])  # the other host finishes the work
     assert report.updated == ["policy/grain.md"] and report.removed == ["policy/dibao.txt"]
     assert "每亩150元" in a.search("耕地地力保护补贴每亩多少钱", k=1)[0].chunk.text
+
+
+def test_a_township_knowledge_base_is_shared_with_several_hosts_without_embedding_again(
+    tmp_path: Path, database_url: str, chroma_url: str, corpus: Path, embeddings: Embeddings
+) -> None:
+    """`xiangyin kb share`: one machine's data home copied into PostgreSQL and a Chroma server."""
+    home = tmp_path / "township"
+    township = KnowledgeBase(Settings(home=home), embeddings)
+    report = ingest(township, [corpus])
+    township.close()
+    result = CliRunner().invoke(
+        cli.app,
+        ["--home", str(home), "kb", "share", "--database-url", database_url, "--chroma-url", chroma_url],
+    )
+    assert result.exit_code == 0, result.output
+    assert f"已复制 {report.chunks} 段、{report.chunks} 个向量" in result.output
+    assert "xiangyin@" not in result.output  # no credentials echoed
+    host = KnowledgeBase(
+        Settings(home=tmp_path / "host", database_url=database_url, chroma_url=chroma_url), embeddings
+    )
+    try:
+        assert host.stats().chunks == host.stats().vectors == report.chunks
+        hit = host.search("低保一个月能领多少", k=1)[0]
+        assert hit.chunk.source == "policy/dibao.txt" and hit.dense_score is not None
+        assert ingest(host, [corpus]).embedded == 0  # the same documents: nothing to embed
+    finally:
+        host.close()

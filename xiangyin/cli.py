@@ -19,7 +19,7 @@ from rich.table import Table
 from assistant.answer import Answer
 from assistant.composer_registry import COMPOSERS
 from assistant.pipeline import Assistant
-from knowledge.base import KnowledgeBase
+from knowledge.base import IngestInProgress, KnowledgeBase
 from knowledge.catalog import Filters
 from knowledge.hybrid import SearchHit, SearchMode
 from knowledge.ingest import IngestReport, ingest, pending_by_source
@@ -447,6 +447,32 @@ def kb_stats(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json")
     if stats.regions:
         console.print("地区：" + "，".join(stats.regions))
     console.print(f"向量模型：{stats.embedder} · 集合：{stats.collection} · 存储：{stats.store}")
+
+
+@kb_app.command("share")
+def kb_share(
+    ctx: typer.Context,
+    database_url: Annotated[str, typer.Option(help="postgresql://… the hosts will share.")],
+    chroma_url: Annotated[str, typer.Option(help="The `chroma run` server the hosts will share.")],
+) -> None:
+    """Copy this data home's knowledge base into PostgreSQL and a Chroma server, for several hosts
+    (nothing is read or embedded again)."""
+    settings = _settings(ctx)
+    source = KnowledgeBase(settings)
+    target = KnowledgeBase(
+        settings.model_copy(update={"database_url": database_url, "chroma_url": chroma_url}),
+        source.embeddings,
+    )
+    try:
+        chunks, vectors = source.share(target)
+    except IngestInProgress as exc:
+        err.print("[red]知识库正在更新，请等更新结束后再复制。[/red]")
+        raise typer.Exit(1) from exc
+    finally:
+        source.close()
+        target.close()
+    console.print(f"已复制 {chunks} 段、{vectors} 个向量到 {database_url.split('@')[-1]} 和 {chroma_url}")
+    console.print("各台主机设置 XIANGYIN_DATABASE_URL 和 XIANGYIN_CHROMA_URL 后启动即可。")
 
 
 @kb_app.command("list")
