@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import uuid
 from dataclasses import asdict
 from importlib import resources
@@ -219,8 +220,6 @@ def cluster_demo_command(
     hosts: Annotated[int, typer.Option(min=1, max=8, help="API hosts to start.")] = 2,
 ) -> None:
     """Several API hosts on PostgreSQL and a Chroma server behind a balancer, with the demo knowledge base."""
-    import threading
-
     from api.cluster import deployment
 
     with resources.as_file(resources.files("knowledge").joinpath("demo")) as demo:
@@ -231,7 +230,8 @@ def cluster_demo_command(
                 console.print(f"  {host.name}：{host.url}  （数据目录 {host.home}，日志 {host.log_path}）")
             console.print(f"\n数字人页面（轮流转给各台主机）：{running.balancer_url}/  （按 Ctrl+C 停止）")
             try:
-                threading.Event().wait()
+                while True:  # a sleep, unlike Event.wait, ends cleanly on Ctrl+C
+                    time.sleep(3600)
             except KeyboardInterrupt:
                 console.print("正在停止……")
 
