@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile, status
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import ServicesDep, admin, ready
 from api.errors import ApiError, responses
@@ -211,11 +212,12 @@ async def upload_documents(
             raise ApiError(413, "upload_too_large", f"文件太大了：{name}（不能超过{limit // 1_000_000}MB）。")
         staged.append((target / name, data))
     names = [str(path.relative_to(documents_dir(svc))) for path, _ in staged]
+    # Off the event loop: with several hosts each file is written to PostgreSQL too.
     for name, (_, data) in zip(names, staged, strict=True):
-        svc.uploads.put(name, data)
+        await run_in_threadpool(svc.uploads.put, name, data)
     log.info("admin uploaded %d documents: %s", len(names), names)
     # Uploads other hosts received are copied in first: the job reads (and prunes) the whole folder.
-    svc.uploads.sync()
+    await run_in_threadpool(svc.uploads.sync)
     job_id = svc.jobs.submit("upload", [documents_dir(svc)], names)
     job = svc.jobs.store.get(job_id)
     assert job is not None
