@@ -61,7 +61,7 @@ class Services:
         self.settings = settings
         self._owns_assistant = assistant is None
         self.assistant = assistant or Assistant(settings)
-        self.recognizer = SpeechRecognizer(settings, prefer=self.assistant.known_share)
+        self.recognizer = SpeechRecognizer(settings, prefer=self.assistant.understanding.known_share)
         # Each kind of state in the data home, or in PostgreSQL shared by several hosts (database_url).
         self.clips = open_clip_store(settings)
         self.jobs = IngestJobs(open_job_store(settings), lambda: self.writer_kb)

@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from assistant.understanding import Understood
 from knowledge.hybrid import SearchHit
 from knowledge.lexical import word_tokenizer
 from knowledge.phonetic import folded_syllables
@@ -34,15 +35,6 @@ class Alternative:
     """The transcript (simplified, corrected, no runaway repetition)."""
     score: float
     """Whisper's log probability per token."""
-
-
-@dataclass(frozen=True)
-class Understood:
-    """A hypothesis as the pipeline understands it."""
-
-    cleaned: str
-    standalone: str
-    query: str
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""The answer pipeline: classify -> rewrite and normalise -> retrieve -> select -> compose -> check.
+"""The answer pipeline: classify -> rewrite -> retrieve -> select -> screen -> announce -> compose -> check.
 
-Each stage is a LangChain runnable over one `_State`, timed into `Answer.timings_ms`. Small talk and
-unusable input leave the chain at the first stage with a short reply; everything else is answered from
-the retrieved passages or refused with the deployment's hand-off.
+One list of stages over one `_State`, each timed into `Answer.timings_ms`, run by both `ask` and
+`stream`: a stage may yield events (the understood question, the passages, pieces of the answer), which
+`stream` passes on and `ask` drops. Small talk and unusable input leave at the first stage with a short
+reply, a refusal at the stage that decides it; everything else is answered from the retrieved passages.
 """
 
 from __future__ import annotations
@@ -11,11 +12,8 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
-
-from langchain_core.runnables import Runnable, RunnableLambda
 
 from assistant.answer import Answer, AnswerKind, Citation, HeardReading, Passage
 from assistant.answerability import answerable, read_question, states_some
@@ -26,19 +24,18 @@ from assistant.confidence import Signals, model_for
 from assistant.events import AnswerEvent, Finished, Retrieved, Rewritten, TextDelta
 from assistant.expiry import drop_expired
 from assistant.extractive import ExtractiveComposer, sentences_in_context
-from assistant.followup import rewrite, topic_terms
-from assistant.homophones import HomophoneRepair
-from assistant.hypotheses import Alternative, Reading, Understood, fuse_readings
+from assistant.followup import topic_terms
+from assistant.hypotheses import Alternative, Reading, fuse_readings
 from assistant.intents import classify
-from assistant.normalize import normalize_question, synonyms
+from assistant.normalize import synonyms
 from assistant.replies import reply
 from assistant.sessions import SessionStorage, Turn, open_session_store
 from assistant.speech import to_speech
 from assistant.subject import about, subject
+from assistant.understanding import Understanding
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import embedder_id
 from knowledge.hybrid import SearchHit
-from knowledge.soundalike import SoundAlikes
 from xiangyin.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,6 +48,8 @@ class _State:
     history: list[Turn]
     spoken: bool = False
     """The question came from speech recognition (homophones are repaired)."""
+    streaming: bool = False
+    """The composer hands its answer on piece by piece (`Assistant.stream`)."""
     cleaned: str = ""
     standalone: str = ""
     query: str = ""
@@ -71,7 +70,15 @@ class _State:
     readings: list[Reading] = field(default_factory=list)
 
 
-Stage = Callable[[_State], _State]
+@dataclass(frozen=True)
+class _Stage:
+    name: str
+    run: Callable[[_State], Iterable[AnswerEvent] | None]
+    always: bool = False
+    """Runs after an early reply too (the others are skipped once `reply_kind` is set)."""
+    timed: bool = True
+
+
 _YEAR = re.compile(r"(?<!\d)(20\d\d)(?=年)")
 _CODE = re.compile(r"[a-z].*\d|\d.*[a-z]")
 _REPLY_KINDS = ("greeting", "thanks", "goodbye", "identity", "foreign", "refusal")
@@ -101,18 +108,6 @@ def _citation(number: int, item: Evidence) -> Citation:
     )
 
 
-def _timed(name: str, stage: Stage) -> Runnable[_State, _State]:
-    def run(state: _State) -> _State:
-        if state.reply_kind is not None and name != "finish":
-            return state
-        started = time.perf_counter()
-        result = stage(state)
-        result.timings[name] = round((time.perf_counter() - started) * 1000, 2)
-        return result
-
-    return RunnableLambda(run, name=name)
-
-
 class Assistant:
     def __init__(
         self,
@@ -126,41 +121,50 @@ class Assistant:
         self.extractive = ExtractiveComposer(answerability=settings.answerability)
         self.composer: Composer = composer or make_composer(settings, self.extractive)
         self.sessions = sessions or open_session_store(settings)
-        # Streaming runs the same stages with the composer's pieces passed on between the two halves.
-        self.prepare: Runnable[_State, _State] = (
-            _timed("classify", self._classify)
-            | _timed("rewrite", self._rewrite)
-            | _timed("retrieve", self._retrieve)
-            | _timed("select", self._select)
-            | _timed("screen", self._screen)
-        )
-        self.chain: Runnable[_State, _State] = (
-            self.prepare | _timed("compose", self._compose) | _timed("check", self._check)
+        self.understanding = Understanding(self.kb.catalog, settings.max_question_chars)
+        self.stages: tuple[_Stage, ...] = (
+            _Stage("classify", self._classify),
+            _Stage("rewrite", self._rewrite),
+            _Stage("retrieve", self._retrieve),
+            _Stage("select", self._select),
+            _Stage("screen", self._screen),
+            _Stage("announce", self._announce, always=True, timed=False),
+            _Stage("compose", self._compose),
+            _Stage("check", self._check),
         )
 
     def close(self) -> None:
         self.sessions.close()
         self.kb.close()
 
+    def _run(self, state: _State) -> Iterator[AnswerEvent]:
+        for stage in self.stages:
+            if state.reply_kind is not None and not stage.always:
+                continue
+            started = time.perf_counter()
+            yield from stage.run(state) or ()
+            if stage.timed:
+                state.timings[stage.name] = round((time.perf_counter() - started) * 1000, 2)
+
     # Stages
 
-    def _classify(self, state: _State) -> _State:
+    def _classify(self, state: _State) -> None:
         classified = classify(state.question, self.settings.max_question_chars)
-        state.cleaned = self.homophones.repair(classified.text) if state.spoken else classified.text
+        state.cleaned = classified.text
         if classified.intent != "question":
             state.reply_kind = classified.intent
-        return state
 
-    def _rewrite(self, state: _State) -> _State:
-        earlier = [t.standalone for t in state.history if t.role == "user" and t.standalone]
-        state.standalone = rewrite(state.cleaned, earlier)
-        if state.spoken:
-            # A word the documents never use that sounds like one they do was most likely misheard.
-            state.standalone = self.sound_alikes.repair(state.standalone)
-        state.query = normalize_question(state.standalone)
-        return state
+    def _rewrite(self, state: _State) -> None:
+        """The question made to stand alone, in the documents' terms; a transcript is repaired first
+        (`assistant.understanding`)."""
+        understood = self.understanding.read(state.cleaned, state.history, state.spoken)
+        state.cleaned, state.standalone, state.query = (
+            understood.cleaned,
+            understood.standalone,
+            understood.query,
+        )
 
-    def _retrieve(self, state: _State) -> _State:
+    def _retrieve(self, state: _State) -> None:
         if state.spoken and len(state.alternatives) > 1 and self.settings.asr_fused_retrieval:
             hits = self._retrieve_every_hypothesis(state)  # issue 16
         else:
@@ -179,16 +183,8 @@ class Assistant:
         state.hits = [hit.widened() for hit in hits]
         if not state.hits:
             state.reply_kind = "refusal"
-        return state
 
     # --- issue 16: retrieval with every hypothesis of speech recognition (assistant/hypotheses.py) ---
-
-    def _understand(self, text: str, history: list[Turn]) -> Understood:
-        """A transcript as `_classify` and `_rewrite` read a spoken question."""
-        cleaned = self.homophones.repair(classify(text, self.settings.max_question_chars).text)
-        earlier = [t.standalone for t in history if t.role == "user" and t.standalone]
-        standalone = self.sound_alikes.repair(rewrite(cleaned, earlier))
-        return Understood(cleaned, standalone, normalize_question(standalone))
 
     def _retrieve_every_hypothesis(self, state: _State) -> list[SearchHit]:
         """The fused hits; the reading that best supports the best of them becomes the question."""
@@ -200,9 +196,9 @@ class Assistant:
 
         fused = fuse_readings(
             state.alternatives,
-            lambda text: self._understand(text, state.history),
+            lambda text: self.understanding.hypothesis(text, state.history),
             search,
-            self.known_share,
+            self.understanding.known_share,
             s.asr_vocabulary_weight,
             s.asr_fusion_temperature,
             phrase=s.asr_phrase_readings,
@@ -227,7 +223,7 @@ class Assistant:
 
     # --- end of issue 16 ---
 
-    def _select(self, state: _State) -> _State:
+    def _select(self, state: _State) -> None:
         """The passages offered as evidence, numbered [1]..[n]: best first, none repeating another."""
         kept: list[SearchHit] = []
         for hit in state.hits:
@@ -244,14 +240,8 @@ class Assistant:
                 kept = about(term, kept)
         state.hits = kept
         state.evidence = [Evidence(n, hit) for n, hit in enumerate(kept, start=1)]
-        return state
 
-    def _compose(self, state: _State) -> _State:
-        state.draft = self.composer.compose(state.standalone, state.evidence, state.history)
-        state.composer = state.draft.composer or self.composer.name
-        return state
-
-    def _screen(self, state: _State) -> _State:
+    def _screen(self, state: _State) -> None:
         """Refusals the passages alone decide, before a (possibly slow) composer writes anything."""
         top_dense = max((hit.dense_score or 0.0 for hit in state.hits), default=0.0)
         unknown = self._unknown_terms(state.standalone, state.spoken)
@@ -286,7 +276,25 @@ class Assistant:
         weak = bool(years or codes) or unsure
         if weak or (self.settings.answerability and not answerable_here):
             state.reply_kind = "refusal"
-        return state
+
+    @staticmethod
+    def _announce(state: _State) -> Iterator[AnswerEvent]:
+        """The question as understood (hypotheses fused, follow-ups rewritten) and, when it is to be
+        answered, the passages the answer will come from."""
+        yield Rewritten(state.standalone or state.cleaned, state.session_id)
+        if state.reply_kind is None:
+            yield Retrieved([_passage(hit) for hit in state.hits])
+
+    def _compose(self, state: _State) -> Iterator[AnswerEvent]:
+        if state.streaming:
+            for piece in self.composer.stream(state.standalone, state.evidence, state.history):
+                if isinstance(piece, Draft):
+                    state.draft = piece
+                else:
+                    yield TextDelta(piece)
+        else:
+            state.draft = self.composer.compose(state.standalone, state.evidence, state.history)
+        state.composer = (state.draft.composer if state.draft else "") or self.composer.name
 
     @staticmethod
     def _stating(state: _State) -> tuple[bool, list[bool]]:
@@ -304,9 +312,10 @@ class Assistant:
                 per_passage[p.chunk] = True
         return answerable(asked, state.standalone, sentences), per_passage
 
-    def _check(self, state: _State) -> _State:
+    def _check(self, state: _State) -> None:
         draft = state.draft
-        assert draft is not None
+        if draft is None:
+            raise RuntimeError(f"composer {self.composer.name} streamed no final Draft")
         result = check(draft, state.evidence)
         if not result.ok and self.composer is not self.extractive:
             log.warning(
@@ -326,7 +335,6 @@ class Assistant:
         # covers most of the rest of it.
         if draft.refused or (state.unknown_terms and draft.coverage < self.settings.refusal_unknown_coverage):
             state.reply_kind = "refusal"
-        return state
 
     def _unknown_terms(self, question: str, spoken: bool = False) -> list[str]:
         """Topic words of the question that no passage of the knowledge base contains. A villager's word
@@ -336,7 +344,7 @@ class Assistant:
         known = {s.term for s in synonyms()}
         terms = [t.lower() for t in topic_terms(question) if t not in known]
         unknown = [t for t, n in self.kb.catalog.token_counts(terms).items() if n == 0]
-        return [t for t in unknown if not self.sound_alikes.of(t)] if spoken else unknown
+        return [t for t in unknown if not self.understanding.misheard(t)] if spoken else unknown
 
     # Answer
 
@@ -375,21 +383,6 @@ class Assistant:
             readings=self._heard_readings(state),
         )
 
-    @cached_property
-    def sound_alikes(self) -> SoundAlikes:
-        return SoundAlikes(self.kb.catalog)
-
-    def known_share(self, transcript: str) -> float:
-        """How much of a transcript is in the documents' words: speech recognition prefers, among its
-        hypotheses, the one that sounds like a question about them (`voice.asr.choose`)."""
-        return self.sound_alikes.known_share(transcript)
-
-    @cached_property
-    def homophones(self) -> HomophoneRepair:
-        terms = [w for s in synonyms() for w in (s.term, s.document_term)]
-        catalog = self.kb.catalog
-        return HomophoneRepair(terms, lambda text: catalog.token_counts([text])[text] > 0)
-
     def ask(
         self,
         question: str,
@@ -403,7 +396,9 @@ class Assistant:
         `spoken` marks a transcript of speech, whose mis-heard policy words are repaired first;
         `alternatives` (issue 16) are all its recognition hypotheses, searched together."""
         started = time.perf_counter()
-        state = self.chain.invoke(self._start(question, session_id, history, spoken, alternatives))
+        state = self._start(question, session_id, history, spoken, alternatives)
+        for _ in self._run(state):
+            pass
         return self._finish(state, started, remember=history is None and remember)
 
     def stream(
@@ -417,21 +412,13 @@ class Assistant:
         """`ask`, step by step: the understood question, the passages, the answer text as the composer
         writes it, and the checked `Answer` last (which may replace the streamed text)."""
         started = time.perf_counter()
-        state = self.prepare.invoke(self._start(question, session_id, history, spoken, alternatives))
-        yield Rewritten(state.standalone or state.cleaned, state.session_id)
+        state = self._start(question, session_id, history, spoken, alternatives)
+        state.streaming = True
         streamed: list[str] = []
-        if state.reply_kind is None:
-            yield Retrieved([_passage(hit) for hit in state.hits])
-            compose_started = time.perf_counter()
-            for piece in self.composer.stream(state.standalone, state.evidence, state.history):
-                if isinstance(piece, Draft):
-                    state.draft = piece
-                else:
-                    streamed.append(piece)
-                    yield TextDelta(piece)
-            state.composer = (state.draft.composer if state.draft else "") or self.composer.name
-            state.timings["compose"] = round((time.perf_counter() - compose_started) * 1000, 2)
-            state = _timed("check", self._check).invoke(state)
+        for event in self._run(state):
+            if isinstance(event, TextDelta):
+                streamed.append(event.text)
+            yield event
         answer = self._finish(state, started, remember=history is None)
         if not streamed:
             yield TextDelta(answer.answer)

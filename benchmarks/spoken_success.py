@@ -30,9 +30,10 @@ from pathlib import Path
 
 from assistant.answer import Answer
 from assistant.confirm import Confirmer, in_document_terms, parse_choice
-from assistant.hypotheses import Alternative, Understood, fuse_readings
+from assistant.hypotheses import Alternative, fuse_readings
 from assistant.normalize import normalize_question
 from assistant.pipeline import Assistant
+from assistant.understanding import Understood
 from benchmarks.report import table
 from benchmarks.voice import TAKES, _decoder_id
 from evals.cases import Case, load_cases
@@ -137,7 +138,7 @@ def retrieval(
         )
 
         def understand(text: str, history: list = history) -> Understood:  # type: ignore[type-arg]
-            return assistant._understand(text, history)
+            return assistant.understanding.hypothesis(text, history)
 
         for take in takes.get(case.question, []):
             if take.fmt not in formats:
@@ -150,7 +151,7 @@ def retrieval(
                 [Alternative(t, sc) for t, sc in take.alternatives],
                 understand,
                 search,
-                assistant.known_share,
+                assistant.understanding.known_share,
                 s.asr_vocabulary_weight,
                 temperature,
             )
@@ -288,7 +289,7 @@ def main(
         takes = read_takes(
             results / "spoken-questions",
             [c.question for c in cases],
-            assistant.known_share,
+            assistant.understanding.known_share,
             settings.asr_vocabulary_weight,
         )
         started = time.perf_counter()

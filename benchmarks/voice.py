@@ -213,7 +213,7 @@ def main(root: Path, speech: Path, results: Path, say: Callable[[str], None]) ->
     assistant = Assistant(settings, knowledge_base=kb)
     try:
         if (speech / "manifest.jsonl").exists():
-            rows, clips = asr_on_real_voices(transcriber, speech, assistant.known_share)
+            rows, clips = asr_on_real_voices(transcriber, speech, assistant.understanding.known_share)
             say("\nASR on real recordings (shared/data/speech-zh):")
             header = ["clips", "seconds", "CER raw", "CER corrected", "CER chosen by the demo", "RTF"]
             say(table(header, rows))
@@ -236,7 +236,9 @@ def main(root: Path, speech: Path, results: Path, say: Callable[[str], None]) ->
         say(table(["engine", "CER strict", "CER, numbers as spoken"], trips))
         say("\nSpoken vs typed questions, demo golden set (spoken by the offline voice, then recognised):")
         cache = results / "spoken-questions"
-        heard = spoken_questions(transcriber, [c.question for c in cases], cache, assistant.known_share)
+        heard = spoken_questions(
+            transcriber, [c.question for c in cases], cache, assistant.understanding.known_share
+        )
         rows = spoken_vs_typed(assistant, heard, cases)
         say(
             table(

@@ -359,7 +359,7 @@ def evaluate(
             raise ValueError("give a knowledge folder, an open knowledge base or a server URL")
         kb, _ = prepare_knowledge(settings, knowledge, progress=ingest_progress)
     assistant = Assistant(kb.settings, knowledge_base=kb, sessions=memory_sessions())
-    recognizer = SpeechRecognizer(settings, prefer=assistant.known_share) if spoken else None
+    recognizer = SpeechRecognizer(settings, prefer=assistant.understanding.known_share) if spoken else None
     try:
         runner = Runner(InProcessTarget(assistant), cases_file.parent, recognizer, workers, judge)
         return runner.run(cases, info, partial, progress)

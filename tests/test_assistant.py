@@ -206,6 +206,22 @@ def test_stream_yields_question_sources_text_then_the_same_answer_as_ask(assista
     assert "9月1日" in follow.answer
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["2025年城乡居民医保个人一年交多少钱？", "你好", "2026年的低保标准是多少？", "城里的房子能买吗？"],
+)
+def test_ask_and_stream_run_the_same_stages(assistant: Assistant, question: str) -> None:
+    """One list of stages: an answer, small talk and refusals (by the screen, by the check) come out
+    the same either way, each stage timed under one name."""
+    asked = assistant.ask(question)
+    streamed = list(assistant.stream(question))[-1]
+    assert isinstance(streamed, Finished)
+    assert (streamed.answer.kind, streamed.answer.answer) == (asked.kind, asked.answer)
+    assert streamed.answer.timings_ms.keys() == asked.timings_ms.keys()
+    ran = [name for name in asked.timings_ms if name != "total"]
+    assert ran == [s.name for s in assistant.stages if s.timed][: len(ran)]
+
+
 def test_stream_of_small_talk_sends_the_reply_as_one_piece(assistant: Assistant) -> None:
     events = list(assistant.stream("你好"))
     assert [type(e) for e in events] == [Rewritten, TextDelta, Finished]

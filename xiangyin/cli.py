@@ -20,11 +20,11 @@ from rich.table import Table
 from assistant.answer import Answer
 from assistant.composer_registry import COMPOSERS
 from assistant.pipeline import Assistant
+from assistant.understanding import Understanding
 from knowledge.base import IngestInProgress, KnowledgeBase
 from knowledge.catalog import Filters
 from knowledge.hybrid import SearchHit, SearchMode
 from knowledge.ingest import IngestReport, ingest, pending_by_source
-from knowledge.soundalike import SoundAlikes
 from voice.audio import AudioError
 from voice.recognition import SpeechRecognizer
 from voice.synthesis import make_synthesizer
@@ -337,7 +337,7 @@ def asr_command(
     # The data home's documents choose among Whisper's hypotheses (none there: Whisper's best).
     kb = KnowledgeBase(settings)
     try:
-        prefer = SoundAlikes(kb.catalog).known_share
+        prefer = Understanding(kb.catalog, settings.max_question_chars).known_share
         transcript = SpeechRecognizer(settings, prefer=prefer).recognize(audio.read_bytes())
     except AudioError as exc:
         err.print(f"[red]{exc.message}[/red]")
@@ -391,7 +391,7 @@ def voice_ask_command(
     settings = _settings(ctx)
     assistant = Assistant(settings)
     try:
-        recognizer = SpeechRecognizer(settings, prefer=assistant.known_share)
+        recognizer = SpeechRecognizer(settings, prefer=assistant.understanding.known_share)
         transcript = recognizer.recognize(audio.read_bytes())
         answer = assistant.ask(transcript.text, session_id=session, spoken=True)
     except AudioError as exc:
