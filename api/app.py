@@ -10,11 +10,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api import admin, chat, evaluation, health, openai_compat, page, speech, speech_stream
+from api.config import ApiSettings
 from api.errors import install_error_handlers
 from api.limits import RequestLimits
 from api.services import Services
 from api.wechat import wechat_routers
-from xiangyin.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ with the sources named, by text or by voice. Errors are JSON `{"error": {"code",
 Chinese message for the user."""
 
 
-def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+def create_app(settings: ApiSettings, services: Services | None = None) -> FastAPI:
     svc = services or Services(settings)
 
     @asynccontextmanager
@@ -61,4 +61,4 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
 def from_environment() -> FastAPI:
     """The app factory uvicorn workers call (`XIANGYIN_*` variables carry the settings to them)."""
-    return create_app(load_settings())
+    return create_app(ApiSettings())

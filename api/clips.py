@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-from xiangyin.postgres_access import connection, open_schema
-from xiangyin.settings import Settings
+from api.config import ApiSettings
+from ground.postgres_access import connection, open_schema
 
 _CLIP_ID = re.compile(r"^[a-f0-9]{32}\.(mp3|wav|amr)$")
 MEDIA_TYPES = {"mp3": "audio/mpeg", "wav": "audio/wav", "amr": "audio/amr"}
@@ -144,7 +144,7 @@ class PostgresClipStore:
         return cursor.rowcount
 
 
-def open_clip_store(settings: Settings) -> ClipStorage:
+def open_clip_store(settings: ApiSettings) -> ClipStorage:
     """PostgreSQL when `database_url` is set (several hosts), else files in the cache folder."""
     if settings.database_url:
         return PostgresClipStore(

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from api.round_robin import RoundRobin
 from api.server import chroma_server, free_port, process_exit, wait_until_ready
-from xiangyin.postgres_cluster import Cluster, postgres_cluster
+from ground.postgres_cluster import Cluster, postgres_cluster
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +137,9 @@ def deployment(
 ) -> Iterator[Deployment]:
     """PostgreSQL, a Chroma server, `knowledge` ingested once through the shared stores, and `hosts` API
     processes behind a round-robin balancer; everything stopped and removed at the end."""
+    from api.config import ApiSettings
     from knowledge.base import KnowledgeBase
     from knowledge.ingest import ingest
-    from xiangyin.settings import Settings
 
     with ExitStack() as stack:
         folder = root or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="xiangyin-cluster-")))
@@ -152,7 +152,7 @@ def deployment(
             **(environment or {}),
         }
         if knowledge:
-            settings = Settings(
+            settings = ApiSettings(
                 home=folder / "ingest-home", database_url=shared.database_url, chroma_url=chroma
             )
             kb = KnowledgeBase(settings)

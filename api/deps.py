@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.config import ApiSettings
 from api.errors import ApiError
 from api.services import Services
-from xiangyin.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="The admin token from XIANGYIN_ADMIN_TOKEN.")
 
@@ -32,7 +32,7 @@ def ready(svc: ServicesDep) -> None:
         raise ApiError(503, "not_ready", "服务还在准备中，请稍后再试。", headers={"Retry-After": "5"})
 
 
-def check_admin_token(settings: Settings, authorization: str | None) -> None:
+def check_admin_token(settings: ApiSettings, authorization: str | None) -> None:
     """Raises 401 without a bearer token, 403 with a wrong one (or while administration is off)."""
     token = settings.admin_token
     if token is None:  # the routes are not mounted then; kept as a second lock

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.replies import reply
-from xiangyin.postgres import DatabaseUnavailable
+from ground.postgres import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from api.config import ApiSettings
 from api.schemas import JobState
+from ground.postgres import DatabaseUnavailable
+from ground.sqlite import open_database
 from knowledge.base import IngestInProgress, KnowledgeBase
 from knowledge.ingest import IngestCancelled, IngestReport, ingest
-from xiangyin.database import open_database
-from xiangyin.postgres import DatabaseUnavailable
-from xiangyin.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ JobStore = SqliteJobStore
 """The name the tests construct with a path."""
 
 
-def open_job_store(settings: Settings) -> JobStorage:
+def open_job_store(settings: ApiSettings) -> JobStorage:
     """PostgreSQL when `database_url` is set (several hosts), else the data home's SQLite file."""
     if settings.database_url:
         from api.jobs_postgres import PostgresJobStore

@@ -36,8 +36,8 @@ from api.jobs import (
     stopped_message,
 )
 from api.schemas import JobState
-from xiangyin.postgres import DatabaseUnavailable
-from xiangyin.postgres_access import connection, open_schema, transaction
+from ground.postgres import DatabaseUnavailable
+from ground.postgres_access import connection, open_schema, transaction
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.config import ApiSettings
 from api.deps import check_admin_token
 from api.errors import ApiError, error_response
-from xiangyin.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class BodyCap:
         return path.startswith(self.path) if self.path.endswith("/") else path == self.path
 
 
-def body_caps(settings: Settings) -> list[BodyCap]:
+def body_caps(settings: ApiSettings) -> list[BodyCap]:
     """Every route's cap, most specific first; the last one covers all other routes."""
     s = settings
     audio_bytes = s.max_audio_bytes + MULTIPART_OVERHEAD
@@ -68,7 +68,7 @@ class _BodyTooLarge(Exception):
 class RequestLimits:
     """Pure ASGI (not `BaseHTTPMiddleware`), so the body is counted as it arrives, chunk by chunk."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: ApiSettings) -> None:
         self.app = app
         self.settings = settings
         self.caps = body_caps(settings)

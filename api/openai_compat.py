@@ -33,12 +33,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_serializer
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.config import ApiSettings
 from api.deps import ServicesDep, rate_limited, ready
 from api.services import Services
 from assistant.answer import Answer, Citation
 from assistant.intents import classify
 from assistant.sessions import Turn
-from xiangyin.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +268,7 @@ def is_openai_path(path: str) -> bool:
     return path == PREFIX or path.startswith(PREFIX + "/")
 
 
-def integrator(settings: Settings, authorization: str | None) -> str | None:
+def integrator(settings: ApiSettings, authorization: str | None) -> str | None:
     """The name of the integrator whose key the request carries, or None. Every key is compared (in
     constant time), so the time taken says nothing about which key came close."""
     scheme, _, given = (authorization or "").partition(" ")
@@ -285,7 +285,7 @@ class OpenAIEdge:
     is answered 401 before a byte of its body is read, and errors from any layer inside leave in
     OpenAI's shape. Other paths pass untouched."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: ApiSettings) -> None:
         self.app = app
         self.settings = settings
 
@@ -385,7 +385,7 @@ def without_sources(text: str) -> str:
     return head if heading else text
 
 
-def conversation(body: ChatCompletionRequest, settings: Settings) -> tuple[str, list[Turn]]:
+def conversation(body: ChatCompletionRequest, settings: ApiSettings) -> tuple[str, list[Turn]]:
     """The question (the last message, which must be the user's) and the turns before it.
 
     System and developer messages are left out: answers come from the documents in the assistant's own
@@ -466,7 +466,7 @@ def model_card(model_id: str, svc: ServicesDep) -> ModelCard | JSONResponse:
     return _card(svc.settings)
 
 
-def _card(settings: Settings) -> ModelCard:
+def _card(settings: ApiSettings) -> ModelCard:
     return ModelCard(id=settings.openai_compat_model, created=_STARTED)
 
 
@@ -512,7 +512,7 @@ def chat_completions(
     )
 
 
-def _content(answer: Answer, settings: Settings) -> str:
+def _content(answer: Answer, settings: ApiSettings) -> str:
     sources = source_list(answer.citations) if settings.openai_compat_source_list else ""
     return answer.answer + sources
 
@@ -597,7 +597,7 @@ def _event(data: str) -> ServerSentEvent:
     return ServerSentEvent(data=data, sep=_SEP)
 
 
-def install(app: FastAPI, settings: Settings) -> None:
+def install(app: FastAPI, settings: ApiSettings) -> None:
     """Mount /v1 when integrators' keys are configured. Call after the other middleware is added: this
     one must be outermost, to answer before the body cap reads anything and to see its 413."""
     if not settings.openai_compat_keys:

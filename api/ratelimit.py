@@ -16,9 +16,9 @@ from limits import parse
 from limits.storage import MemoryStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
+from api.config import ApiSettings
 from api.errors import ApiError
 from api.ratelimit_postgres import PostgresStorage
-from xiangyin.settings import Settings
 
 
 class RateLimiter:
@@ -57,7 +57,7 @@ class RateLimiter:
         )
 
 
-def open_rate_limiter(settings: Settings) -> RateLimiter:
+def open_rate_limiter(settings: ApiSettings) -> RateLimiter:
     """Counts shared in PostgreSQL when `database_url` is set (several hosts), else per worker."""
     storage: Storage | None = None
     if settings.database_url:

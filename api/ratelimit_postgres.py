@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from limits.storage import MovingWindowSupport, Storage
 
-from xiangyin.postgres import DatabaseUnavailable
-from xiangyin.postgres_access import connection, open_schema, transaction
+from ground.postgres import DatabaseUnavailable
+from ground.postgres_access import connection, open_schema, transaction
 
 _SCHEMA = (
     "CREATE TABLE rate_limit_windows (key text PRIMARY KEY, hits double precision[] NOT NULL,"

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import uvicorn
 
-from xiangyin.settings import Settings
+from api.config import ApiSettings
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def process_exit(name: str, process: subprocess.Popen[bytes]) -> str | None:
 
 
 def serve(
-    settings: Settings,
+    settings: ApiSettings,
     host: str,
     port: int,
     workers: int,

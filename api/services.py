@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from api.clips import open_clip_store
+from api.config import ApiSettings
 from api.jobs import IngestJobs, open_job_store
 from api.ratelimit import open_rate_limiter
 from api.uploads import open_upload_store
@@ -30,7 +31,6 @@ from voice.asr import Transcript
 from voice.recognition import SpeechRecognizer
 from voice.synthesis import make_synthesizer
 from voice.tts import Speech, SynthesisFailed, Synthesizer, spoken_sentences
-from xiangyin.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class SpokenClip:
 
 
 class Services:
-    def __init__(self, settings: Settings, assistant: Assistant | None = None) -> None:
+    def __init__(self, settings: ApiSettings, assistant: Assistant | None = None) -> None:
         self.settings = settings
         self._owns_assistant = assistant is None
         self.assistant = assistant or Assistant(settings)

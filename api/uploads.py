@@ -12,8 +12,8 @@ import logging
 from pathlib import Path
 from typing import Protocol
 
-from xiangyin.postgres_access import connection, open_schema, transaction
-from xiangyin.settings import Settings
+from api.config import ApiSettings
+from ground.postgres_access import connection, open_schema, transaction
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class PostgresUploads:
         write_file(self._manifest_path, json.dumps(copied, ensure_ascii=False).encode("utf-8"))
 
 
-def open_upload_store(settings: Settings) -> UploadStore:
+def open_upload_store(settings: ApiSettings) -> UploadStore:
     folder = settings.home / "documents"
     if settings.database_url:
         return PostgresUploads(folder, settings.database_url, settings.database_pool_size)

@@ -11,32 +11,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
 
-from xiangyin.registry import Registry
+from ground.registry import Registry
 
 if TYPE_CHECKING:
     from assistant.composing import Composer
+    from assistant.config import AssistantSettings
     from assistant.extractive import ExtractiveComposer
-    from xiangyin.settings import Settings
 
-ComposerFactory: TypeAlias = "Callable[[Settings, ExtractiveComposer], Composer]"
+ComposerFactory: TypeAlias = "Callable[[AssistantSettings, ExtractiveComposer], Composer]"
 
 COMPOSERS: Registry[ComposerFactory] = Registry("composer", "XIANGYIN_COMPOSER")
 
 
 @COMPOSERS.register("extractive")
-def _extractive(settings: Settings, extractive: ExtractiveComposer) -> Composer:
+def _extractive(settings: AssistantSettings, extractive: ExtractiveComposer) -> Composer:
     return extractive
 
 
 @COMPOSERS.register("local")
-def _local(settings: Settings, extractive: ExtractiveComposer) -> Composer:
+def _local(settings: AssistantSettings, extractive: ExtractiveComposer) -> Composer:
     from assistant.composers import local_chain
 
     return local_chain(settings, extractive)
 
 
 @COMPOSERS.register("remote")
-def _remote(settings: Settings, extractive: ExtractiveComposer) -> Composer:
+def _remote(settings: AssistantSettings, extractive: ExtractiveComposer) -> Composer:
     from assistant.composers import remote_chain
 
     return remote_chain(settings, extractive)

@@ -13,11 +13,11 @@ from dataclasses import replace
 
 from assistant.composer_registry import COMPOSERS
 from assistant.composing import Composer, Draft, Evidence
+from assistant.config import AssistantSettings, ComposerName
 from assistant.extractive import ExtractiveComposer
 from assistant.llm import LLMComposer
 from assistant.local_model import LlamaChatModel, packaged_qwen
 from assistant.sessions import Turn
-from xiangyin.settings import ComposerName, Settings
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class FallbackComposer:
                 yield item
 
 
-def local_composer(settings: Settings) -> LLMComposer:
+def local_composer(settings: AssistantSettings) -> LLMComposer:
     path = settings.llm_model_path or packaged_qwen(settings.models_dir)
     model = LlamaChatModel(
         model_path=path,
@@ -90,7 +90,7 @@ def local_composer(settings: Settings) -> LLMComposer:
     )
 
 
-def remote_composer(settings: Settings) -> LLMComposer:
+def remote_composer(settings: AssistantSettings) -> LLMComposer:
     # Imported here: the OpenAI client is only needed by deployments that use it.
     from langchain_openai import ChatOpenAI
 
@@ -131,7 +131,7 @@ class _Unavailable:
         raise self.error
 
 
-def _build(name: ComposerName, settings: Settings) -> Composer:
+def _build(name: ComposerName, settings: AssistantSettings) -> Composer:
     build = local_composer if name == "local" else remote_composer
     try:
         return build(settings)
@@ -140,12 +140,12 @@ def _build(name: ComposerName, settings: Settings) -> Composer:
         return _Unavailable(name, exc)
 
 
-def local_chain(settings: Settings, extractive: ExtractiveComposer) -> Composer:
+def local_chain(settings: AssistantSettings, extractive: ExtractiveComposer) -> Composer:
     """composer=local: the local model, backed by the extractive composer."""
     return FallbackComposer(_build("local", settings), extractive)
 
 
-def remote_chain(settings: Settings, extractive: ExtractiveComposer) -> Composer:
+def remote_chain(settings: AssistantSettings, extractive: ExtractiveComposer) -> Composer:
     """composer=remote: the remote model, backed by `settings.llm_fallback` (the local model first,
     then extractive; or extractive alone)."""
     fallback: Composer = extractive
@@ -154,7 +154,7 @@ def remote_chain(settings: Settings, extractive: ExtractiveComposer) -> Composer
     return FallbackComposer(_build("remote", settings), fallback)
 
 
-def make_composer(settings: Settings, extractive: ExtractiveComposer | None = None) -> Composer:
+def make_composer(settings: AssistantSettings, extractive: ExtractiveComposer | None = None) -> Composer:
     """The composer `settings.composer` names in the registry (`assistant.composer_registry`); each
     built-in generative one is backed by the extractive composer."""
     return COMPOSERS.get(settings.composer)(settings, extractive or ExtractiveComposer())

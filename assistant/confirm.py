@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import Literal
 
 from assistant.answer import Answer, HeardReading
+from assistant.config import AssistantSettings
 from assistant.hypotheses import Alternative, phrase_with
 from assistant.normalize import synonyms
 from assistant.pipeline import Assistant
 from assistant.sessions import Turn
 from assistant.speech import to_speech
-from xiangyin.database import open_database, write_transaction
-from xiangyin.settings import Settings
+from ground.sqlite import open_database, write_transaction
 
 MAX_READINGS = 3
 NOT_MEANT = "好的，是我没听清。请您再说一遍，说慢一点，或者打字问我。"
@@ -151,7 +151,7 @@ def offered_readings(answer: Answer) -> list[HeardReading]:
     return kept
 
 
-def unsure(answer: Answer, settings: Settings) -> bool:
+def unsure(answer: Answer, settings: AssistantSettings) -> bool:
     """Whether a spoken question's understanding is uncertain enough to ask back."""
     if answer.kind not in ("answer", "refusal"):
         return False
@@ -183,7 +183,7 @@ def confirmation_text(readings: Sequence[str], titles: Sequence[str] = ()) -> st
 class Confirmer:
     """The assistant with asking back: `ask` is `Assistant.ask` plus the offer and its answer."""
 
-    def __init__(self, assistant: Assistant, settings: Settings | None = None) -> None:
+    def __init__(self, assistant: Assistant, settings: AssistantSettings | None = None) -> None:
         self.assistant = assistant
         self.settings = settings or assistant.settings
         self.offers = Offers(self.settings.home / "confirmations.sqlite3", self.settings.confirm_ttl_s)

@@ -21,6 +21,7 @@ from assistant.checking import check
 from assistant.composers import make_composer
 from assistant.composing import Composer, Draft, Evidence
 from assistant.confidence import Signals, model_for
+from assistant.config import AssistantSettings
 from assistant.events import AnswerEvent, Finished, Retrieved, Rewritten, TextDelta
 from assistant.expiry import drop_expired
 from assistant.extractive import ExtractiveComposer, sentences_in_context
@@ -36,7 +37,6 @@ from assistant.understanding import Understanding
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import embedder_id
 from knowledge.hybrid import SearchHit
-from xiangyin.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def _citation(number: int, item: Evidence) -> Citation:
 class Assistant:
     def __init__(
         self,
-        settings: Settings,
+        settings: AssistantSettings,
         knowledge_base: KnowledgeBase | None = None,
         composer: Composer | None = None,
         sessions: SessionStorage | None = None,

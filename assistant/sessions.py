@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-from xiangyin.database import open_database, write_transaction
-from xiangyin.postgres_access import connection, open_schema, transaction
-from xiangyin.settings import Settings
+from assistant.config import AssistantSettings
+from ground.postgres_access import connection, open_schema, transaction
+from ground.sqlite import open_database, write_transaction
 
 Role = Literal["user", "assistant"]
 
@@ -152,7 +152,7 @@ class PostgresSessionStore:
             conn.execute("DELETE FROM session_turns WHERE session = %s", (session,))
 
 
-def open_session_store(settings: Settings) -> SessionStorage:
+def open_session_store(settings: AssistantSettings) -> SessionStorage:
     """PostgreSQL when `database_url` is set (several hosts), else the data home's SQLite file."""
     if settings.database_url:
         return PostgresSessionStore(

@@ -35,11 +35,11 @@ import psycopg
 from benchmarks import retrieval
 from benchmarks.report import table
 from evals.metrics import percentile
+from ground.postgres_cluster import postgres_cluster
 from knowledge.base import KnowledgeBase
 from knowledge.catalog import Catalog, DocumentRecord, DocumentUpdate, copy_catalog
 from knowledge.chunking import Chunk
 from knowledge.lexical import lexical_tokens
-from xiangyin.postgres_cluster import postgres_cluster
 from xiangyin.settings import Settings
 from zhtext.normalize import normalize_query
 

@@ -30,6 +30,7 @@ from chromadb.api.client import Client
 
 from assistant.composers import make_composer
 from assistant.composing import Composer
+from assistant.config import AssistantSettings
 from assistant.pipeline import Assistant
 from evals.cases import Case, load_cases
 from evals.metrics import source_matches
@@ -41,13 +42,13 @@ from evals.runner import (
     Trial,
     load_partial,
     memory_sessions,
+    over,
     prepare_knowledge,
     settings_info,
 )
 from knowledge.base import KnowledgeBase
 from knowledge.chunking import Chunk
 from knowledge.vectors import VectorStore, make_client
-from xiangyin.settings import Settings
 
 TAG = "leave-one-out"
 TITLE = "乡音问答评测报告：删去出处文件后应当拒答"
@@ -154,7 +155,7 @@ def still_answered(result: CaseResult, original: Case) -> list[str]:
     return sorted({c.source for c in result.citations if any(k in c.quote for k in keywords)})
 
 
-def _composer(settings: Settings) -> Composer | None:
+def _composer(settings: AssistantSettings) -> Composer | None:
     """None for the extractive composer, which each assistant builds itself as the runner's does (the
     assistant falls back to its own one when a generated answer fails the check); a generative one is
     built once for the whole run, since it loads a model, from the evaluation home like the runner's."""
@@ -163,7 +164,7 @@ def _composer(settings: Settings) -> Composer | None:
 
 def leave_one_out(
     cases_file: Path,
-    settings: Settings,
+    settings: AssistantSettings,
     knowledge: Path,
     *,
     limit: int | None = None,
@@ -197,7 +198,7 @@ def leave_one_out(
         done: dict[str, CaseResult] = load_partial(partial, {t.key: t.case for t in todo})
         notify: Progress = progress or (lambda done, total: None)
         notify(len(done), len(todo))
-        composer = _composer(base.settings)
+        composer = _composer(over(settings, base))
         started = time.perf_counter()
         copies = asked = 0
         if partial is not None:
@@ -210,7 +211,7 @@ def leave_one_out(
             asked += len(missing)
             with without(base, removed) as kb:
                 assistant = Assistant(
-                    kb.settings, knowledge_base=kb, composer=composer, sessions=memory_sessions()
+                    over(settings, kb), knowledge_base=kb, composer=composer, sessions=memory_sessions()
                 )
                 runner = Runner(InProcessTarget(assistant), cases_file.parent)
                 try:

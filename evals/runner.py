@@ -22,6 +22,7 @@ from typing import Protocol
 import httpx
 
 from assistant.answer import Answer
+from assistant.config import AssistantSettings
 from assistant.normalize import normalize_question
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
@@ -30,11 +31,11 @@ from evals.judge import Judge
 from evals.metrics import RANKING_DEPTH, cer, source_matches
 from evals.results import CaseResult, Mode, RetrievedPassage, RunInfo, RunResult, finish, result_of
 from knowledge.base import KnowledgeBase
+from knowledge.config import KnowledgeSettings
 from knowledge.hybrid import SearchHit
 from knowledge.ingest import IngestReport, ingest
 from voice.audio import AudioError
 from voice.recognition import SpeechRecognizer
-from xiangyin.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +278,7 @@ def load_partial(partial: Path | None, wanted: dict[str, Case]) -> dict[str, Cas
     return kept
 
 
-def knowledge_home(settings: Settings, folder: Path) -> Path:
+def knowledge_home(settings: AssistantSettings, folder: Path) -> Path:
     """A data home of its own for an evaluated folder (by path and embedder), under the live home's
     `evals/`; ingest keeps it in step with the folder's content, so a second run embeds nothing."""
     key = f"{folder.expanduser().resolve()}|{settings.embedder}|{settings.embedder_model_path}"
@@ -285,7 +286,7 @@ def knowledge_home(settings: Settings, folder: Path) -> Path:
 
 
 def prepare_knowledge(
-    settings: Settings,
+    settings: AssistantSettings,
     folder: Path,
     home: Path | None = None,
     progress: Callable[[str, int, int], None] | None = None,
@@ -304,7 +305,14 @@ def prepare_knowledge(
     return kb, report
 
 
-def settings_info(settings: Settings) -> dict[str, object]:
+def over(settings: AssistantSettings, kb: KnowledgeBase) -> AssistantSettings:
+    """`settings` for an assistant over `kb`: the knowledge base's own home, store and embedder (an
+    evaluation home of its own), the assistant's the caller's."""
+    own = {name: getattr(kb.settings, name) for name in KnowledgeSettings.model_fields}
+    return settings.model_copy(update=own)
+
+
+def settings_info(settings: AssistantSettings) -> dict[str, object]:
     keys = (
         "embedder",
         "fusion",
@@ -321,7 +329,7 @@ def settings_info(settings: Settings) -> dict[str, object]:
 
 def evaluate(
     cases_file: Path,
-    settings: Settings,
+    settings: AssistantSettings,
     *,
     knowledge: Path | None = None,
     url: str | None = None,
@@ -358,7 +366,7 @@ def evaluate(
         if knowledge is None:
             raise ValueError("give a knowledge folder, an open knowledge base or a server URL")
         kb, _ = prepare_knowledge(settings, knowledge, progress=ingest_progress)
-    assistant = Assistant(kb.settings, knowledge_base=kb, sessions=memory_sessions())
+    assistant = Assistant(over(settings, kb), knowledge_base=kb, sessions=memory_sessions())
     recognizer = SpeechRecognizer(settings, prefer=assistant.understanding.known_share) if spoken else None
     try:
         runner = Runner(InProcessTarget(assistant), cases_file.parent, recognizer, workers, judge)

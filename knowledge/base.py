@@ -12,6 +12,7 @@ from langchain_core.embeddings import Embeddings
 
 from knowledge.catalog import DocumentRecord, Filters, RejectedDocument, copy_catalog, open_catalog
 from knowledge.chunking import Chunk
+from knowledge.config import KnowledgeSettings
 from knowledge.embeddings import embedder_id, make_embeddings
 from knowledge.hybrid import FusionWeights, HybridRetriever, SearchHit, SearchMode, fuse
 from knowledge.lexical import lexical_tokens
@@ -20,7 +21,6 @@ from knowledge.passages import years_first, years_in
 from knowledge.phonetic import pinyin_tokens
 from knowledge.vector_text import recipe
 from knowledge.vectors import VectorStore, make_client
-from xiangyin.settings import Settings
 from zhtext.normalize import normalize_query
 
 
@@ -44,7 +44,7 @@ class KnowledgeStats:
 
 
 class KnowledgeBase:
-    def __init__(self, settings: Settings, embeddings: Embeddings | None = None) -> None:
+    def __init__(self, settings: KnowledgeSettings, embeddings: Embeddings | None = None) -> None:
         self.settings = settings
         self.catalog = open_catalog(settings)
         if embeddings is not None:

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from ground.sqlite import open_database, write_transaction
 from knowledge.chunking import Chunk
-from xiangyin.database import open_database, write_transaction
-from xiangyin.settings import Settings
+from knowledge.config import KnowledgeSettings
 
 SCHEMA_VERSION = "1"
 
@@ -613,7 +613,7 @@ class SqliteCatalog(Catalog):
         return [(str(row[0]), float(row[1])) for row in rows]
 
 
-def open_catalog(settings: Settings) -> Catalog:
+def open_catalog(settings: KnowledgeSettings) -> Catalog:
     """The catalog the settings name: PostgreSQL at `database_url`, shared by every host, or else the
     SQLite file of the data home."""
     if settings.database_url:

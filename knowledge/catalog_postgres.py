@@ -29,6 +29,8 @@ from typing import Any
 
 import psycopg
 
+from ground.postgres import advisory_key
+from ground.postgres_access import connection, open_schema, transaction
 from knowledge.catalog import (
     CHUNK_COLUMNS,
     Catalog,
@@ -38,8 +40,6 @@ from knowledge.catalog import (
     checked_index,
     chunk_row,
 )
-from xiangyin.postgres import advisory_key
-from xiangyin.postgres_access import connection, open_schema, transaction
 
 _NOW = "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS')"
 
@@ -117,7 +117,7 @@ CREATE TABLE knowledge.overrides (
 );
 """,
 )
-"""The schema, one step a version (xiangyin.postgres.migrate); a shipped step is never edited."""
+"""The schema, one step a version (ground.postgres.migrate); a shipped step is never edited."""
 
 _FIELDS = {"chunks_fts": (0, "tokens"), "chunks_pinyin": (1, "pinyin")}
 """Each lexical index: its `field` in the postings and the chunks' column of its tokens."""

@@ -37,7 +37,7 @@ from knowledge.loaders import UNREADABLE, LoadError, LoadLimits, load_document
 from knowledge.metadata import DocumentMeta, document_meta
 
 if TYPE_CHECKING:  # the worker never needs the settings (pydantic would add a quarter second to its start)
-    from xiangyin.settings import Settings
+    from knowledge.config import KnowledgeSettings
 
 _POLL_S = 0.1
 _AHEAD = 4
@@ -61,7 +61,7 @@ class ParserConfig:
     chunk_min_chars: int
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ParserConfig:
+    def from_settings(cls, settings: KnowledgeSettings) -> ParserConfig:
         s = settings
         return cls(
             limits=LoadLimits(

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from langchain_core.embeddings import Embeddings
 
+from ground.postgres import close_pools
+from ground.postgres_cluster import Cluster, postgres_cluster
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import E5Embeddings
 from knowledge.ingest import IngestReport, ingest
 from tests.corpus import write_corpus
-from xiangyin.postgres import close_pools
-from xiangyin.postgres_cluster import Cluster, postgres_cluster
 from xiangyin.settings import Settings
 
 

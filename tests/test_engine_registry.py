@@ -24,11 +24,11 @@ from assistant.composers import make_composer
 from assistant.composing import Draft, Evidence, stream_by_sentence
 from assistant.extractive import ExtractiveComposer
 from assistant.sessions import Turn
+from ground.registry import Registry, UnknownName
 from voice.audio import SAMPLE_RATE, encode_audio
 from voice.engines import ENGINES
 from voice.synthesis import make_synthesizer
 from voice.tts import TTSEngine
-from xiangyin.registry import Registry, UnknownName
 from xiangyin.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,10 +20,10 @@ from api.ratelimit_postgres import PostgresStorage
 from api.uploads import PostgresUploads
 from api.wechat.tokens import TokenStore
 from assistant.sessions import PostgresSessionStore
+from ground.postgres import DatabaseUnavailable, migrate, pool
+from ground.postgres_access import unavailable_as_error
+from ground.postgres_cluster import free_port
 from knowledge.catalog_postgres import PostgresCatalog
-from xiangyin.postgres import DatabaseUnavailable, migrate, pool
-from xiangyin.postgres_access import unavailable_as_error
-from xiangyin.postgres_cluster import free_port
 
 STEPS = (
     "CREATE TABLE notes (id integer PRIMARY KEY)",

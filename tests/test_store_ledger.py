@@ -16,7 +16,7 @@ import pytest
 
 from api.channels.ledger import LEDGER_FILE, Ledger, Part, open_ledger
 from api.channels.store import Database, PostgresDatabase, SqliteDatabase
-from xiangyin.postgres import pool
+from ground.postgres import pool
 from xiangyin.settings import Settings
 
 USER = "oQx7A5N4s3v2WqLm9Zk1hYtRb8Ec"

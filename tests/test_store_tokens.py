@@ -13,8 +13,8 @@ import pytest
 from api.channels.store import Database, PostgresDatabase, SqliteDatabase
 from api.wechat.client import OfficialAccountAPI
 from api.wechat.tokens import TOKENS_FILE, TokenStore, open_tokens
+from ground.postgres import pool
 from tests.wechat.fakes import APP_ID, OPENID, SECRET, FakeWeChatAPI, serve
-from xiangyin.postgres import pool
 from xiangyin.settings import Settings
 
 KEY = f"{APP_ID}_access_token"

@@ -6,12 +6,12 @@ from functools import cached_property
 
 from voice.asr import Preference, Transcriber, Transcript
 from voice.audio import AudioError, decode_audio
+from voice.config import VoiceSettings
 from voice.models import whisper_base
-from xiangyin.settings import Settings
 
 
 class SpeechRecognizer:
-    def __init__(self, settings: Settings, prefer: Preference | None = None) -> None:
+    def __init__(self, settings: VoiceSettings, prefer: Preference | None = None) -> None:
         """`prefer`: how expected a transcript is (the knowledge base's `known_share`), to choose among
         Whisper's hypotheses."""
         self.settings = settings

