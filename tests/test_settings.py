@@ -57,7 +57,8 @@ def test_the_knowledge_base_runs_on_its_own_settings(tmp_path: Path) -> None:
     documents = tmp_path / "docs"
     documents.mkdir()
     (documents / "notice.txt").write_text(
-        "桃源村自来水改造通知\n\n今年自来水管网改造，每户自筹费用200元，11月底前交到村委会。\n", encoding="utf-8"
+        "桃源村自来水改造通知\n\n今年自来水管网改造，每户自筹费用200元，11月底前交到村委会。\n",
+        encoding="utf-8",
     )
     kb = KnowledgeBase(KnowledgeSettings(home=tmp_path / "home"))
     try:
