@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from langchain_core.embeddings import Embeddings
 from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from api.app import create_app
 from api.services import Services
@@ -111,7 +112,10 @@ def open_page(browser: Browser, url: str, init_script: str | None = None) -> tup
     return page, traffic
 
 
-def hold_and_speak(page: Page, microphone: Microphone) -> None:
+def hold_and_speak(page: Page, microphone: Microphone, until_heard: str | None = None) -> None:
+    """Hold the button while the fake microphone plays the question. It loops its file from wherever it
+    stands at the press; with `until_heard`, hold on (a villager saying it again) until the streamed
+    partial shows those words, so a press landing mid-question still sends one whole question."""
     page.hover("#talk")
     page.mouse.down()
     expect(page.locator("#avatar")).to_have_attribute("data-state", "listening", timeout=30_000)
@@ -119,6 +123,14 @@ def hold_and_speak(page: Page, microphone: Microphone) -> None:
         f"Number(document.querySelector('#talk').dataset.recordedMs) >= {microphone.hold_ms}",
         timeout=60_000,
     )
+    if until_heard:
+        try:
+            page.wait_for_function(
+                f"document.querySelector('#transcript').textContent.includes('{until_heard}')",
+                timeout=90_000,
+            )
+        except PlaywrightTimeoutError:
+            pytest.fail(f"the page heard only {page.inner_text('#transcript')!r}")
     page.mouse.up()
 
 
@@ -134,7 +146,7 @@ def test_the_page_streams_the_question_while_the_button_is_held(
     server: str, browser: Browser, microphone: Microphone
 ) -> None:
     page, traffic = open_page(browser, server)
-    hold_and_speak(page, microphone)
+    hold_and_speak(page, microphone, until_heard="养老金")
     assert_answered(page)
     page.screenshot(path=screenshot_folder("page") / "desktop-streamed-answer.png")
     assert page.get_attribute("body", "data-voice-route") == "stream"
