@@ -75,10 +75,6 @@ class Understanding:
         """One hypothesis of speech recognition, read as a spoken question."""
         return self.read(classify(transcript, self._max_question_chars).text, history, spoken=True)
 
-    def repair(self, transcript: str) -> str:
-        """Both repairs of a transcript, without a conversation around it."""
-        return self.sound_alikes.repair(self.homophones.repair(transcript))
-
     def misheard(self, word: str) -> bool:
         """Whether a word the documents never use sounds like words they do (相李: 县里 or 相邻?)."""
         return bool(self.sound_alikes.of(word))

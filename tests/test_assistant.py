@@ -208,7 +208,12 @@ def test_stream_yields_question_sources_text_then_the_same_answer_as_ask(assista
 
 @pytest.mark.parametrize(
     "question",
-    ["2025年城乡居民医保个人一年交多少钱？", "你好", "2026年的低保标准是多少？", "城里的房子能买吗？"],
+    [
+        "2025年城乡居民医保个人一年交多少钱？",  # answered
+        "你好",  # small talk: leaves at classify
+        "2026年的低保标准是多少？",  # refused by the screen: a year no passage names
+        "俺家山上种的油茶，有油茶补贴没？一亩补多少？",  # refused by the check: 油茶 is in no document
+    ],
 )
 def test_ask_and_stream_run_the_same_stages(assistant: Assistant, question: str) -> None:
     """One list of stages: an answer, small talk and refusals (by the screen, by the check) come out
@@ -220,6 +225,8 @@ def test_ask_and_stream_run_the_same_stages(assistant: Assistant, question: str)
     assert streamed.answer.timings_ms.keys() == asked.timings_ms.keys()
     ran = [name for name in asked.timings_ms if name != "total"]
     assert ran == [s.name for s in assistant.stages if s.timed][: len(ran)]
+    if asked.kind == "refusal":
+        assert asked.refused and streamed.answer.refused
 
 
 def test_stream_of_small_talk_sends_the_reply_as_one_piece(assistant: Assistant) -> None:

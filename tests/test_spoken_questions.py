@@ -23,7 +23,7 @@ def assistant(demo_kb: KnowledgeBase, tmp_path: Path) -> Assistant:
 
 def spoken_repair(assistant: Assistant, transcript: str) -> str:
     """Both repairs of a spoken question, in the pipeline's order: homophones, then sound-alikes."""
-    return assistant.understanding.repair(transcript)
+    return assistant.understanding.read(transcript, [], spoken=True).standalone
 
 
 def test_a_correctly_heard_question_is_answered_as_asked(assistant: Assistant) -> None:
