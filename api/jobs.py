@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 SERVER_STOPPED = "服务器在任务进行中停止了，这次更新没有生效，请重新上传或重新建索引。"
 CANCELLED = "任务已取消，知识库保持原样。"
+COMPLETION_STOPPED = "已停止补全向量：文件已经收录，助手照常按文字回答；以后重新建索引时会补全。"
+"""A job cancelled after its documents were committed (searchable first): only their vectors stop."""
 FAILED = "更新知识库时出错了，知识库保持原样。请稍后再试，或联系技术人员查看日志。"
 EVALUATION_STOPPED = "服务重启了，这次测试没有做完。"
 
@@ -402,9 +404,12 @@ class IngestJobs:
             len(report.skipped),
             report.seconds,
         )
+        # A cancel that came after the commit stopped only the vectors: the documents are in and answer.
+        stopped = report.pending > 0 and cancelled() and not self._stopping.is_set()
         self._finish(
             job_id,
-            state="done",
+            state="cancelled" if stopped else "done",
+            message=COMPLETION_STOPPED if stopped else "",
             report=json.dumps(_report_fields(report, kb, files), ensure_ascii=False),
             finished=time.time(),
         )

@@ -43,8 +43,10 @@ class KnowledgeSettings(HomeSettings):
         description="Embed chunks with the same text (up to whitespace) once, reusing stored vectors.",
     )
     ingest_searchable_first: bool = Field(
-        default=False,
-        description="Commit new documents (lexical search) before embedding them; vectors follow.",
+        default=True,
+        description="Commit new documents (lexical search) before embedding them, so they answer within"
+        " seconds; vectors follow. A cancel after the commit stops only the vectors. Off: a document is"
+        " found only once all its vectors exist, and a cancel at any point commits nothing.",
     )
     resume_embedding: bool = Field(
         default=True,

@@ -97,7 +97,7 @@ def test_upload_is_ingested_in_the_background_and_answered_from(admin_api: TestC
         and job["added"] == ["policy/solar.txt"]
         and job["files"] == ["policy/solar.txt"]
     )
-    assert job["stage"] == "embed" and job["done"] == job["total"]
+    assert job["stage"] == "complete" and job["done"] == job["total"]
     answer = ask(admin_api, "屋顶光伏发电每千瓦时补贴多少钱？")
     assert "0.3元" in answer["answer"] and answer["citations"][0]["source"] == "policy/solar.txt"
     listed = admin_api.get("/api/v1/admin/documents", headers=AUTH).json()

@@ -154,17 +154,18 @@ def _grow(corpus: Path, documents: int) -> None:
 
 
 @pytest.mark.slow
-def test_killed_ingest_leaves_the_previous_index_answering(
-    loaded: tuple[KnowledgeBase, IngestReport], corpus: Path, settings: Settings, embeddings: Embeddings
-) -> None:
-    kb, _ = loaded
-    sources_before = [(d.source, d.file_hash) for d in kb.documents()]
-    ids_before = kb.catalog.chunk_ids()
+def _kill_while_embedding(settings: Settings, corpus: Path, searchable_first: bool) -> None:
+    """Change a document, add 40, and kill `xiangyin ingest` (SIGKILL: no clean-up) after three batches
+    of vectors."""
     grain = corpus / "policy" / "grain.md"
     grain.write_text(grain.read_text(encoding="utf-8").replace("每亩120元", "每亩150元"), encoding="utf-8")
     _grow(corpus, 40)
-
-    env = {**os.environ, "XIANGYIN_HOME": str(settings.home), "XIANGYIN_EMBED_BATCH_SIZE": "4"}
+    env = {
+        **os.environ,
+        "XIANGYIN_HOME": str(settings.home),
+        "XIANGYIN_EMBED_BATCH_SIZE": "4",
+        "XIANGYIN_INGEST_SEARCHABLE_FIRST": str(searchable_first).lower(),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "xiangyin", "--verbose", "ingest", str(corpus)],
         env=env,
@@ -185,6 +186,16 @@ def test_killed_ingest_leaves_the_previous_index_answering(
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
 
+
+def test_killed_ingest_leaves_the_previous_index_answering(
+    loaded: tuple[KnowledgeBase, IngestReport], corpus: Path, settings: Settings, embeddings: Embeddings
+) -> None:
+    """Without searchable first, nothing of an ingest counts until all of its vectors exist."""
+    kb, _ = loaded
+    sources_before = [(d.source, d.file_hash) for d in kb.documents()]
+    ids_before = kb.catalog.chunk_ids()
+    _kill_while_embedding(settings, corpus, searchable_first=False)
+
     # A fresh process view of the same data home: the committed state is the old one, and it answers.
     after = KnowledgeBase(settings, embeddings)
     try:
@@ -201,5 +212,31 @@ def test_killed_ingest_leaves_the_previous_index_answering(
         assert 0 < report.embedded < new_chunks
         assert after.vectors.all_ids() == after.catalog.chunk_ids()
         assert "每亩150元" in after.search("耕地地力保护补贴每亩多少钱", k=1)[0].chunk.text
+    finally:
+        after.close()
+
+
+def test_killed_searchable_first_ingest_answers_from_what_it_committed(
+    loaded: tuple[KnowledgeBase, IngestReport], corpus: Path, settings: Settings, embeddings: Embeddings
+) -> None:
+    """Searchable first (the default): the new documents were committed before their vectors, so a kill
+    while embedding leaves them answering by their words, and the next ingest completes the vectors."""
+    kb, _ = loaded
+    documents_before = len(kb.documents())
+    _kill_while_embedding(settings, corpus, searchable_first=True)
+
+    after = KnowledgeBase(settings, embeddings)
+    try:
+        assert len(after.documents()) == documents_before + 40
+        missing = after.catalog.chunk_ids() - after.vectors.all_ids()
+        assert missing, "killed before every vector was written"
+        assert "每亩150元" in after.search("耕地地力保护补贴每亩多少钱", k=1)[0].chunk.text
+        hits = after.search("第37号村在2021年发展特色产业带动多少户农户增收", k=5)
+        assert hits and hits[0].chunk.source == "cases/case037.txt"
+
+        report = ingest(after, [corpus])
+        assert report.added == [] and report.updated == []
+        assert 0 < report.embedded <= len(missing)
+        assert after.vectors.all_ids() == after.catalog.chunk_ids()
     finally:
         after.close()
