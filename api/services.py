@@ -25,6 +25,7 @@ from assistant.answer import Answer
 from assistant.confirm import Confirmer
 from assistant.events import AnswerEvent, Finished, Rewritten, TextDelta
 from assistant.pipeline import Assistant
+from ground.postgres import DatabaseUnavailable
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import pending_embeddings
 from voice.asr import Transcript
@@ -92,8 +93,13 @@ class Services:
     # Start-up
 
     def load_in_background(self) -> None:
-        self.jobs.store.fail_orphans()
-        self.clips.sweep()
+        try:
+            self.jobs.store.fail_orphans()
+            self.clips.sweep()
+        except DatabaseUnavailable as exc:
+            # A host starts during an outage and answers 503 until the database returns; another host's
+            # start, or this one's next, marks the jobs a stopped server left running.
+            log.warning("the shared database cannot be reached at start: %s", exc)
         threading.Thread(target=self._load, name="load-models", daemon=True).start()
 
     def wait_loaded(self, timeout: float | None = None) -> bool:
@@ -106,6 +112,8 @@ class Services:
                 self.assistant.kb.vectors.count()
             self.index_state = "loaded"
             self._resume_embedding()
+        except DatabaseUnavailable as exc:
+            log.warning("missing vectors not looked for: the shared database cannot be reached: %s", exc)
         except Exception:
             log.exception("the knowledge base could not be loaded")
             self.index_state = "failed"

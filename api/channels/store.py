@@ -30,8 +30,8 @@ from typing import Any, Protocol, TypeVar
 import psycopg
 
 from api.config import ApiSettings
-from ground.postgres import advisory_key, migrate, pool
-from ground.postgres_access import connection, transaction, unavailable_as_error
+from ground.postgres import advisory_key, pool
+from ground.postgres_access import apply_schema, connection, transaction
 from ground.sqlite import open_database, write_transaction
 
 T = TypeVar("T")
@@ -146,8 +146,7 @@ class PostgresDatabase:
         self._pool = pool(url, pool_size, timeout_s)
 
     def create(self, component: str, sqlite: str, postgres: Sequence[str]) -> None:
-        with unavailable_as_error():
-            migrate(self._pool, component, postgres)
+        apply_schema(self._pool, component, postgres)
 
     def pick(self, sqlite: T, postgres: T) -> T:
         return postgres
