@@ -34,12 +34,6 @@ class AssistantSettings(KnowledgeSettings, VoiceSettings):
         " the best match was one of them. Off by default: the demo documents end in 2025.",
     )
     answer_passages: int = Field(default=5, description="Passages retrieved and offered to the composer.")
-    read_big: bool = Field(
-        default=False,
-        description="The assistant reads each matched chunk widened with its neighbours"
-        " (knowledge/passages.py). Off: on the demo set it lifts citation correctness .58 -> .68"
-        " but costs keyword accuracy .545 -> .489.",
-    )
     session_max_turns: int = 12
     session_max_age_s: int = Field(default=3600, description="Turns older than this are forgotten.")
     # Refusal: answer only when the evidence is strong enough, by the confidence of

@@ -160,8 +160,10 @@ class ExtractiveComposer:
             chunk = item.hit.chunk
             context_tokens = set(lexical_tokens(f"{chunk.title} {chunk.section}"))
             prior = item.hit.score / top if top > 0 else 0.0
-            # Read big: the neighbours around the matched chunk share its rank at half weight.
-            matched = (item.hit.matched or chunk).text
+            # Read big: a member the search ranked itself keeps its own rank; the neighbours read around
+            # the matched chunk share its rank at half weight.
+            core = (item.hit.matched or chunk).text
+            ranked = [(h.chunk.text, h.score / top if top > 0 else 0.0) for h in item.hit.also_matched]
             for position, sentence in enumerate(sentences_of(chunk.text)):
                 said, heading = row_parts(sentence)
                 coverage = _coverage(
@@ -173,7 +175,7 @@ class ExtractiveComposer:
                 relevance = w.coverage * coverage + w.pairs * pairs + w.signal * signal - _penalty(sentence)
                 if heading and _words(said.split("；", 1)[0], q_tokens) & q_tokens:
                     relevance += w.pairs  # the row is named for what is asked (单宽带300M for 宽带)
-                total = relevance + w.prior * prior * (1.0 if sentence in matched else 0.5)
+                total = relevance + w.prior * _prior(sentence, core, prior, ranked)
                 scored.append(_Scored(total, relevance, coverage, _Sentence(index, position, sentence)))
         return sorted(scored, key=lambda item: item.total, reverse=True)
 
@@ -205,11 +207,15 @@ class ExtractiveComposer:
             for candidate in scored:
                 sentence = candidate.sentence
                 # More sentences only when about as relevant on their own (not just from a good passage)
-                # and about the same subject: 低保的申请条件 is not answered further by 宅基地's.
+                # and about the same subject, in a matched chunk: 低保的申请条件 is not answered further by
+                # 宅基地's, nor by the 临时救助 standard read around the match.
                 if taken and (
                     best.relevance <= 0
                     or candidate.relevance < self.extra_ratio * best.relevance
-                    or not (_about(subject, sentence, evidence) or _continues(sentence, chosen))
+                    or not (
+                        (_about(subject, sentence, evidence) and _matched(sentence, evidence))
+                        or _continues(sentence, chosen)
+                    )
                 ):
                     continue
                 text = display(sentence.text)
@@ -226,7 +232,9 @@ class ExtractiveComposer:
                 taken += 1
         if not chosen:
             return Draft("", refused=True, composer=self.name, note="no sentences in the evidence")
-        chosen.sort(key=lambda s: (s.passage, s.position))
+        # The best sentence first, what it took along in the documents' order: read big puts a section's
+        # sentences in one passage, where the 资金规模 total comes before the 每亩110元 that answers.
+        chosen[1:] = sorted(chosen[1:], key=lambda s: (s.passage, s.position))
         parts = []
         for sentence in chosen:
             text = display(sentence.text).rstrip("。；;，,")
@@ -279,6 +287,23 @@ def _about(subject: list[str], sentence: _Sentence, evidence: Sequence[Evidence]
     question carries several (水稻保险 农户 稻子), and the hotline's sentence names only 保险."""
     where = _where(sentence, evidence)
     return not subject or any(term in where for term in subject)
+
+
+def _prior(sentence: str, core: str, prior: float, ranked: Sequence[tuple[str, float]]) -> float:
+    """The retrieval weight of a sentence: its passage's for the matched chunk, a member's own where the
+    search ranked that member too, half the passage's for the neighbours read around the match."""
+    if sentence in core:
+        return prior
+    return next((own for text, own in ranked if sentence in text), 0.5 * prior)
+
+
+def _matched(sentence: _Sentence, evidence: Sequence[Evidence]) -> bool:
+    """In a chunk the question matched, not only read around one (read big): a neighbour may hold the
+    answer, but a second sentence from it is another subject as often as not (低保的申请条件 followed
+    by the 临时救助 standard of the section before)."""
+    hit = evidence[sentence.passage].hit
+    matched = (hit.matched or hit.chunk, *(h.chunk for h in hit.also_matched))
+    return any(sentence.text in chunk.text for chunk in matched)
 
 
 def _continues(sentence: _Sentence, chosen: list[_Sentence]) -> bool:

@@ -54,6 +54,9 @@ class _State:
     standalone: str = ""
     query: str = ""
     hits: list[SearchHit] = field(default_factory=list)
+    """What the composer reads: the matched chunks, or with read big the places around them."""
+    screened: list[SearchHit] = field(default_factory=list)
+    """What refusal is judged on: the best matched chunks alone, read big or not."""
     evidence: list[Evidence] = field(default_factory=list)
     draft: Draft | None = None
     unknown_terms: list[str] = field(default_factory=list)
@@ -165,34 +168,36 @@ class Assistant:
         )
 
     def _retrieve(self, state: _State) -> None:
+        # A few extra: near-duplicates (the same notice published twice) are dropped in `select`.
+        k = self.settings.answer_passages + 3
         if state.spoken and len(state.alternatives) > 1 and self.settings.asr_fused_retrieval:
-            hits = self._retrieve_every_hypothesis(state)  # issue 16
+            ranking = self._retrieve_every_hypothesis(state)  # issue 16
         else:
-            # Fetch a few extra: near-duplicates (the same notice published twice) are dropped in `select`.
-            hits = self.kb.search(
-                state.query,
-                k=self.settings.answer_passages + 3,
-                spoken=state.spoken,
-                read_big=self.settings.read_big,
-            )
+            ranking = self.kb.ranking(state.query, spoken=state.spoken, k=k)
+        chunks = ranking[:k]
+        # Read big: the composer reads (and cites) each matched chunk widened with its neighbours, while
+        # refusal is judged on the best chunks alone: the places read big put a passage that names the
+        # asked year first, and its neighbours hold more words to match, which is not the asked fact.
+        places = self.kb.places(ranking, k, state.query) if self.settings.read_big else chunks
         if self.settings.expired_documents == "exclude":
-            hits, state.expired_notice = drop_expired(hits)
+            chunks, _ = drop_expired(chunks)
+            places, state.expired_notice = drop_expired(places)
             if state.expired_notice:  # the question is about an expired document: never its neighbours
                 state.reply_kind = "refusal"
-        # Read big: the composer reads (and cites) the matched chunk widened with its neighbours.
-        state.hits = [hit.widened() for hit in hits]
+        state.hits = [hit.widened() for hit in places]
+        state.screened = chunks
         if not state.hits:
             state.reply_kind = "refusal"
 
     # --- issue 16: retrieval with every hypothesis of speech recognition (assistant/hypotheses.py) ---
 
     def _retrieve_every_hypothesis(self, state: _State) -> list[SearchHit]:
-        """The fused hits; the reading that best supports the best of them becomes the question."""
+        """The fused chunk ranking; the reading that best supports the best of it becomes the question."""
         s = self.settings
-        k = s.answer_passages + 3
+        depth = max(s.answer_passages + 3, s.asr_fusion_depth)
 
         def search(query: str) -> list[SearchHit]:
-            return self.kb.search(query, k=max(k, s.asr_fusion_depth), spoken=True, read_big=s.read_big)
+            return self.kb.ranking(query, spoken=True, k=depth)[:depth]
 
         fused = fuse_readings(
             state.alternatives,
@@ -207,7 +212,7 @@ class Assistant:
         if fused.readings:
             best = fused.readings[0]
             state.cleaned, state.standalone, state.query = best.cleaned, best.standalone, best.query
-        return fused.hits[:k]
+        return fused.hits
 
     def _heard_readings(self, state: _State) -> list[HeardReading]:
         return [
@@ -224,9 +229,15 @@ class Assistant:
     # --- end of issue 16 ---
 
     def _select(self, state: _State) -> None:
-        """The passages offered as evidence, numbered [1]..[n]: best first, none repeating another."""
+        """The passages offered as evidence, numbered [1]..[n]: best first, none repeating another,
+        about the question's subject; the chunks refusal is judged on are chosen the same way."""
+        state.hits = self._offered(state.standalone, state.hits)
+        state.screened = self._offered(state.standalone, state.screened)
+        state.evidence = [Evidence(n, hit) for n, hit in enumerate(state.hits, start=1)]
+
+    def _offered(self, question: str, hits: Sequence[SearchHit]) -> list[SearchHit]:
         kept: list[SearchHit] = []
-        for hit in state.hits:
+        for hit in hits:
             text = hit.chunk.text
             if any(text in other.chunk.text or other.chunk.text in text for other in kept):
                 continue
@@ -235,19 +246,18 @@ class Assistant:
                 break
         if self.settings.subject_passages:
             catalog = self.kb.catalog
-            term = subject(state.standalone, kept, catalog.token_counts, catalog.chunk_count())
+            term = subject(question, kept, catalog.token_counts, catalog.chunk_count())
             if term is not None:
                 kept = about(term, kept)
-        state.hits = kept
-        state.evidence = [Evidence(n, hit) for n, hit in enumerate(kept, start=1)]
+        return kept
 
     def _screen(self, state: _State) -> None:
         """Refusals the passages alone decide, before a (possibly slow) composer writes anything."""
-        top_dense = max((hit.dense_score or 0.0 for hit in state.hits), default=0.0)
+        top_dense = max((hit.dense_score or 0.0 for hit in state.screened), default=0.0)
         unknown = self._unknown_terms(state.standalone, state.spoken)
         # A year or a model number the passages never mention (2026年, W3) means they are about
         # something else, however well the other words match: never answer 2026 with 2025's figures.
-        matched = [h.matched or h.chunk for h in state.hits]
+        matched = [hit.chunk for hit in state.screened]
         passages = " ".join(f"{c.title} {c.valid_from} {c.valid_to} {c.text}" for c in matched)
         years = [f"{y}年" for y in dict.fromkeys(_YEAR.findall(state.standalone)) if y not in passages]
         codes = [t for t in unknown if _CODE.search(t)]
@@ -271,11 +281,19 @@ class Assistant:
             # A passage still waiting for its vector (a document uploaded seconds ago) was never compared
             # with the question: the similarity floor cannot speak for it, the other checks still do.
             unsure = top_dense < self.settings.refusal_min_dense and not self.kb.pending(
-                [hit.chunk.id for hit in state.hits]
+                [hit.chunk.id for hit in state.screened]
             )
-        weak = bool(years or codes) or unsure
+        weak = bool(years or codes) or unsure or (bool(unknown) and not self._covered(state))
         if weak or (self.settings.answerability and not answerable_here):
             state.reply_kind = "refusal"
+
+    def _covered(self, state: _State) -> bool:
+        """A question naming something no document mentions (油茶, 签证) is answered only when the matched
+        chunks answer most of the rest of it: the sentences read around them would add words to match,
+        not the missing subject. (`check` asks the same of the final answer.)"""
+        evidence = [Evidence(n, hit) for n, hit in enumerate(state.screened, start=1)]
+        draft = self.extractive.compose(state.standalone, evidence)
+        return not draft.refused and draft.coverage >= self.settings.refusal_unknown_coverage
 
     @staticmethod
     def _announce(state: _State) -> Iterator[AnswerEvent]:
@@ -301,8 +319,7 @@ class Assistant:
         """Whether the retrieved sentences state what the question asks for, under its constraints
         (every part of it, by some sentence), and for each passage whether one of its sentences does."""
         asked = read_question(state.standalone)
-        # Read big: what the question matched decides, not the neighbours read around it.
-        chunks = [hit.matched or hit.chunk for hit in state.hits]
+        chunks = [hit.chunk for hit in state.screened]
         placed = list(sentences_in_context(chunks))
         sentences = [(p.text, p.context, p.passage) for p in placed]
         per_passage = [False] * len(chunks)

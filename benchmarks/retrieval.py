@@ -10,7 +10,7 @@ cut by `RecursiveCharacterTextSplitter` (750 characters, 150 overlap, Chinese se
 disk (LangChain's `CacheBackedEmbeddings`), so only the first run embeds (~10 minutes for domainrag on
 two cores). Ours is `KnowledgeBase.search` on the question as the assistant sends it (villagers' words
 mapped by `assistant.normalize.normalize_question`), over an index built by `xiangyin ingest`, in two
-rows: the matched chunks alone (what the assistant reads today) and `read_big=True` passages (each
+rows: the matched chunks alone (what the assistant read before issue 15) and `read_big=True` passages (each
 matched chunk widened with its neighbours, knowledge.passages).
 
 A hit is scored by `evals.metrics` (the same definition as `xiangyin eval`): a returned passage contains

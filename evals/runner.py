@@ -71,7 +71,7 @@ class Target(Protocol):
 
 def _hit(hit: SearchHit) -> RetrievedPassage:
     c = hit.chunk
-    return RetrievedPassage(source=c.source, title=c.title, section=c.section, text=c.text, score=hit.score)
+    return RetrievedPassage(source=c.source, title=c.title, section=c.section, text=hit.text, score=hit.score)
 
 
 class InProcessTarget:
@@ -88,7 +88,7 @@ class InProcessTarget:
         answer = self.assistant.ask(question, history=turns, spoken=spoken)
         latency = (time.perf_counter() - started) * 1000
         # The assistant keeps only the passages it offers the composer; rank 10 for MRR@10, with the
-        # same query and fusion the assistant used.
+        # same query, fusion and passages (read big or not) the assistant used.
         query = normalize_question(answer.standalone_question)
         hits = self.assistant.kb.search(query, k=RANKING_DEPTH, spoken=spoken) if query.strip() else []
         return Reply(answer, [_hit(h) for h in hits], latency)
@@ -319,6 +319,7 @@ def settings_info(settings: AssistantSettings) -> dict[str, object]:
         "dense_weight",
         "lexical_weight",
         "answer_passages",
+        "read_big",
         "confidence_refusal",
         "min_confidence",
         "refusal_min_dense",

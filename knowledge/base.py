@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -119,13 +119,26 @@ class KnowledgeBase:
         mode: SearchMode = "hybrid",
         filters: Filters | None = None,
         spoken: bool = False,
-        read_big: bool = False,
+        read_big: bool | None = None,
     ) -> list[SearchHit]:
         """`spoken` adds a pinyin-keyed list to the hybrid fusion, for questions that came through speech
-        recognition (a misheard character usually keeps its sound). `read_big` returns k different places
-        of the documents, each hit with its `passage`: the matched chunk widened with its neighbours, near
-        repeats left out, and places whose passage names the question's year first (knowledge.passages);
-        without it, the k best chunks alone, as the assistant reads them today."""
+        recognition (a misheard character usually keeps its sound). `read_big` (default: the `read_big`
+        setting, on) returns k different places of the documents, each hit with its `passage`
+        (`places`); off, the k best chunks alone."""
+        ranking = self.ranking(query, mode, filters, spoken, k)
+        wide = self.settings.read_big if read_big is None else read_big
+        return self.places(ranking, k, query) if wide else ranking[:k]
+
+    def ranking(
+        self,
+        query: str,
+        mode: SearchMode = "hybrid",
+        filters: Filters | None = None,
+        spoken: bool = False,
+        k: int = 0,
+    ) -> list[SearchHit]:
+        """Every candidate chunk the retrievers found (`candidates` each, at least `k`), fused, best
+        first, as hits without passages: the list `places` reads big from."""
         if not query.strip():
             return []
         limit = max(k, self.settings.candidates)
@@ -141,36 +154,36 @@ class KnowledgeBase:
         chunks = self.catalog.chunks([chunk_id for chunk_id, _ in ranked[: limit * 2]])
         dense_info = {cid: (rank, score) for rank, (cid, score) in enumerate(dense, start=1)}
         lexical_info = {cid: (rank, score) for rank, (cid, score) in enumerate(lexical, start=1)}
-        scores = dict(ranked)
-        accepted = [
-            chunk
-            for chunk_id, _ in ranked
-            if (chunk := chunks.get(chunk_id)) is not None and (filters is None or filters.accepts(chunk))
-        ]
-        if read_big:
-            budget = self.passage_chars
-            around = lru_cache(maxsize=None)(self._neighbours)
-            ordered = years_first([(c, scores[c.id]) for c in accepted], years_in(query), budget, around)
-            places = read_big_passages(ordered, k, budget, around)
-        else:
-            places = [(chunk, chunk, (chunk.id,)) for chunk in accepted[:k]]
         hits: list[SearchHit] = []
-        for passage, core, members in places:
-            d_rank, d_score = dense_info.get(core.id, (None, None))
-            l_rank, l_score = lexical_info.get(core.id, (None, None))
-            hits.append(
-                SearchHit(
-                    core,
-                    scores[core.id],
-                    d_score,
-                    l_score,
-                    d_rank,
-                    l_rank,
-                    passage if read_big else None,
-                    members if read_big else (),
-                )
-            )
+        for chunk_id, score in ranked:
+            chunk = chunks.get(chunk_id)
+            if chunk is None or (filters is not None and not filters.accepts(chunk)):
+                continue
+            d_rank, d_score = dense_info.get(chunk_id, (None, None))
+            l_rank, l_score = lexical_info.get(chunk_id, (None, None))
+            hits.append(SearchHit(chunk, score, d_score, l_score, d_rank, l_rank))
         return hits
+
+    def places(self, ranking: Sequence[SearchHit], k: int, query: str) -> list[SearchHit]:
+        """Retrieve small, read big (knowledge.passages): from chunk hits ranked best first, the k best
+        different places, each hit with its `passage` (the matched chunk widened with its neighbours)
+        and `members`; near repeats are left out, and places whose passage names a year of `query` come
+        first."""
+        by_id = {hit.chunk.id: hit for hit in ranking}
+        # A neighbour that is among the k best chunks itself (a table's next rows) was matched too.
+        best = {hit.chunk.id for hit in ranking[:k]}
+        budget = self.passage_chars
+        around = lru_cache(maxsize=None)(self._neighbours)
+        ordered = years_first([(h.chunk, h.score) for h in ranking], years_in(query), budget, around)
+        return [
+            replace(
+                by_id[core.id],
+                passage=passage,
+                members=members,
+                also_matched=tuple(by_id[m] for m in members if m in best and m != core.id),
+            )
+            for passage, core, members in read_big_passages(ordered, k, budget, around)
+        ]
 
     def pending(self, ids: Sequence[str]) -> set[str]:
         """Those of the chunks `ids` still without a vector (a searchable-first ingest is adding them, or

@@ -112,3 +112,9 @@ class KnowledgeSettings(HomeSettings):
         description="With read-big retrieval, a matched chunk is widened with its neighbours up to this many"
         " characters (knowledge/passages.py); 0: the matched chunks alone.",
     )
+    read_big: bool = Field(
+        default=True,
+        description="Searches return k different places, each matched chunk widened with its neighbours"
+        " (knowledge/passages.py), and the assistant reads and cites them; refusal is still judged on the"
+        " matched chunks. Off: the k best chunks alone (domainrag hit@5 .761 against .884 read big).",
+    )

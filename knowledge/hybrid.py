@@ -39,6 +39,9 @@ class SearchHit:
     """Ids of the chunks the passage is made of, in document order, the matched one among them."""
     matched: Chunk | None = None
     """Set by `widened()`: the chunk the question matched, while `chunk` is the passage around it."""
+    also_matched: tuple[SearchHit, ...] = ()
+    """Other members of the passage that are among the k best chunks themselves (a table's next rows),
+    each with its own score: matched by the question, not just read around the match."""
 
     def widened(self) -> SearchHit:
         """The hit with its passage as the chunk to read and cite (the matched chunk kept as `matched`),
@@ -135,9 +138,9 @@ class HybridRetriever(BaseRetriever):
     mode: SearchMode = "hybrid"
     kind: str | None = None
     region: str | None = None
-    read_big: bool = False
+    read_big: bool | None = None
     """Documents are the matched chunks widened with their neighbours (knowledge.passages); the matched
-    chunk's own text is then in the metadata as `matched_text`."""
+    chunk's own text is then in the metadata as `matched_text`. Default: the `read_big` setting (on)."""
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun

@@ -253,6 +253,35 @@ def test_an_answer_stays_on_its_subject(assistant: Assistant) -> None:
     assert not answer.refused and "880元" in answer.answer
     assert "宅基地" not in answer.answer and "一户一宅" not in answer.answer
     assert {c.source for c in answer.citations} == {"policy/dibao-relief-2025.txt"}
+    # Read big puts the 临时救助 standard (the section before 申请办理程序) into a passage: read around
+    # the match, it is not a second answer.
+    assert "临时救助" in " ".join(p.text for p in answer.passages)
+    assert "10560" not in answer.answer and answer.answer.count("[") == 1
+
+
+def test_the_assistant_reads_passages_but_judges_refusal_on_the_matched_chunks(
+    assistant: Assistant, demo_kb: KnowledgeBase
+) -> None:
+    """Read big (the default) offers each matched chunk with its neighbours; whether to answer at all is
+    decided on the best chunks alone, so it refuses exactly what the chunk-reading assistant refuses."""
+    chunks_only = Assistant(
+        assistant.settings.model_copy(update={"read_big": False}),
+        knowledge_base=demo_kb,
+        sessions=SessionStore(assistant.settings.home / "chunks.sqlite3"),
+    )
+    wide = assistant.ask("宅基地审批要多长时间？")
+    narrow = chunks_only.ask("宅基地审批要多长时间？")
+    assert sum(len(p.text) for p in wide.passages) > sum(len(p.text) for p in narrow.passages)
+    root = Path(__file__).resolve().parent.parent / "evals"
+    questions = [
+        json.loads(line)["question"]
+        for name in ("demo_nearmiss.jsonl", "demo_cases.jsonl")
+        for line in (root / name).read_text(encoding="utf-8").splitlines()[:20]
+        if line.strip()
+    ]
+    refused = [(q, assistant.ask(q).refused, chunks_only.ask(q).refused) for q in questions]
+    assert [r for r in refused if r[1] != r[2]] == []
+    assert any(r[1] for r in refused) and not all(r[1] for r in refused)
 
 
 def test_a_price_is_read_from_the_table_rows_named_for_it(assistant: Assistant) -> None:

@@ -121,7 +121,9 @@ def test_in_process_run_scores_every_case(cli_run: RunResult) -> None:
     grain = by_id["grain"]
     assert grain.passed and "120元" in grain.answer and grain.citations
     assert grain.scores.hit_at_1 == 1.0 and grain.scores.citation_ok and grain.scores.number_accuracy == 1.0
-    assert len(grain.ranking) == 10 and grain.ranking[0].source == "policy/grain.md"
+    # Ten places at most: read big merges neighbouring chunks of this small corpus into one passage.
+    assert 1 < len(grain.ranking) <= 10 and grain.ranking[0].source == "policy/grain.md"
+    assert len({p.text for p in grain.ranking}) == len(grain.ranking)
     assert 0 < grain.scores.char_f1 <= 1 and 0 < grain.scores.rouge_l <= 1  # type: ignore[operator]
 
     followup = by_id["pension-followup"]

@@ -27,7 +27,7 @@ def test_hybrid_finds_the_passage_that_answers(
 ) -> None:
     hits = shared_kb.search(question, k=3)
     assert hits[0].chunk.source == source
-    assert any(snippet in h.chunk.text for h in hits)
+    assert any(snippet in h.text for h in hits)
 
 
 def test_traditional_and_full_width_questions_are_normalised(shared_kb: KnowledgeBase) -> None:

@@ -62,10 +62,11 @@ def test_read_big_returns_distinct_places_as_exact_runs_of_chunks() -> None:
 
 
 def test_search_read_big_keeps_the_matched_chunk_and_widens_it(shared_kb: KnowledgeBase) -> None:
-    plain = shared_kb.search("宅基地审批要多久", k=3)
+    plain = shared_kb.search("宅基地审批要多久", k=3, read_big=False)
     wide = shared_kb.search("宅基地审批要多久", k=3, read_big=True)
     assert all(h.passage is None and not h.members for h in plain)
     assert wide[0].chunk == plain[0].chunk
+    assert shared_kb.search("宅基地审批要多久", k=3) == wide  # read big is the default
     for hit in wide:
         assert hit.passage is not None and hit.chunk.text in hit.passage.text
         assert hit.chunk.id in hit.members and len(hit.passage.text) <= shared_kb.passage_chars
@@ -73,6 +74,21 @@ def test_search_read_big_keeps_the_matched_chunk_and_widens_it(shared_kb: Knowle
     assert len(members) == len(set(members))
     documents = shared_kb.as_retriever(k=2, read_big=True).invoke("宅基地审批要多久")
     assert documents[0].metadata["matched_text"] in documents[0].page_content
+
+
+@pytest.mark.slow
+def test_a_neighbour_among_the_best_chunks_counts_as_matched(demo_kb: KnowledgeBase) -> None:
+    """The broadband table's 单宽带 rows are a chunk of their own, ranked third, and the next chunk after
+    the 乡村惠民卡 rows: read big takes them into that passage, and says they were matched too."""
+    question = normalize_question("村里的宽带多少钱一个月？")
+    chunks = demo_kb.search(question, k=8, read_big=False)
+    rows = next(h for h in chunks if h.chunk.text.startswith("套餐名称：单宽带300M"))
+    places = demo_kb.search(question, k=8)
+    holder = next(h for h in places if rows.chunk.id in h.members)
+    assert holder.chunk.id != rows.chunk.id
+    assert [h.chunk.id for h in holder.also_matched] == [rows.chunk.id]
+    assert holder.also_matched[0].score == rows.score
+    assert all(set(h.chunk.id for h in p.also_matched) <= set(p.members) for p in places)
 
 
 @pytest.mark.slow
