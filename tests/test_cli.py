@@ -88,7 +88,8 @@ def run_without_home(*args: str) -> str:
 @pytest.mark.slow
 def test_ask_and_chat(tmp_path: Path, corpus: Path) -> None:
     home = tmp_path / "home"
-    run(home, "ingest", str(corpus))
+    printed = run(home, "ingest", str(corpus))
+    assert "新增 7" in printed and "秒后已可检索" in printed and "向量未完成" not in printed
     answer = json.loads(run(home, "ask", "低保一个月能领多少钱？", "--json", "--session", "s1"))
     assert answer["kind"] == "answer" and "680元" in answer["answer"]
     assert answer["citations"][0]["source"] == "policy/dibao.txt"

@@ -110,6 +110,15 @@ def _print_report(report: IngestReport) -> None:
         f"删除 {len(report.removed)} · 跳过 {len(report.skipped)} · 共 {report.chunks} 段 · "
         f"本次计算向量 {report.embedded} 段 · 用时 {report.seconds:.1f} 秒"
     )
+    if report.searchable_s and (report.added or report.updated):
+        console.print(f"新文档 {report.searchable_s:.1f} 秒后已可检索")
+    if report.pending:
+        # The ingest was stopped while adding vectors: the documents answer by words until then.
+        console.print(
+            f"[yellow]向量未完成 {report.pending} 段[/yellow]"
+            "（已可按词检索；再运行一次 xiangyin ingest 即可补全）",
+            highlight=False,
+        )
     for skipped in report.skipped:
         console.print(f"[yellow]跳过[/yellow] {skipped.source}：{skipped.message}", highlight=False)
     if report.rejected_before:
