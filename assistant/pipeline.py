@@ -232,7 +232,9 @@ class Assistant:
         """The passages offered as evidence, numbered [1]..[n]: best first, none repeating another,
         about the question's subject; the chunks refusal is judged on are chosen the same way."""
         state.hits = self._offered(state.standalone, state.hits)
-        state.screened = self._offered(state.standalone, state.screened)
+        # Without read big both lists are the same chunks: choose once (the subject costs catalog reads).
+        read_big = self.settings.read_big
+        state.screened = self._offered(state.standalone, state.screened) if read_big else state.hits
         state.evidence = [Evidence(n, hit) for n, hit in enumerate(state.hits, start=1)]
 
     def _offered(self, question: str, hits: Sequence[SearchHit]) -> list[SearchHit]:
