@@ -52,6 +52,20 @@ class _Stopping(CountingEmbeddings):
         return super().embed_documents(texts)
 
 
+class _Failing(CountingEmbeddings):
+    """Fails on its call number `after + 1` (an engine crash, memory exhausted)."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.after, self.calls = after, 0
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.calls += 1
+        if self.calls > self.after:
+            raise RuntimeError("embedder crashed")
+        return super().embed_documents(texts)
+
+
 def _write(folder: Path, documents: int) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for n in range(documents):
@@ -326,5 +340,26 @@ def test_the_officials_page_shows_pending_vectors_and_resumes_them(
                 assert errors == [], errors
             finally:
                 browser.close()
+    finally:
+        kb.close()
+
+
+def test_an_embedder_failing_midway_keeps_every_batch_embedded_before(tmp_path: Path) -> None:
+    """Each batch is written while the next one embeds: a failure on the third batch must still find the
+    second written and marked, and nothing marked without its vector."""
+    embedder = _Failing(after=2)
+    kb = KnowledgeBase(Settings(home=tmp_path / "home", embed_batch_size=2), embedder)
+    try:
+        corpus = _write(tmp_path / "corpus", 8)
+        with pytest.raises(RuntimeError, match="embedder crashed"):
+            ingest(kb, [corpus], searchable_first=True)
+        stored = kb.vectors.all_ids()
+        assert len(stored) == 4  # two batches of two
+        assert kb.catalog.embedded_ids(kb.vectors.name) == stored
+        # The documents answer by their words; the next pass embeds only what is missing.
+        assert kb.search("第5号 耕地地力保护补贴", k=1, mode="lexical")[0].chunk.source == "notice05.md"
+        embedder.after = 1_000
+        assert embed_pending(kb) == kb.catalog.chunk_count() - 4
+        assert pending_embeddings(kb) == 0
     finally:
         kb.close()
