@@ -285,8 +285,12 @@ def _about(subject: list[str], sentence: _Sentence, evidence: Sequence[Evidence]
     """Names one of the question's topics in itself or its title and section: 低保的申请条件 is not
     answered further by a sentence on 宅基地's 申请条件. One is enough: a follow-up's rewritten
     question carries several (水稻保险 农户 稻子), and the hotline's sentence names only 保险."""
-    where = _where(sentence, evidence)
-    return not subject or any(term in where for term in subject)
+    if not subject:
+        return True
+    words = lexical_tokens(_where(sentence, evidence))
+    # A word of it, or inside one (宽带 in 单宽带300M), never across two: 县城 is not named by
+    # 青溪县|城乡居民医保, whose title made a 医保 sentence the second answer to 县城里的商品房多少钱一平.
+    return any(term.lower() in word for term in subject for word in words)
 
 
 def _prior(sentence: str, core: str, prior: float, ranked: Sequence[tuple[str, float]]) -> float:

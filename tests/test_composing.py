@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from assistant.checking import check, numbers_in
-from assistant.composing import Draft
+from assistant.composing import Draft, Evidence
 from assistant.extractive import ExtractiveComposer, sentences_of, sub_questions
 from assistant.speech import to_speech
+from knowledge.chunking import Chunk
+from knowledge.hybrid import SearchHit
 from tests.answer_fixtures import evidence
 
 MEDICAL = (
@@ -51,6 +53,32 @@ def test_two_part_questions_get_a_sentence_each() -> None:
     assert sub_questions("新农合交多少钱？ 城乡居民医保") == ["新农合交多少钱？ 城乡居民医保"]
     draft = ExtractiveComposer().compose("医保交多少钱？什么时候交？", evidence(MEDICAL))
     assert "400元" in draft.text and "9月1日" in draft.text
+
+
+def test_a_further_sentence_names_the_subject_as_a_word_not_across_two() -> None:
+    def passage(n: int, text: str, title: str, section: str) -> Evidence:
+        chunk = Chunk(
+            id=f"c{n}", source=f"doc{n}.md", ordinal=0, text=text, title=title, section=section, kind="policy"
+        )
+        return Evidence(n, SearchHit(chunk, score=1.0 / n, dense_score=0.9, lexical_score=5.0))
+
+    found = [
+        passage(
+            1, "对21户农户收回宅基地3260平方米，按每平方米200元给予补偿。", "典型案例选编", "案例七：新塘村"
+        ),
+        # 县城 stands in the title only across two words: 青溪县|城乡居民医保.
+        passage(
+            2,
+            "2025年度个人缴费标准为每人每年400元，与2024年度相同。",
+            "青溪县城乡居民医保政策问答",
+            "一、参保缴费",
+        ),
+    ]
+    draft = ExtractiveComposer().compose("县城里的商品房现在多少钱一平？", found)
+    assert "400元" not in draft.text and draft.cited == [1]
+    # Inside a longer word still names it: 宽带 in 单宽带300M.
+    rows = [passage(1, "单宽带300M月费40元。单宽带500M月费60元。", "青溪县乡村通信套餐", "一、宽带")]
+    assert "60元" in ExtractiveComposer().compose("宽带一个月多少钱？", rows).text
 
 
 def test_no_evidence_means_a_refused_draft() -> None:
