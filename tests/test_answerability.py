@@ -61,6 +61,11 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("《青溪谣》是谁制作的？", "《青溪谣》播出后，不少观众称赞李明的表演。", "", False),
         ("《青溪谣》是谁制作的？", "《青溪谣》由青溪县文化馆李明团队制作。", "", True),
         ("《青溪谣》的导演是谁？", "“好像一出生活剧”，这其实是导演故意为之。", "", False),
+        # Who gets or decides (给谁, 找谁, 谁来审批) is answered by a kind of people or an office; who someone
+        # is, only by a name.
+        ("我把地包给别人种了，地力补贴给谁？", "土地已经流转的，补贴仍发给承包农户。", "", True),
+        ("宅基地申请谁来审批？", "由乡镇人民政府审批。", "", True),
+        ("2023年青溪农商银行的行长是谁？", "2023年贷款发放给承包农户。", "", False),
         # A lead-in (…如下：) holds no figure yet; list numbers count nothing.
         ("2025年全县粮食产量", "2025年全县粮食播种面积、单位面积产量和总产量分别如下：.", "", False),
         ("2025年新能源指标有多少个？", "查询方式：1、官网查询 2、拨打热线查询", "2025年新能源指标", False),
