@@ -25,18 +25,22 @@ from knowledge.chunking import row_parts
 from knowledge.lexical import word_tokenizer
 from zhtext.normalize import normalize_query, to_simplified
 
-AskedKind = Literal["time", "amount", "person", "place", "name"]
+AskedKind = Literal["time", "amount", "person", "place", "name", "phone"]
 
 _ASKS: dict[AskedKind, re.Pattern[str]] = {
     "time": re.compile(
         r"什么时[候间]|啥时候|何时|(?<!多长)(?<!多少)时间(?!表)|日期|哪[一]?天|几号|几月|哪[一]?年|几点|开始于|截止到?哪"
     ),
     "amount": re.compile(
-        r"多少(?!个?(岗位|职位)?(是|为)?什么)|多钱|几[个户人亩元块万千百只台次家所名位]|比例|占比|几成|多大|多高|多重|多长(?!时间)"
+        r"(?<!电话)(?<!号码)(?<!热线)(?<!电话是)(?<!号码是)(?<!热线是)多少(?!个?(岗位|职位)?(是|为)?什么)|多钱|几[个户人亩元块万千百只台次家所名位]|比例|占比|几成|多大|多高|多重|多长(?!时间)"
     ),
     "person": re.compile(r"谁|哪位|何人|哪些人(?!能|可以)|主演|总导演|导演是|创始人|获得者|得主"),
     "place": re.compile(r"哪里|哪儿|在哪|何地|何处|什么地方|哪个(城市|国家|省|地方|地区|县|村|镇)|哪座城市"),
     "name": re.compile(r"叫什么|什么名字|名字是|名称是|叫啥"),
+    # 电话多少 asks for a number to dial, which an amount never is (0571-86213300 is no figure).
+    "phone": re.compile(
+        r"(?:电话|号码|热线)(?:号码)?是?(?:多少|几号|啥)|(?:哪个|什么|啥)(?:电话|号码|热线)|打哪个号"
+    ),
 }
 
 # A figure named without a question word (2022年全国棉花产量, 重庆的GDP增长率) asks for that figure;
@@ -76,6 +80,9 @@ _AMOUNT = re.compile(
 # List numbers (1、 （2）) and years written without 年 (2006-2023, 2023北京…) count nothing.
 _ENUMERATOR = re.compile(r"(?<![\d.])\d{1,2}\s*[、）)]|[（(]\d{1,2}[）)]")
 _BARE_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?![\d.%万亿元人户个名次吨亩辆台家所])")
+# A number to call about something: a landline, a mobile or a 123xx service line. The emergency and
+# anti-fraud numbers (110, 96110) are what a notice tells everyone to call, no office's number.
+_PHONE = re.compile(r"(?<!\d)(?:\d{3,4}-\d{7,8}|1[3-9]\d{9}|\d{7,8}|123\d{2})(?!\d)")
 _IDENTIFIER = re.compile(r"(?<![\d.])(?:\d{3,4}-)?\d{5,}(?![\d.%万亿元人户个])")
 _TIME = re.compile(
     r"(?:19|20)\d{2}\s*年|\d{1,2}\s*月\s*\d{1,2}\s*[日号]?|\d{1,2}\s*月(?:初|底|中旬|上旬|下旬|份)?|[一二三四五六七八九十]+月"
@@ -335,6 +342,8 @@ def _holds_kind(kind: AskedKind, text: str, own: tuple[str, ...], question: str)
         )
     if kind == "name":
         return bool(_NAMED.search(text))
+    if kind == "phone":
+        return bool(_PHONE.search(text))
     if kind == "place":
         found = {m.group() for m in _PLACE.finditer(text)}
         found |= {n for n in _proper_names(text) if n not in question}
@@ -472,7 +481,10 @@ def states_some(asked: Asked, question: str, sentence: str, context: str = "", p
 
 def answerable(asked: Asked, question: str, sentences: list[tuple[str, str, str]]) -> bool:
     """Every asked kind is stated by some (sentence, context, passage) (two questions in one,
-    什么时候办、在哪办, may be answered by two sentences), under the question's constraints."""
+    什么时候办、在哪办, may be answered by two sentences), under the question's constraints. An asked
+    phone number chooses the sentence but never refuses: contact lines close a document, outside the
+    chunk a question matched, and the hand-off gives a number to call anyway."""
+    asked = replace(asked, kinds=asked.kinds - {"phone"})
     if not asked.checkable:
         return True
     kinds: list[AskedKind | None] = [*sorted(asked.kinds)] or [None]

@@ -190,18 +190,29 @@ class ExtractiveComposer:
         coverages: list[float] = []
         size = 0
         placed = _placed(evidence)
-        for part in sub_questions(question):
+        parts = sub_questions(question)
+        for index, part in enumerate(parts):
+            # Each later part keeps a sentence for itself: 去哪里办？电话多少？ is not all 去哪里办.
+            room = self.max_sentences - (len(parts) - 1 - index)
             asked = read_question(part)
-            # Only sentences that state what this part asks for, under its constraints, may answer it.
+            # Only sentences that state what this part asks for, under its constraints, may answer it;
+            # an asked phone number is preferred, never required (answerability.answerable).
+            candidates = self.score(part, evidence)
             scored = [
                 candidate
-                for candidate in self.score(part, evidence)
+                for candidate in candidates
                 if not self.answerability or _states(asked, part, placed[_key(candidate.sentence)])
             ]
+            if not scored and asked.kinds == {"phone"}:
+                scored = candidates
             if not scored:
                 continue
             best = scored[0]
-            coverages.append(best.coverage)
+            # How much of the question the evidence covers is not narrowed by the phone preference:
+            # a contact line (热线：0571-86209595) repeats few of the question's words.
+            coverages.append(
+                max(best.coverage, candidates[0].coverage) if "phone" in asked.kinds else best.coverage
+            )
             subject = topic_terms(part)
             taken = 0
             for candidate in scored:
@@ -225,7 +236,7 @@ class ExtractiveComposer:
                 # Table rows are quoted whole, two of them however long (单宽带300M and 单宽带500M).
                 rows = TABLE_ROW.match(text) and all(TABLE_ROW.match(display(c.text)) for c in chosen)
                 full = len(chosen) >= 2 if rows else bool(chosen) and size + len(text) > self.max_chars
-                if len(chosen) == self.max_sentences or full:
+                if len(chosen) >= room or full:
                     break
                 chosen.append(sentence)
                 size += len(text)

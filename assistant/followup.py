@@ -50,6 +50,10 @@ _GENERIC_NOUNS = {
     "元",
     "我家",
     "家里",
+    # Being approved is what a question asks about a subject (低保 批下来), never the subject: with it a
+    # 宅基地 sentence on 批准建房 passed for a further answer to 低保申请多久能批下来.
+    "批准",
+    "批下来",
 }
 
 

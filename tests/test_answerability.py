@@ -66,6 +66,10 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("我把地包给别人种了，地力补贴给谁？", "土地已经流转的，补贴仍发给承包农户。", "", True),
         ("宅基地申请谁来审批？", "由乡镇人民政府审批。", "", True),
         ("2023年青溪农商银行的行长是谁？", "2023年贷款发放给承包农户。", "", False),
+        # 电话多少 asks for a number to dial: an office's, not an emergency line every notice repeats.
+        ("医保电话多少？", "咨询电话：0571-86213300（青溪县医疗保障服务中心）", "", True),
+        ("医保电话多少？", "遇到此类电话请立即挂断，拨打96110或110核实。", "", False),
+        ("种粮补贴有问题打哪个电话问？", "可以拨打乡镇农业综合服务中心电话。", "", False),
         # A lead-in (…如下：) holds no figure yet; list numbers count nothing.
         ("2025年全县粮食产量", "2025年全县粮食播种面积、单位面积产量和总产量分别如下：.", "", False),
         ("2025年新能源指标有多少个？", "查询方式：1、官网查询 2、拨打热线查询", "2025年新能源指标", False),
@@ -127,6 +131,13 @@ def test_questions_of_a_kind_that_cannot_be_checked_are_left_to_the_other_checks
         asked = read_question(question)
         assert not asked.checkable
         assert answerable(asked, question, [("请向村委会提出书面申请。", "", "")])
+
+
+def test_an_asked_phone_number_is_read_as_such_and_never_refuses() -> None:
+    asked = read_question("医保电话多少？")
+    assert asked.kinds == {"phone"}, "a phone number is no amount"
+    # Contact lines close a document, often outside the matched chunk; the hand-off gives a number.
+    assert answerable(asked, "医保电话多少？", [("可以拨打县医疗保障服务中心电话办理。", "", "")])
 
 
 def test_villagers_words_are_not_taken_for_names() -> None:

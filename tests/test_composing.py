@@ -81,6 +81,16 @@ def test_a_further_sentence_names_the_subject_as_a_word_not_across_two() -> None
     assert "60元" in ExtractiveComposer().compose("宽带一个月多少钱？", rows).text
 
 
+def test_each_part_of_a_question_keeps_room_for_its_answer() -> None:
+    office = (
+        "先在APP办理异地就医备案，出院时直接结算。长期在外省居住的办理异地长期居住备案。"
+        "可以让家属代办，也可以到乡镇医疗保障服务站窗口办理。\n"
+        "咨询电话：0571-86213300（青溪县医疗保障服务中心）"
+    )
+    draft = ExtractiveComposer().compose("医保的事去哪里办？电话多少？", evidence(office))
+    assert "0571-86213300" in draft.text
+
+
 def test_no_evidence_means_a_refused_draft() -> None:
     assert ExtractiveComposer().compose("低保标准", []).refused
 

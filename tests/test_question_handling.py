@@ -18,6 +18,7 @@ from assistant.questions import question_types
         ("种粮补贴啥时候发", "种粮补贴什么时候发 耕地地力保护补贴"),
         ("农村合作医疗报销", "农村合作医疗报销 城乡居民医保"),
         ("宅基地审批要多久", "宅基地审批要多久"),
+        ("宅基地申请交上去，乡里多少天给批下来？", "宅基地申请交上去,乡里多少天给批下来? 批准 乡镇"),
     ],
 )
 def test_normalize_question(question: str, expected: str) -> None:
@@ -34,6 +35,8 @@ def test_synonym_table_is_data_and_well_formed() -> None:
 def test_topic_terms_skip_generic_words() -> None:
     assert topic_terms("新农合一年交多少钱？") == ["新农合"]
     assert topic_terms("宅基地审批要多长时间") == ["宅基地"]
+    # Being approved is asked about a subject, never the subject (低保 批下来 is not about 批准建房).
+    assert topic_terms("低保申请交上去,多久能批下来? 批准") == ["低保"]
 
 
 @pytest.mark.parametrize(
