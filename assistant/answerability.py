@@ -270,7 +270,7 @@ def read_question(question: str) -> Asked:
 # The unit a question asks its amount in (多少平方米, 几亩): an amount in another unit answers another
 # question (8万余册 is no floor area). 多少钱 sets none: prices stand in table fields (月费（元/月）：40).
 _ASKED_UNIT = re.compile(
-    r"(?:多少|几)(平方米|平米|平方公里|亩|公顷|万元|亿元|元|岁|吨|公里|千米|米|小时|分钟|天|人|名|户|所|次|分)"
+    r"(?:多少|几)(平方米|平米|平方公里|亩|公顷|万元|亿元|元|岁|吨|公里|千米|米|小时|分钟|天|人|名|户|所|次|回|趟|分)"
 )
 _UNIT_FAMILIES = (
     ("平方米", "平米", "㎡"),
@@ -285,7 +285,7 @@ _UNIT_FAMILIES = (
     ("人", "名", "位", "人次"),
     ("户",),
     ("所",),
-    ("次",),
+    ("次", "回", "趟", "起"),  # a villager's 几回 is the documents' 次 (SOS呼救1860次)
     ("分",),
 )
 _NUMBER = r"(?:\d[\d,.]*|[零一二两三四五六七八九十百千万亿]+)\s*(?:余|多|万|亿|千|百)?\s*(?:个)?"

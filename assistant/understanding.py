@@ -6,6 +6,8 @@ base says:
 - homophones of policy words (新萌和 -> 新农合: `assistant.homophones`), before the follow-up rewrite;
 - words the documents never use that sound like one they do (互利补贴 -> 护理补贴:
   `knowledge.soundalike`), on the standalone question;
+- 去年 and 前年 become the years they mean in the documents' calendar (`assistant.relative_years`), for
+  typed and spoken questions alike;
 - an unknown word that sounds like the documents' words is taken as misheard, not as a topic the
   documents do not cover (`misheard`);
 - among Whisper's beam hypotheses, the one most in the documents' words is preferred (`known_share`,
@@ -24,6 +26,7 @@ from assistant.followup import rewrite
 from assistant.homophones import HomophoneRepair
 from assistant.intents import classify
 from assistant.normalize import normalize_question, synonyms
+from assistant.relative_years import RelativeYears
 from assistant.sessions import Turn
 from knowledge.catalog import Catalog
 from knowledge.soundalike import SoundAlikes
@@ -52,6 +55,11 @@ class Understanding:
         self._max_question_chars = max_question_chars
 
     @cached_property
+    def relative_years(self) -> RelativeYears:
+        catalog = self._catalog
+        return RelativeYears(lambda: (d.valid_from for d in catalog.documents()), catalog.generation)
+
+    @cached_property
     def sound_alikes(self) -> SoundAlikes:
         return SoundAlikes(self._catalog)
 
@@ -69,6 +77,7 @@ class Understanding:
         standalone = rewrite(cleaned, earlier_questions(history))
         if spoken:
             standalone = self.sound_alikes.repair(standalone)
+        standalone = self.relative_years.resolve(standalone)
         return Understood(cleaned, standalone, normalize_question(standalone))
 
     def hypothesis(self, transcript: str, history: Sequence[Turn]) -> Understood:

@@ -93,6 +93,9 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("国学馆占地面积多少平方米？", "国学馆占地面积11500平方米，总建筑面积28516平方米。", "", True),
         ("发大水时村里转移了多少人？", "村里出动转移车辆12辆。", "", False),
         ("发大水时村里转移了多少人？", "村里连夜转移群众326人。", "", True),
+        # A villager's 几回 is counted as the documents count times (次).
+        ("全县手表处理了多少回SOS呼救？", "村集体对每只手表补贴100元。", "", False),
+        ("全县手表处理了多少回SOS呼救？", "全年处置SOS呼救1860次。", "", True),
         # A named figure is counted in its own unit and stated beside its own word (or the way documents
         # say it: 增长 for 增长率), not 31个 sentences away or as a share of something else.
         (
