@@ -292,7 +292,8 @@ def test_a_running_job_can_be_cancelled_and_keeps_what_it_committed(server: Serv
     long_text = "\n\n".join(
         f"第{i}条 青溪县第{i}号水库的防汛责任人由第{i}村村委会主任担任，汛期每天巡查两次，巡查记录保存三年。"
         * 6
-        for i in range(1, 301)
+        # Enough chunks (~1,000, under the 1 MB upload limit) that embedding outlasts the polling on a fast CPU.
+        for i in range(1, 1001)
     )
     job = server.upload(("flood.txt", long_text.encode()))
     deadline = time.monotonic() + 120
@@ -478,7 +479,8 @@ def test_the_wechat_callback_gives_no_reply_to_malformed_messages(server: Server
 def test_an_official_cancels_an_update_job_on_the_page(server: Server) -> None:
     long_text = "\n\n".join(
         f"第{i}条 青溪县第{i}号山塘的管护员由第{i}组组长担任，每月清理一次溢洪道，清理记录保存两年。" * 6
-        for i in range(1, 301)
+        # Enough chunks (~1,000, under the 1 MB upload limit) that embedding outlasts the polling on a fast CPU.
+        for i in range(1, 1001)
     )
     with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM)
