@@ -256,7 +256,7 @@ class Assistant:
     def _screen(self, state: _State) -> None:
         """Refusals the passages alone decide, before a (possibly slow) composer writes anything."""
         top_dense = max((hit.dense_score or 0.0 for hit in state.screened), default=0.0)
-        unknown = self._unknown_terms(state.standalone, state.spoken)
+        unknown = self._unknown_terms(state.query, state.spoken)
         # A year or a model number the passages never mention (2026年, W3) means they are about
         # something else, however well the other words match: never answer 2026 with 2025's figures.
         matched = [hit.chunk for hit in state.screened]

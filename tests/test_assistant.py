@@ -78,6 +78,14 @@ def test_unknown_topic_words_are_reported(assistant: Assistant) -> None:
     assert "油茶" in assistant.ask("油茶补贴一亩多少钱？").unknown_terms
 
 
+def test_a_typo_or_an_everyday_word_is_no_unknown_topic(assistant: Assistant) -> None:
+    # Judged on the question as mended (宅基第 -> 宅基地), and 花钱 / 咋弄 name no subject.
+    typo = assistant.ask("宅基第退了给村里，一平米补多少钱？")
+    assert typo.unknown_terms == [] and not typo.refused and "100元至300元" in typo.answer
+    assert assistant.ask("俺自己花钱考了个电工中级证，能补多少钱？").unknown_terms == []
+    assert assistant.ask("手机上的医保卡咋弄出来？").unknown_terms == []
+
+
 def test_a_year_the_documents_do_not_cover_is_refused_not_answered_with_another_year(
     assistant: Assistant,
 ) -> None:
