@@ -43,6 +43,10 @@ _ASKS: dict[AskedKind, re.Pattern[str]] = {
     ),
 }
 
+# Kinds that choose the quoted sentence but never refuse: an asked phone number's contact line closes a
+# document, outside the chunk a question matched, and the hand-off gives a number to call anyway.
+PREFERRED_KINDS: frozenset[AskedKind] = frozenset({"phone"})
+
 # A figure named without a question word (2022年全国棉花产量, 重庆的GDP增长率) asks for that figure;
 # beside one (谁是首个票房达到300亿元的演员) it is only part of the description.
 _FIGURE = re.compile(r"数量|产量|总量|人数|营收|收入|票房|增长率|增速|涨幅|总额|规模|保有量|奖金")
@@ -481,10 +485,9 @@ def states_some(asked: Asked, question: str, sentence: str, context: str = "", p
 
 def answerable(asked: Asked, question: str, sentences: list[tuple[str, str, str]]) -> bool:
     """Every asked kind is stated by some (sentence, context, passage) (two questions in one,
-    什么时候办、在哪办, may be answered by two sentences), under the question's constraints. An asked
-    phone number chooses the sentence but never refuses: contact lines close a document, outside the
-    chunk a question matched, and the hand-off gives a number to call anyway."""
-    asked = replace(asked, kinds=asked.kinds - {"phone"})
+    什么时候办、在哪办, may be answered by two sentences), under the question's constraints. The
+    `PREFERRED_KINDS` are not required."""
+    asked = replace(asked, kinds=asked.kinds - PREFERRED_KINDS)
     if not asked.checkable:
         return True
     kinds: list[AskedKind | None] = [*sorted(asked.kinds)] or [None]

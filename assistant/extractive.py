@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from assistant.answerability import Asked, read_question, states_some
+from assistant.answerability import PREFERRED_KINDS, Asked, read_question, states_some
 from assistant.composing import Draft, Evidence, stream_by_sentence
 from assistant.followup import rewrite, topic_terms
 from assistant.normalize import normalize_question
@@ -196,23 +196,22 @@ class ExtractiveComposer:
             room = self.max_sentences - (len(parts) - 1 - index)
             asked = read_question(part)
             # Only sentences that state what this part asks for, under its constraints, may answer it;
-            # an asked phone number is preferred, never required (answerability.answerable).
+            # an asked phone number is preferred, never required (answerability.PREFERRED_KINDS).
             candidates = self.score(part, evidence)
             scored = [
                 candidate
                 for candidate in candidates
                 if not self.answerability or _states(asked, part, placed[_key(candidate.sentence)])
             ]
-            if not scored and asked.kinds == {"phone"}:
+            if not scored and asked.kinds and asked.kinds <= PREFERRED_KINDS:
                 scored = candidates
             if not scored:
                 continue
             best = scored[0]
             # How much of the question the evidence covers is not narrowed by the phone preference:
             # a contact line (热线：0571-86209595) repeats few of the question's words.
-            coverages.append(
-                max(best.coverage, candidates[0].coverage) if "phone" in asked.kinds else best.coverage
-            )
+            preferred = asked.kinds & PREFERRED_KINDS
+            coverages.append(max(best.coverage, candidates[0].coverage) if preferred else best.coverage)
             subject = topic_terms(part)
             taken = 0
             for candidate in scored:

@@ -54,6 +54,7 @@ _GENERIC_NOUNS = {
     # 宅基地 sentence on 批准建房 passed for a further answer to 低保申请多久能批下来.
     "批准",
     "批下来",
+    # Everyday verbs a villager phrases a question with (花钱考了个证, 咋弄, 怎么弄 once mended).
     "花钱",
     "怎么弄",
     "咋弄",

@@ -86,6 +86,13 @@ def test_a_typo_or_an_everyday_word_is_no_unknown_topic(assistant: Assistant) ->
     assert assistant.ask("手机上的医保卡咋弄出来？").unknown_terms == []
 
 
+def test_last_years_payment_is_answered_from_last_years_report(assistant: Assistant) -> None:
+    # The demo's newest documents take effect in 2025: 去年 is 2024, whose report says 105元 (2025: 110元).
+    answer = assistant.ask("去年的种地补贴一亩是多少钱？")
+    assert answer.standalone_question.startswith("2024年")
+    assert not answer.refused and "105元" in answer.answer
+
+
 def test_a_year_the_documents_do_not_cover_is_refused_not_answered_with_another_year(
     assistant: Assistant,
 ) -> None:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from assistant.checking import check, numbers_in
-from assistant.composing import Draft, Evidence
+from assistant.composing import Draft
 from assistant.extractive import ExtractiveComposer, sentences_of, sub_questions
 from assistant.speech import to_speech
-from knowledge.chunking import Chunk
-from knowledge.hybrid import SearchHit
-from tests.answer_fixtures import evidence
+from tests.answer_fixtures import evidence, passage
 
 MEDICAL = (
     "问：2025年居民医保个人要交多少钱？\n"
@@ -56,12 +54,6 @@ def test_two_part_questions_get_a_sentence_each() -> None:
 
 
 def test_a_further_sentence_names_the_subject_as_a_word_not_across_two() -> None:
-    def passage(n: int, text: str, title: str, section: str) -> Evidence:
-        chunk = Chunk(
-            id=f"c{n}", source=f"doc{n}.md", ordinal=0, text=text, title=title, section=section, kind="policy"
-        )
-        return Evidence(n, SearchHit(chunk, score=1.0 / n, dense_score=0.9, lexical_score=5.0))
-
     found = [
         passage(
             1, "对21户农户收回宅基地3260平方米，按每平方米200元给予补偿。", "典型案例选编", "案例七：新塘村"

@@ -1,23 +1,11 @@
-"""去年 and 前年 read as the years they mean in the knowledge base's calendar."""
+"""去年 and 前年 read as the years they mean in the knowledge base's calendar (answered end to end in
+test_assistant.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
-import pytest
-
-from assistant.pipeline import Assistant
 from assistant.relative_years import RelativeYears, current_year, resolve
-from assistant.sessions import SessionStore
-from knowledge.base import KnowledgeBase
-
-
-@pytest.fixture
-def assistant(demo_kb: KnowledgeBase, tmp_path: Path) -> Iterator[Assistant]:
-    settings = demo_kb.settings.model_copy(update={"home": tmp_path})
-    yield Assistant(settings, knowledge_base=demo_kb, sessions=SessionStore(tmp_path / "sessions.sqlite3"))
 
 
 def test_this_year_is_the_documents_latest_never_past_the_clock() -> None:
@@ -43,10 +31,3 @@ def test_the_year_is_read_again_when_the_catalog_changes() -> None:
     assert years.resolve("去年的呢") == "2023年的呢", "unchanged catalog: the cached year"
     generation[0] = 2
     assert years.resolve("去年的呢") == "2024年的呢"
-
-
-def test_last_years_payment_is_answered_from_last_years_report(assistant: Assistant) -> None:
-    # The demo's newest documents take effect in 2025: 去年 is 2024, whose report says 105元 (2025: 110元).
-    answer = assistant.ask("去年的种地补贴一亩是多少钱？")
-    assert answer.standalone_question.startswith("2024年")
-    assert not answer.refused and "105元" in answer.answer
