@@ -38,6 +38,10 @@ _PAGE_FURNITURE = re.compile(
     r"^(?:更新时间|发布时间|发布日期|日期|时间|点击数|点击量|点击|浏览次数|浏览量|阅读量|阅读|来源|作者|编辑|责任编辑|供稿|审核)\s*[:：]"
 )
 _MAX_CHARS = 160
+_RUN_IN_HEADING = re.compile(
+    r"^(?:第[一二三四五六七八九十百零〇\d]+[章节条]\s*|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）])"
+    r"\s*[\u4e00-\u9fff]{2,10}[。：:]?$"
+)
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,9 @@ class _Sentence:
     text: str
 
 
-def sentences_of(text: str) -> Iterator[str]:
-    """Answer-bearing sentences of a passage: table rows whole, Q&A answers without their question."""
+def _sentences(text: str) -> Iterator[tuple[str, bool]]:
+    """Each sentence of a passage with whether it is a run-in heading (（二）申请条件。), which labels the
+    sentence after it and answers nothing itself."""
     for raw in text.splitlines():
         line = raw.strip()
         if (
@@ -61,9 +66,17 @@ def sentences_of(text: str) -> Iterator[str]:
             continue
         line = _ANSWER_PREFIX.sub("", line)
         if TABLE_ROW.match(line):
-            yield line
+            yield line, False
             continue
-        yield from (s.strip() for s in split_sentences(line) if s.strip())
+        for sentence in split_sentences(line):
+            if sentence.strip():
+                yield sentence.strip(), bool(_RUN_IN_HEADING.match(sentence.strip()))
+
+
+def sentences_of(text: str) -> Iterator[str]:
+    """Answer-bearing sentences of a passage: table rows whole, Q&A answers without their question,
+    no run-in headings."""
+    return (sentence for sentence, heading in _sentences(text) if not heading)
 
 
 def display(sentence: str) -> str:
@@ -276,8 +289,11 @@ def sentences_in_context(chunks: Sequence[Chunk]) -> Iterator[PlacedSentence]:
     for index, chunk in enumerate(chunks):
         heading = f"{chunk.title} {chunk.section}"
         previous = ""
-        for position, sentence in enumerate(sentences_of(chunk.text)):
-            yield PlacedSentence(index, position, sentence, f"{heading} {previous}", chunk.text)
+        position = 0
+        for sentence, run_in in _sentences(chunk.text):
+            if not run_in:
+                yield PlacedSentence(index, position, sentence, f"{heading} {previous}", chunk.text)
+                position += 1
             previous = sentence
 
 

@@ -83,6 +83,22 @@ def test_each_part_of_a_question_keeps_room_for_its_answer() -> None:
     assert "0571-86213300" in draft.text
 
 
+def test_a_run_in_heading_labels_the_next_sentence_and_is_never_quoted() -> None:
+    dibao = (
+        "（二）申请条件。共同生活的家庭成员人均月收入低于880元，且家庭财产状况符合规定的本县户籍居民，"
+        "可以申请低保。\n四、办理流程\n申请人向乡镇人民政府提出书面申请。"
+    )
+    assert list(sentences_of(dibao)) == [
+        "共同生活的家庭成员人均月收入低于880元，且家庭财产状况符合规定的本县户籍居民，可以申请低保。",
+        "申请人向乡镇人民政府提出书面申请。",
+    ]
+    # Two parts asking the same: the second part's room goes to no bare label.
+    draft = ExtractiveComposer().compose(
+        "逼保的申请条件是什么？低保的申请条件是什么呢？", evidence(dibao, title="城乡低保工作通知")
+    )
+    assert "880元" in draft.text and "申请条件[" not in draft.text
+
+
 def test_no_evidence_means_a_refused_draft() -> None:
     assert ExtractiveComposer().compose("低保标准", []).refused
 
