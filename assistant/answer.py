@@ -45,6 +45,10 @@ class HeardReading(BaseModel):
     title: str = Field(default="", description="Title of the passage it finds first.")
     source: str = Field(default="", description="Document of the passage it finds first.")
     chunk_id: str = ""
+    slip: bool = Field(
+        default=False,
+        description="Not heard as such: a word of the documents put back where the first sound was clipped.",
+    )
 
 
 class Answer(BaseModel):

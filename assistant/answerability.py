@@ -17,9 +17,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
-import jieba.posseg
-
-from assistant.followup import topic_terms
+from assistant.followup import tagger, topic_terms
 from assistant.normalize import synonym_names
 from knowledge.chunking import row_parts
 from knowledge.lexical import word_tokenizer
@@ -152,15 +150,10 @@ class Asked:
         return (*self.years, *(f"{m}月" for m in self.months), *self.names, *self.editions)
 
 
-@lru_cache(maxsize=1)
-def _tagger() -> jieba.posseg.POSTokenizer:
-    return jieba.posseg.POSTokenizer(word_tokenizer())
-
-
 def _proper_names(text: str, flags: tuple[str, ...] = _NAME_FLAGS) -> list[str]:
     return [
         pair.word
-        for pair in _tagger().cut(text, HMM=False)
+        for pair in tagger().cut(text, HMM=False)
         if len(pair.word) >= 2 and pair.flag.startswith(flags) and not _NOT_A_NAME.search(pair.word)
     ]
 
@@ -193,7 +186,7 @@ def _focus(question: str) -> dict[AskedKind, str]:
     (and for an amount, the figure the question names: 产量, 营收):
     after it when one follows (谁制作的, 在哪里举行, 何时施行), else before it (颁奖时间, 航天员有谁).
     Shorter words (办, 交, 报) are a villager's everyday verbs the documents word otherwise; not a focus."""
-    tokens = [(t.word, t.flag) for t in _tagger().cut(question, HMM=False)]
+    tokens = [(t.word, t.flag) for t in tagger().cut(question, HMM=False)]
     found: dict[AskedKind, str] = {}
     figure = _FIGURE.search(question)
     if figure is not None:

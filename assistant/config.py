@@ -118,6 +118,19 @@ class AssistantSettings(KnowledgeSettings, VoiceSettings):
         default=0.1, description="Softmax temperature of the hypotheses' weights (lower: sharper)."
     )
     asr_fusion_depth: int = Field(default=20, description="Passages of each hypothesis' list fused.")
+    asr_slips: bool = Field(
+        default=True,
+        description="Also search a spoken question with an unknown word read as the documents' word it"
+        " would be with its first sound clipped (逼保 -> 低保, 医保).",
+    )
+    asr_slip_penalty: float = Field(
+        default=0.3,
+        description="How much less such a reading is believed than the hypothesis it comes from"
+        " (Whisper log probability per token).",
+    )
+    asr_slip_min_chunks: int = Field(
+        default=3, description="Only documents' words used in this many chunks or more are offered."
+    )
     asr_phrase_readings: bool = Field(
         default=True,
         description="Rephrase each reading with same-sounding words of the passages it found.",

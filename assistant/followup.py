@@ -62,7 +62,7 @@ _GENERIC_NOUNS = {
 
 
 @lru_cache(maxsize=1)
-def _tagger() -> jieba.posseg.POSTokenizer:
+def tagger() -> jieba.posseg.POSTokenizer:
     return jieba.posseg.POSTokenizer(word_tokenizer())
 
 
@@ -75,7 +75,7 @@ def _domain_words() -> frozenset[str]:
 def topic_terms(question: str) -> list[str]:
     """Content nouns of a question, in order, without generic words."""
     terms: list[str] = []
-    for pair in _tagger().cut(question, HMM=False):
+    for pair in tagger().cut(question, HMM=False):
         word, flag = pair.word.strip(), pair.flag
         topical = flag.startswith(_TOPIC_FLAGS) or word in _domain_words()
         if len(word) >= 2 and topical and word not in _GENERIC_NOUNS and word not in terms:

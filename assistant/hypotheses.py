@@ -16,7 +16,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from assistant.understanding import Understood
 from knowledge.hybrid import SearchHit
@@ -35,6 +35,8 @@ class Alternative:
     """The transcript (simplified, corrected, no runaway repetition)."""
     score: float
     """Whisper's log probability per token."""
+    slip: bool = False
+    """Not heard as such: a hypothesis with a clipped first sound put back (`Understanding.slips`)."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class Reading:
     hits: tuple[SearchHit, ...]
     support: float = 0.0
     """weight x its own score of the fused best passage: how much it speaks for the chosen answer."""
+    slip: bool = False
+    """Read only from hypotheses with a clipped first sound put back."""
 
     @property
     def top(self) -> str | None:
@@ -91,21 +95,21 @@ def fuse_readings(
     its fused hybrid score in each reading's list (0 where a list lacks it). `phrase`: each reading
     is then phrased with the words of the passages it found (`phrase_with`)."""
     shares = weights(alternatives, prefer, vocabulary, temperature)
-    by_query: dict[str, tuple[Understood, float]] = {}
+    by_query: dict[str, tuple[Understood, float, bool]] = {}
     for alternative, share in zip(alternatives, shares, strict=True):
         if share < min_weight:
             continue
         understood = understand(alternative.text)
         if not understood.query.strip():
             continue
-        seen, total = by_query.get(understood.query, (understood, 0.0))
-        by_query[understood.query] = (seen, total + share)
+        seen, total, slip = by_query.get(understood.query, (understood, 0.0, True))
+        by_query[understood.query] = (seen, total + share, slip and alternative.slip)
     if not by_query:
         return Fused([], [])
-    kept = sum(share for _, share in by_query.values())
+    kept = sum(share for _, share, _ in by_query.values())
     readings = [
-        Reading(u.cleaned, u.standalone, u.query, share / kept, tuple(search(u.query)))
-        for u, share in by_query.values()
+        Reading(u.cleaned, u.standalone, u.query, share / kept, tuple(search(u.query)), slip=slip)
+        for u, share, slip in by_query.values()
     ]
     scores: dict[str, float] = {}
     best_hit: dict[str, tuple[float, SearchHit]] = {}
@@ -123,7 +127,7 @@ def fuse_readings(
         own = {hit.chunk.id: hit.score for hit in reading.hits}
         return reading.weight * own.get(top, 0.0) if top else 0.0
 
-    supported = [Reading(r.cleaned, r.standalone, r.query, r.weight, r.hits, support(r)) for r in readings]
+    supported = [replace(r, support=support(r)) for r in readings]
     supported.sort(key=lambda r: (r.support, r.weight), reverse=True)
     if phrase:
         supported = _phrased(supported)
@@ -139,11 +143,11 @@ def _phrased(readings: Sequence[Reading]) -> list[Reading]:
         standalone = phrase_with(r.standalone, texts)
         if standalone in merged:
             m = merged[standalone]
-            merged[standalone] = Reading(
-                m.cleaned, m.standalone, m.query, m.weight + r.weight, m.hits, m.support + r.support
+            merged[standalone] = replace(
+                m, weight=m.weight + r.weight, support=m.support + r.support, slip=m.slip and r.slip
             )
         else:
-            merged[standalone] = Reading(r.cleaned, standalone, r.query, r.weight, r.hits, r.support)
+            merged[standalone] = replace(r, standalone=standalone)
     return list(merged.values())
 
 
@@ -191,6 +195,4 @@ def phrase_with(text: str, passages: Sequence[str]) -> str:
 
 
 def _rescored(hit: SearchHit, score: float) -> SearchHit:
-    from dataclasses import replace
-
     return replace(hit, score=score)

@@ -170,6 +170,8 @@ class Assistant:
     def _retrieve(self, state: _State) -> None:
         # A few extra: near-duplicates (the same notice published twice) are dropped in `select`.
         k = self.settings.answer_passages + 3
+        if state.spoken and self.settings.asr_fused_retrieval:
+            state.alternatives = self._with_slips(state.alternatives or [Alternative(state.question, 0.0)])
         if state.spoken and len(state.alternatives) > 1 and self.settings.asr_fused_retrieval:
             ranking = self._retrieve_every_hypothesis(state)  # issue 16
         else:
@@ -214,6 +216,21 @@ class Assistant:
             state.cleaned, state.standalone, state.query = best.cleaned, best.standalone, best.query
         return fused.hits
 
+    def _with_slips(self, alternatives: list[Alternative]) -> list[Alternative]:
+        """The hypotheses and, for each, its readings with a clipped first sound put back
+        (`Understanding.slips`), believed `asr_slip_penalty` less: searched and offered like the rest."""
+        s = self.settings
+        if not s.asr_slips:
+            return alternatives
+        heard = {a.text for a in alternatives}
+        slips: list[Alternative] = []
+        for alternative in alternatives:
+            for text in self.understanding.slips(alternative.text, s.asr_slip_min_chunks):
+                if text not in heard:
+                    heard.add(text)
+                    slips.append(Alternative(text, alternative.score - s.asr_slip_penalty, slip=True))
+        return [*alternatives, *slips]
+
     def _heard_readings(self, state: _State) -> list[HeardReading]:
         return [
             HeardReading(
@@ -222,6 +239,7 @@ class Assistant:
                 title=r.hits[0].chunk.title if r.hits else "",
                 source=r.hits[0].chunk.source if r.hits else "",
                 chunk_id=r.top or "",
+                slip=r.slip,
             )
             for r in state.readings
         ]

@@ -22,14 +22,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from assistant.followup import rewrite
+from assistant.followup import rewrite, tagger
 from assistant.homophones import HomophoneRepair
 from assistant.intents import classify
 from assistant.normalize import normalize_question, synonyms
 from assistant.relative_years import RelativeYears
 from assistant.sessions import Turn
 from knowledge.catalog import Catalog
+from knowledge.lexical import _stopwords
 from knowledge.soundalike import SoundAlikes
+
+_LEADING = " \t，,。.、？?！!：:“”\"'嗯啊呃那个"
+"""What may come before a question's first word: spaces, marks and fillers."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,34 @@ class Understanding:
     def misheard(self, word: str) -> bool:
         """Whether a word the documents never use sounds like words they do (相李: 县里 or 相邻?)."""
         return bool(self.sound_alikes.of(word))
+
+    def slips(self, transcript: str, min_chunks: int, limit: int = 3) -> list[str]:
+        """The transcript as it reads with its opening word, one the documents never use, put back as a
+        word of theirs that differs by its first syllable's initial consonant (逼保的申请条件 ->
+        低保的申请条件, 医保的申请条件): Whisper's reading of a question whose first sound the talk button
+        clipped. Only the opening 2-3 characters, whole tokens the documents do not use and no number
+        with its measure, and only after the repairs of `read` (低宝 is 低保)."""
+        transcript = self.sound_alikes.repair(self.homophones.repair(transcript))
+        opening = len(transcript) - len(transcript.lstrip(_LEADING))
+        pieces = [(p.word, p.flag) for p in tagger().cut(transcript[opening:], HMM=False)]
+        stopwords = _stopwords()
+        variants: list[str] = []
+        end = opening
+        for last, (word, flag) in enumerate(pieces):
+            if len(word) > 1 and self.sound_alikes.knows(word):
+                break
+            end += len(word)
+            stretch = transcript[opening:end]
+            if len(stretch) > 3:
+                break
+            words = [w for w, _ in pieces[: last + 1]]
+            if len(stretch) < 2 or flag in ("q", "m") or all(w in stopwords for w in words):
+                continue
+            for meant in self.sound_alikes.initial_slips(stretch, min_chunks):
+                variant = transcript[:opening] + meant + transcript[end:]
+                if variant not in variants:
+                    variants.append(variant)
+        return variants[:limit]
 
     def known_share(self, transcript: str) -> float:
         """How much of a transcript is in the documents' words."""

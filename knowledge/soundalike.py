@@ -22,7 +22,11 @@ from knowledge.lexical import _stopwords, lexical_tokens, word_tokenizer
 
 _CHINESE_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
 _CHINESE_CHARACTER = re.compile(r"[\u4e00-\u9fff]")
+_LONGEST_SLIP = 3
+_EVERYDAY = 10
+"""A word jieba's dictionary counts more often than this is an everyday word, heard as said."""
 _BACK_NASAL = re.compile(r"(?<=n)g$")
+_INITIAL = re.compile(r"^(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])")
 
 
 def _syllables(word: str) -> tuple[str, ...]:
@@ -33,6 +37,18 @@ def _sound(syllables: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(_BACK_NASAL.sub("", s) for s in syllables)
 
 
+def _finals(syllables: tuple[str, ...]) -> tuple[str, ...]:
+    """Each syllable without its initial consonant (bi, di, yi and ni all end in i)."""
+    return tuple(_INITIAL.sub("", s) for s in _sound(syllables))
+
+
+_Index = tuple[
+    frozenset[str],
+    dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]],
+    dict[tuple[str, ...], list[tuple[str, tuple[str, ...], int]]],
+]
+
+
 class SoundAlikes:
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
@@ -40,20 +56,25 @@ class SoundAlikes:
         self._generation = -1
         self._vocabulary: frozenset[str] = frozenset()
         self._by_sound: dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]] = {}
+        self._by_finals: dict[tuple[str, ...], list[tuple[str, tuple[str, ...], int]]] = {}
 
-    def _index(self) -> tuple[frozenset[str], dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]]]:
+    def _index(self) -> _Index:
         with self._lock:
             generation = self._catalog.generation()
             if generation != self._generation:
                 counts = self._catalog.vocabulary()
                 by_sound: dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]] = {}
+                by_finals: dict[tuple[str, ...], list[tuple[str, tuple[str, ...], int]]] = {}
                 for word in sorted(counts, key=lambda w: -counts[w]):
                     if _CHINESE_WORD.fullmatch(word):
                         syllables = _syllables(word)
                         by_sound.setdefault(_sound(syllables), []).append((word, syllables))
-                self._vocabulary, self._by_sound = frozenset(counts), by_sound
+                        if len(word) <= _LONGEST_SLIP:
+                            entry = (word, syllables, counts[word])
+                            by_finals.setdefault(_finals(syllables), []).append(entry)
+                self._vocabulary, self._by_sound, self._by_finals = frozenset(counts), by_sound, by_finals
                 self._generation = generation
-            return self._vocabulary, self._by_sound
+            return self._vocabulary, self._by_sound, self._by_finals
 
     def of(self, word: str) -> list[tuple[str, int]]:
         """Other words of the knowledge base that sound like `word`, each with how many of its
@@ -75,6 +96,32 @@ class SoundAlikes:
         if not alike or alike[0][1] < len(word) - 1 or (len(alike) > 1 and alike[0][1] == alike[1][1]):
             return None
         return alike[0][0]
+
+    def knows(self, word: str) -> bool:
+        """Whether the knowledge base uses `word` as a token."""
+        return word in self._index()[0]
+
+    def initial_slips(self, stretch: str, min_chunks: int) -> list[str]:
+        """Words of the knowledge base, used in `min_chunks` chunks or more, that `stretch` would be had
+        its first syllable kept its initial consonant: 逼保, 一宝 and 你保 for 低保, as Whisper writes a
+        question whose first sound the talk button clipped; a word that sounds exactly like one of its
+        words counts too (一宝: 医保, or 低保 clipped). Most used first; none for a word the knowledge
+        base uses or for a word of everyday Chinese (今年 is no slip of 经县)."""
+        vocabulary, _, by_finals = self._index()
+        if (
+            stretch in vocabulary
+            or not _CHINESE_WORD.fullmatch(stretch)
+            or len(stretch) > _LONGEST_SLIP
+            or word_tokenizer().FREQ.get(stretch, 0) > _EVERYDAY
+        ):
+            return []
+        heard = _sound(_syllables(stretch))
+        slips = [
+            (word, chunks)
+            for word, syllables, chunks in by_finals.get(_finals(heard), [])
+            if chunks >= min_chunks and _sound(syllables)[1:] == heard[1:]
+        ]
+        return [word for word, _ in sorted(slips, key=lambda pair: -pair[1])]
 
     def known_share(self, text: str) -> float:
         """The share of the Chinese characters of `text` that lie in words of two or more characters the

@@ -157,3 +157,30 @@ def test_the_villager_can_answer_the_offer_by_voice(asking_back: TestClient) -> 
 def test_typed_chat_is_unchanged_when_asking_back_is_on(asking_back: TestClient) -> None:
     body = asking_back.post("/api/v1/chat", json={"message": "种粮补贴每亩多少钱？"}).json()
     assert body["kind"] == "answer" and body["readings"] == [] and "您是想问" not in body["answer"]
+
+
+def test_a_clipped_first_sound_is_asked_back_with_the_documents_words(assistant: Assistant) -> None:
+    """The talk button pressed as the villager starts: 低保的申请条件 is heard as 逼保的申请条件. The rest
+    of the question (申请条件) matches the homestead guide best, but it is not answered: the villager is
+    offered 低保 and 医保 too, and choosing 低保 answers from the 低保 notice."""
+    settings = assistant.settings.model_copy(update={"asr_confirm_below": 0.0})
+    clipped = Assistant(settings, knowledge_base=assistant.kb, sessions=assistant.sessions)
+    assert clipped.understanding.slips("逼保的申请条件是什么？", 3) == [
+        "医保的申请条件是什么？",
+        "低保的申请条件是什么？",
+    ]
+    assert clipped.understanding.slips("种地的补贴今年一亩给多少钱？", 3) == []
+    confirmer = Confirmer(clipped)
+    heard = [("逼保的申请条件是什么？", -0.25), ("逼宝的申请条件是什么", -0.4)]
+    offer = confirmer.ask(heard[0][0], "clip-1", spoken=True, alternatives=heard)
+    assert offer.kind == "confirm", offer.answer
+    questions = [r.question for r in offer.readings]
+    assert "低保的申请条件是什么？" in questions and "医保的申请条件是什么？" in questions
+    choice = questions.index("低保的申请条件是什么？") + 1
+    chosen = confirmer.ask(str(choice), "clip-1")
+    assert chosen.kind == "answer" and "880元" in chosen.answer
+    # Without the clipped reading's doubt the rest of the question is answered from another subject.
+    plain = Assistant(settings.model_copy(update={"asr_slips": False}), knowledge_base=assistant.kb)
+    other = plain.ask(heard[0][0], spoken=True, alternatives=[Alternative(*h) for h in heard])
+    assert other.kind == "answer" and "880元" not in other.answer
+    confirmer.close()

@@ -111,3 +111,17 @@ def test_known_share_is_how_much_of_a_transcript_is_in_the_documents_words(catal
     assert words.known_share("护理补贴每月多少") > words.known_share("互利补贴每月多少") > 0
     assert words.known_share("今天天气怎么样") == 0.0
     assert words.known_share("") == 0.0 and words.known_share("W3?") == 0.0
+
+
+def test_a_clipped_first_sound_is_put_back_as_the_documents_word(tmp_path: Path) -> None:
+    catalog = SqliteCatalog(tmp_path / "catalog.sqlite3")
+    texts = ["低保申请条件", "低保标准每月880元", "医保缴费380元", "医保报销", "宅基地申请条件"]
+    catalog.apply([_update("policy.txt", texts)], [])
+    alikes = SoundAlikes(catalog)
+    # bi, yi and ni are di or yi with the initial consonant clipped or misheard; the rest must match.
+    assert set(alikes.initial_slips("逼保", 2)) == {"低保", "医保"}
+    assert set(alikes.initial_slips("一宝", 2)) == {"低保", "医保"}
+    assert alikes.initial_slips("逼保", 3) == []  # neither word is in three chunks
+    assert alikes.initial_slips("低跑", 2) == []  # the second syllable differs: no clip explains it
+    assert alikes.initial_slips("低保", 2) == []  # the documents' own word
+    assert alikes.initial_slips("今年", 1) == []  # an everyday word is heard as said
