@@ -267,6 +267,14 @@ def test_a_spoken_question_on_a_big_screen(
 
     wait_for_answer(page)
     assert "申请条件" in page.inner_text("#transcript")
+    if page.inner_text("#answer").startswith("您是想问"):
+        # An earlier round whose first sound the press clipped (必保的…) is asked back: the villager taps
+        # the reading in the documents' word.
+        page.locator("#readings .reading", has_text="低保").first.click()
+        page.wait_for_function(
+            "!document.querySelector('#answer').textContent.startsWith('您是想问')", timeout=SLOW_MS
+        )
+        wait_for_answer(page)
     assert page.get_attribute("#answer-card", "class") == "card answer-card"  # answered, not refused
     assert "低保" in page.inner_text("#answer")
     expect(page.locator(".source-chip").first).to_contain_text("《")
