@@ -18,6 +18,7 @@ Whisper's own slips that need no knowledge base (低饱 -> 低保) are mended as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -29,11 +30,11 @@ from assistant.normalize import normalize_question, synonyms
 from assistant.relative_years import RelativeYears
 from assistant.sessions import Turn
 from knowledge.catalog import Catalog
-from knowledge.lexical import _stopwords
+from knowledge.lexical import stopwords
 from knowledge.soundalike import SoundAlikes
 
-_LEADING = " \t，,。.、？?！!：:“”\"'嗯啊呃那个"
-"""What may come before a question's first word: spaces, marks and fillers."""
+_OPENING = re.compile(r"^(?:[\s，,。.、？?！!：:“”\"']|嗯|啊|呃|那个)*")
+"""What may come before a question's first word: spaces, marks and fillers (那个, never 个 of 个人)."""
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,9 @@ class Understanding:
         clipped. Only the opening 2-3 characters, whole tokens the documents do not use and no number
         with its measure, and only after the repairs of `read` (低宝 is 低保)."""
         transcript = self.sound_alikes.repair(self.homophones.repair(transcript))
-        opening = len(transcript) - len(transcript.lstrip(_LEADING))
+        opening = _OPENING.match(transcript).end()  # type: ignore[union-attr]
         pieces = [(p.word, p.flag) for p in tagger().cut(transcript[opening:], HMM=False)]
-        stopwords = _stopwords()
+        grammatical = stopwords()
         variants: list[str] = []
         end = opening
         for last, (word, flag) in enumerate(pieces):
@@ -112,7 +113,7 @@ class Understanding:
             if len(stretch) > 3:
                 break
             words = [w for w, _ in pieces[: last + 1]]
-            if len(stretch) < 2 or flag in ("q", "m") or all(w in stopwords for w in words):
+            if len(stretch) < 2 or flag in ("q", "m") or all(w in grammatical for w in words):
                 continue
             for meant in self.sound_alikes.initial_slips(stretch, min_chunks):
                 variant = transcript[:opening] + meant + transcript[end:]

@@ -21,7 +21,7 @@ def _data(name: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
+def stopwords() -> frozenset[str]:
     lines = _data("stopwords.txt").splitlines()
     return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
@@ -49,6 +49,6 @@ def lexical_tokens(text: str) -> list[str]:
     Precise mode beat search mode (which adds every sub-word of long words) on shared/data/domainrag:
     BM25 hit@1 .54 vs .47, MRR@10 .63 vs .57; the extra sub-words inflate term counts."""
     normalised = to_simplified(fold_width(text)).lower()
-    stop = _stopwords()
+    stop = stopwords()
     words = (word.strip() for word in word_tokenizer().cut(normalised))
     return [word for word in words if word and word not in stop and _WORDLIKE.search(word)]

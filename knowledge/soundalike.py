@@ -18,7 +18,7 @@ import threading
 from pypinyin import lazy_pinyin
 
 from knowledge.catalog import Catalog
-from knowledge.lexical import _stopwords, lexical_tokens, word_tokenizer
+from knowledge.lexical import lexical_tokens, stopwords, word_tokenizer
 
 _CHINESE_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
 _CHINESE_CHARACTER = re.compile(r"[\u4e00-\u9fff]")
@@ -170,9 +170,9 @@ def _mends_a_non_word(word: str, meant: str, vocabulary: frozenset[str]) -> bool
     pieces = list(word_tokenizer().cut(word, HMM=False))
     if len(pieces) == 1:
         return False
-    stopwords = _stopwords()
+    grammatical = stopwords()
     starts = itertools.accumulate((len(piece) for piece in pieces[:-1]), initial=0)
     return not any(
-        meant[start : start + len(piece)] != piece and (piece in vocabulary or piece in stopwords)
+        meant[start : start + len(piece)] != piece and (piece in vocabulary or piece in grammatical)
         for piece, start in zip(pieces, starts, strict=True)
     )
