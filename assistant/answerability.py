@@ -110,12 +110,16 @@ _ORGANISATION = re.compile(
     r"[\u4e00-\u9fff]{2,12}(?:公司|集团|团队|工作室|文化馆|委员会|协会|研究院|研究所|电视台|出版社|影业|传媒)"
 )
 # A villager asking who gets, decides or helps (补贴给谁, 找谁办, 谁来审批) asks for a party, not a name: a
-# kind of people, an office or a counter answers (发给承包农户, 由村委会审核).
+# kind of people, an office or a counter answers (发给承包农户, 由村委会审核). Asking whom to turn to (找谁问,
+# 向谁申请, 谁负责) asks for an office or a person on duty: the people a policy is for (农户和服务组织
+# 每亩补贴30元) do not answer it.
 _ASKS_PARTY = re.compile(r"(?:发给|给|归|找|交给|向|跟)谁|谁(?:来|负责|办|审批|审核|出钱|承担|发放|管)")
-_PARTY = re.compile(
-    r"农户|农民|村民|户主|家属|子女|本人|监护人|承包方|发包方|经营者|委员会|村委会|政府|部门|服务中心|服务站|办事处"
-    r"|银行|医院|卫生院|卫生室|窗口|专干|协办员|网格员|干部|民政局|农业农村局|人社局|医保局|保险公司"
+_ASKS_CONTACT = re.compile(r"(?:找|向|跟|问)谁|谁(?:来|负责|办|审批|审核|管)")
+_OFFICE = re.compile(
+    r"委员会|村委会|政府|部门|服务中心|服务站|办事处|银行|医院|卫生院|卫生室|窗口|专干|协办员|网格员|干部"
+    r"|民政局|农业农村局|人社局|医保局|保险公司|[\u4e00-\u9fff]{2,10}(?:局|中心|站|所|办公室|大厅)"
 )
+_PARTY = re.compile(r"农户|农民|村民|户主|家属|子女|本人|监护人|承包方|发包方|经营者|" + _OFFICE.pattern)
 # A name before a title (李明导演), not a phrase (这其实是导演故意为之): no grammatical characters in it.
 _NAME_CHAR = r"(?:(?![是的了在这那其为与和及之等也都还就把被对从向给让个])[\u4e00-\u9fff])"
 _PERSON_HINT = re.compile(
@@ -350,7 +354,10 @@ def _holds_kind(kind: AskedKind, text: str, own: tuple[str, ...], question: str)
     return bool(
         _PERSON_HINT.search(text)
         or _ORGANISATION.search(text)
-        or (_ASKS_PARTY.search(question) and _PARTY.search(text))
+        or (
+            _ASKS_PARTY.search(question)
+            and (_OFFICE if _ASKS_CONTACT.search(question) else _PARTY).search(text)
+        )
         or [n for n in _proper_names(text, _WHO_FLAGS) if n not in question]
     )
 

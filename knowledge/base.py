@@ -15,7 +15,7 @@ from knowledge.chunking import Chunk
 from knowledge.config import KnowledgeSettings
 from knowledge.embeddings import embedder_id, make_embeddings
 from knowledge.hybrid import FusionWeights, HybridRetriever, SearchHit, SearchMode, fuse
-from knowledge.lexical import lexical_tokens
+from knowledge.lexical import query_tokens
 from knowledge.passages import read_big as read_big_passages
 from knowledge.passages import years_first, years_in
 from knowledge.phonetic import pinyin_tokens
@@ -105,7 +105,7 @@ class KnowledgeBase:
     def lexical_search(
         self, query: str, limit: int, filters: Filters | None = None
     ) -> list[tuple[str, float]]:
-        return self.catalog.lexical_search(lexical_tokens(normalize_query(query)), limit, filters)
+        return self.catalog.lexical_search(query_tokens(normalize_query(query)), limit, filters)
 
     def phonetic_search(
         self, query: str, limit: int, filters: Filters | None = None

@@ -27,6 +27,12 @@ def stopwords() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
+def question_words() -> frozenset[str]:
+    lines = _data("question_words.txt").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+@lru_cache(maxsize=1)
 def word_tokenizer() -> jieba.Tokenizer:
     """The jieba tokenizer with the project's dictionary, shared by everything that cuts words."""
     jieba.setLogLevel(logging.WARNING)
@@ -52,3 +58,10 @@ def lexical_tokens(text: str) -> list[str]:
     stop = stopwords()
     words = (word.strip() for word in word_tokenizer().cut(normalised))
     return [word for word in words if word and word not in stop and _WORDLIKE.search(word)]
+
+
+def query_tokens(question: str) -> list[str]:
+    """A question's tokens for a lexical search: `lexical_tokens` without the question words (谁, 何时,
+    第几 ...), which name what is asked, never where it is written."""
+    asking = question_words()
+    return [token for token in lexical_tokens(question) if token not in asking]

@@ -66,6 +66,9 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("我把地包给别人种了，地力补贴给谁？", "土地已经流转的，补贴仍发给承包农户。", "", True),
         ("宅基地申请谁来审批？", "由乡镇人民政府审批。", "", True),
         ("2023年青溪农商银行的行长是谁？", "2023年贷款发放给承包农户。", "", False),
+        # Whom to turn to (找谁问) is an office, never the people the policy is for.
+        ("插秧机补贴找谁问？", "开展机插秧作业的农户和服务组织每亩补贴30元。", "", False),
+        ("插秧机补贴找谁问？", "县农机化技术推广中心地址：青溪镇府前路18号。", "", True),
         # 电话多少 asks for a number to dial: an office's, not an emergency line every notice repeats.
         ("医保电话多少？", "咨询电话：0571-86213300（青溪县医疗保障服务中心）", "", True),
         ("医保电话多少？", "遇到此类电话请立即挂断，拨打96110或110核实。", "", False),

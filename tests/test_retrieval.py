@@ -6,7 +6,7 @@ from langchain_core.documents import Document
 from knowledge.base import KnowledgeBase
 from knowledge.catalog import Filters
 from knowledge.hybrid import FusionWeights, HybridRetriever, fuse
-from knowledge.lexical import lexical_tokens
+from knowledge.lexical import lexical_tokens, query_tokens
 from zhtext.normalize import normalize_query
 
 
@@ -111,3 +111,10 @@ def test_lexical_tokens_use_the_domain_dictionary_and_drop_question_words() -> N
     assert "新农合" in tokens
     assert lexical_tokens("城乡居民基本医疗保险")[:2] == ["城乡居民", "基本"]
     assert "多少" not in tokens and "？" not in tokens
+
+
+def test_a_lexical_query_leaves_out_the_words_that_only_ask() -> None:
+    # Documents keep 谁 (谁主管、谁审核 is indexed as written); a question's 谁 or 第几 finds nothing.
+    assert "谁" in lexical_tokens("谁主管、谁审核")
+    assert query_tokens("2023年法学院的院长是谁？") == ["2023", "年", "法学院", "院长"]
+    assert query_tokens("排名第几？何时举行？") == ["排名", "举行"]
