@@ -82,7 +82,9 @@ class KnowledgeBase:
         # change of either embeds the knowledge base again instead of mixing vector spaces.
         suffix = recipe(self.vector_tokens)
         name = f"{self.settings.collection_prefix}_{embedder_id(self.embeddings)}"
-        return VectorStore(client, f"{name}_{suffix}" if suffix else name, self.embeddings)
+        return VectorStore(
+            client, f"{name}_{suffix}" if suffix else name, self.embeddings, self.settings.dense_search_ef
+        )
 
     def close(self) -> None:
         self.catalog.close()

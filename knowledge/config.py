@@ -115,6 +115,13 @@ class KnowledgeSettings(HomeSettings):
     lexical_weight: float = 0.5
     fusion_k: int = Field(default=60, description="k of reciprocal rank fusion (fusion=rrf).")
     candidates: int = Field(default=40, description="Passages each retriever hands to the fusion.")
+    dense_search_ef: int = Field(
+        default=400,
+        ge=10,
+        description="Chroma's HNSW search breadth (ef_search). Chroma's 100 returned a clique of identical"
+        " vectors (a notice re-published 47 times) instead of the nearest ones for some questions,"
+        " differently in each process; at 400 every benchmark question gets the exact search's list.",
+    )
     phonetic_weight: float = Field(default=0.2, description="Weight of the pinyin list for spoken questions.")
     passage_chars: int = Field(
         default=750,

@@ -79,7 +79,7 @@ def _where(filters: Filters | None) -> dict[str, Any] | None:
 class VectorStore:
     """One Chroma collection per embedding model, so switching models never mixes vector spaces."""
 
-    def __init__(self, client: ClientAPI, name: str, embeddings: Embeddings) -> None:
+    def __init__(self, client: ClientAPI, name: str, embeddings: Embeddings, search_ef: int = 400) -> None:
         self.name = name
         self._embeddings = embeddings
         self._collection: Collection = client.get_or_create_collection(
@@ -87,6 +87,20 @@ class VectorStore:
             embedding_function=LangChainEmbeddingFunction(embeddings),  # type: ignore[arg-type]
             metadata={"hnsw:space": "cosine"},
         )
+        # HNSW keeps one neighbour of a node whose copies are identical vectors (a page re-published
+        # again and again), so a narrow search can end inside such a clique and miss the nearest ones;
+        # Chroma's graph is rebuilt differently in each process, so which questions miss changed from
+        # run to run. A wider search finds the exact nearest on every question measured (knowledge
+        # settings, `dense_search_ef`). Set on collections made before, too.
+        if self.search_ef != search_ef:
+            self._collection.modify(configuration={"hnsw": {"ef_search": search_ef}})
+
+    @property
+    def search_ef(self) -> int | None:
+        """The collection's HNSW search breadth (ef_search)."""
+        hnsw = (self._collection.configuration_json or {}).get("hnsw") or {}
+        value = hnsw.get("ef_search")
+        return int(value) if value is not None else None
 
     def count(self) -> int:
         return self._collection.count()
