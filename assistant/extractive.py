@@ -259,11 +259,52 @@ class ExtractiveComposer:
         # sentences in one passage, where the 资金规模 total comes before the 每亩110元 that answers.
         chosen[1:] = sorted(chosen[1:], key=lambda s: (s.passage, s.position))
         parts = []
+        cited: list[int] = []
         for sentence in chosen:
             text = display(sentence.text).rstrip("。；;，,")
-            parts.append(f"{text}[{evidence[sentence.passage].number}]。")
-        cited = list(dict.fromkeys(evidence[s.passage].number for s in chosen))
+            marks = [evidence[sentence.passage].number, *_agreeing(sentence, evidence, placed)]
+            parts.append(text + "".join(f"[{mark}]" for mark in marks) + "。")
+            cited.extend(mark for mark in marks if mark not in cited)
         return Draft("".join(parts), cited=cited, coverage=min(coverages), composer=self.name)
+
+
+_FIGURE = re.compile(
+    r"(\d+(?:\.\d+)?(?:[:：]\d{2})?%?)([元年月日号时点分秒天周人户亩个次名吨台家所岁倍层米万亿千百克斤张份项条辆头架套间栋座位届期级档]?)"
+)
+
+
+def _figures(text: str) -> set[tuple[str, str]]:
+    """(number, the character after it): 1月 and 10日 are not 3月1日至10日's 1日."""
+    return {(m.group(1).replace("：", ":"), m.group(2)) for m in _FIGURE.finditer(text)}
+
+
+def _states_figures(figures: set[tuple[str, str]], other: str) -> bool:
+    """Each figure is in `other` with the same unit, or bare (a table row's value, its unit in the header:
+    个人缴费（元/人·年）：400)."""
+    found = _figures(other)
+    return all((number, unit) in found or (number, "") in found for number, unit in figures)
+
+
+def _agreeing(
+    sentence: _Sentence, evidence: Sequence[Evidence], placed: dict[tuple[int, int], PlacedSentence]
+) -> list[int]:
+    """The passage of another document that states the quoted sentence's figures too: a plain-words Q&A
+    (个人交400元，政府再补助700元以上) is cited with the policy's table row that sets them (个人缴费：400；
+    财政补助：不低于700), so the villager and the official see the rule behind the answer. Every figure
+    of the sentence must be in one sentence of the other document, one of them of two characters or
+    more (not a list's 1 and 2), and the two sentences must share a word besides the figures."""
+    figures = _figures(sentence.text)
+    if not any(len(number) > 1 for number, _ in figures):
+        return []
+    own = evidence[sentence.passage].hit.chunk.source
+    words = {w for w in lexical_tokens(sentence.text) if not _FIGURE.fullmatch(w)}
+    for (passage, _), other in placed.items():
+        source = evidence[passage].hit.chunk.source
+        if source == own or passage == sentence.passage:
+            continue
+        if _states_figures(figures, other.text) and words & set(lexical_tokens(other.text)):
+            return [evidence[passage].number]
+    return []
 
 
 def _states(asked: Asked, part: str, sentence: PlacedSentence) -> bool:

@@ -126,3 +126,32 @@ def test_speech_has_no_marks_and_reads_table_rows() -> None:
     assert "[" not in spoken and "http" not in spoken and "《" not in spoken
     assert spoken.startswith("医疗机构级别是县级定点医院，起付线是600元。")
     assert spoken.endswith("以上内容来自青溪县医保办法。")
+
+
+def test_a_plain_words_answer_is_cited_with_the_rule_that_states_its_figures() -> None:
+    qa = passage(1, "个人交400元，政府再补助700元以上，共同进入医保基金。", title="医保政策问答")
+    rule = passage(
+        2, "医保年度：2025年；个人缴费（元/人·年）：400；财政补助（元/人·年）：不低于700", title="医保政策"
+    )
+    other = passage(3, "大病保险起付线400元，报销比例60%。", title="大病保险")
+    draft = ExtractiveComposer().compose("新农合一个人交多少钱？", [qa, rule, other])
+    assert draft.text.startswith("个人交400元，政府再补助700元以上，共同进入医保基金[1][2]。")
+    assert draft.cited[:2] == [1, 2] and 3 not in draft.cited
+    # The mark goes only where another document states every figure: 400 alone is not 400 and 700.
+    assert "[3]" not in draft.text
+    assert "[1][2]" not in to_speech(draft.text)
+
+
+def test_list_numbers_alone_never_make_two_documents_agree() -> None:
+    first = passage(1, "申请分3步：1. 提交申请；2. 村里审核；3. 乡镇审批。", title="宅基地办事指南")
+    second = passage(2, "第3条 申请人提交申请书1份、照片2张。", title="宅基地管理办法")
+    draft = ExtractiveComposer().compose("宅基地申请分几步？", [first, second])
+    assert "[1][2]" not in draft.text
+
+
+def test_a_date_agrees_only_with_the_same_date() -> None:
+    # 1月10日 is not in 3月1日至10日, although every number is.
+    exam = passage(1, "报到、文化课考试：2020年1月10日。", title="高水平运动队招生简章")
+    signup = passage(2, "考生应于2020年3月1日至10日报名，参加文化课考试。", title="单独招生考试通知")
+    draft = ExtractiveComposer().compose("文化课考试是几月几日？", [exam, signup])
+    assert draft.text.startswith("报到、文化课考试：2020年1月10日[1]。")
