@@ -118,9 +118,9 @@ class KnowledgeSettings(HomeSettings):
     dense_search_ef: int = Field(
         default=400,
         ge=10,
-        description="Chroma's HNSW search breadth (ef_search). Chroma's 100 returned a clique of identical"
-        " vectors (a notice re-published 47 times) instead of the nearest ones for some questions,"
-        " differently in each process; at 400 every benchmark question gets the exact search's list.",
+        description="Chroma's HNSW search breadth (ef_search). At Chroma's 100 some questions missed their"
+        " nearest vectors (one got 40 copies of a re-published notice), differently in each process; at 400"
+        " every benchmark question gets the exact search's list.",
     )
     phonetic_weight: float = Field(default=0.2, description="Weight of the pinyin list for spoken questions.")
     passage_chars: int = Field(

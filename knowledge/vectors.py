@@ -87,11 +87,10 @@ class VectorStore:
             embedding_function=LangChainEmbeddingFunction(embeddings),  # type: ignore[arg-type]
             metadata={"hnsw:space": "cosine"},
         )
-        # HNSW keeps one neighbour of a node whose copies are identical vectors (a page re-published
-        # again and again), so a narrow search can end inside such a clique and miss the nearest ones;
-        # Chroma's graph is rebuilt differently in each process, so which questions miss changed from
-        # run to run. A wider search finds the exact nearest on every question measured (knowledge
-        # settings, `dense_search_ef`). Set on collections made before, too.
+        # HNSW is approximate: at Chroma's default breadth (100) some questions got 40 copies of one
+        # re-published notice instead of the nearest chunks, and which ones changed from process to
+        # process (part of the graph is built at load). A wider search returns the exact nearest on every
+        # question measured (knowledge settings, `dense_search_ef`). Set on collections made before, too.
         if self.search_ef != search_ef:
             self._collection.modify(configuration={"hnsw": {"ef_search": search_ef}})
 
