@@ -460,8 +460,10 @@ async function loadJobs() {
   const jobs = (await callJson("GET", "/jobs")).slice(0, 10);
   renderJobs(jobs);
   const active = jobs.some((job) => job.state === "queued" || job.state === "running");
-  // The document list shows what jobs are reading, and what they added, as they go.
-  if (active || jobsWereActive) await loadDocuments();
+  // The document list shows what jobs are reading, and what they added, as they go. While chunks wait
+  // for vectors it keeps being read: the last job's final count can be read a moment before its last
+  // vectors are marked, and a server completing vectors at start runs no job at all.
+  if (active || jobsWereActive || !$("vector-state").hidden) await loadDocuments();
   jobsWereActive = active;
   return active;
 }
