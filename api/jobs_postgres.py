@@ -100,6 +100,8 @@ class PostgresJobStore(JobStorage):
                         (self.owner.process,),
                     )
             except DatabaseUnavailable as exc:
+                if self._db.closed:
+                    return  # the process closed its database pools (it is stopping): nothing to renew
                 log.warning("could not renew the lease of this host's jobs: %s", exc)
 
     def create(self, kind: str, files: Sequence[str], report: Mapping[str, Any] | None = None) -> str:

@@ -4,6 +4,7 @@ on the other, and no host fails another host's running job because that host's p
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -25,6 +26,7 @@ from api.jobs import (
     open_job_store,
 )
 from api.jobs_postgres import Owner, PostgresJobStore
+from ground.postgres import close_pools
 from xiangyin.settings import Settings
 
 
@@ -180,3 +182,16 @@ def test_hosts_share_jobs_and_cancels_and_never_fail_each_others_running_jobs(da
     own = default.record(default.create(EVALUATION, []), (EVALUATION,))
     assert own is not None and own.host == here and not own.orphaned
     default.close()
+
+
+def test_a_store_whose_pool_the_process_closed_stops_renewing_quietly(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # At shutdown the process closes its pools; a store nobody closed must not warn of an outage then.
+    url = database_url + "?application_name=closing"
+    store = PostgresJobStore(url, Owner("host-c", os.getpid(), "c"), lease_s=0.08)
+    close_pools(url)
+    with caplog.at_level(logging.WARNING, logger="api.jobs_postgres"):
+        store._beating.join(timeout=5)
+    assert not store._beating.is_alive()
+    assert "could not renew" not in caplog.text
