@@ -89,8 +89,8 @@ class VectorStore:
         )
         # HNSW is approximate: at Chroma's default breadth (100) some questions got 40 copies of one
         # re-published notice instead of the nearest chunks, and which ones changed from process to
-        # process (part of the graph is built at load). A wider search returns the exact nearest on every
-        # question measured (knowledge settings, `dense_search_ef`). Set on collections made before, too.
+        # process. A wider search returns the exact nearest on every question measured (knowledge
+        # settings, `dense_search_ef`). Set on collections made before, too.
         if self.search_ef != search_ef:
             self._collection.modify(configuration={"hnsw": {"ef_search": search_ef}})
 
