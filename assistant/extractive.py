@@ -299,8 +299,7 @@ def _agreeing(
     own = evidence[sentence.passage].hit.chunk.source
     words = {w for w in lexical_tokens(sentence.text) if not _FIGURE.fullmatch(w)}
     for (passage, _), other in placed.items():
-        source = evidence[passage].hit.chunk.source
-        if source == own or passage == sentence.passage:
+        if evidence[passage].hit.chunk.source == own:
             continue
         if _states_figures(figures, other.text) and words & set(lexical_tokens(other.text)):
             return [evidence[passage].number]

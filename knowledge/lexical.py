@@ -20,16 +20,20 @@ def _data(name: str) -> str:
     return resources.files("knowledge").joinpath(f"data/{name}").read_text(encoding="utf-8")
 
 
+def _words(name: str) -> frozenset[str]:
+    """A word list of the package's data: one word a line, `#` comments."""
+    lines = _data(name).splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
 @lru_cache(maxsize=1)
 def stopwords() -> frozenset[str]:
-    lines = _data("stopwords.txt").splitlines()
-    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+    return _words("stopwords.txt")
 
 
 @lru_cache(maxsize=1)
 def question_words() -> frozenset[str]:
-    lines = _data("question_words.txt").splitlines()
-    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+    return _words("question_words.txt")
 
 
 @lru_cache(maxsize=1)
