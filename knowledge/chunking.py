@@ -17,8 +17,9 @@ from knowledge.loaders import Block, ParsedDocument
 from knowledge.metadata import DocumentMeta
 from zhtext.sentences import split_sentences
 
-# Also bumped when a loader reads documents differently (3: plain-text titles that open with a year).
-CHUNKER_VERSION = "3"
+# Also bumped when a loader reads documents differently (3: plain-text titles that open with a year;
+# 4: fragments join a neighbour).
+CHUNKER_VERSION = "4"
 
 _NUM = "一二三四五六七八九十百千零〇两"
 # A table row as the chunker writes it (rows below): 表头：值；表头：值.
@@ -329,6 +330,63 @@ def _pack(units: list[_Unit], max_chars: int, min_chars: int) -> list[_Draft]:
     return drafts
 
 
+# A passage this short ("日期：2022-05-27", "青政发〔2024〕15号", "第五条", a stray "。") says nothing alone;
+# indexed by itself its vector lies near every question's and it takes a dense candidate's place.
+_FRAGMENT_CHARS = 24
+_CONTINUATION = re.compile(r"^[。，、；：！？）)」』”’]")
+
+
+def _is_fragment(draft: _Draft) -> bool:
+    # A Q&A pair, however short, and an article with a body (第二十条 本办法自公布之日起施行。) are precise
+    # citations on their own.
+    body = sum(len(line) for line in draft.lines) - sum(len(label) for label in draft.labels)
+    return draft.size < _FRAGMENT_CHARS and not draft.alone and (not any(draft.labels) or body <= 2)
+
+
+def _absorb_fragments(drafts: list[_Draft], max_chars: int) -> list[_Draft]:
+    """Fragments join the passage they open (a date line, a document number, a lone heading) or, when they
+    continue a sentence or close the document, the one before; never across a top-level section. A chunk
+    may run over `max_chars` by a fragment's length."""
+    limit = max_chars + _FRAGMENT_CHARS
+
+    def join(first: _Draft, second: _Draft, into: _Draft) -> _Draft | None:
+        # Forward, the fragment's section holds the next passage's (a preface opens the whole document);
+        # backward, the two share a top-level section.
+        opens = into is second and second.path[: len(first.path)] == first.path
+        if not (opens or first.path[:1] == second.path[:1]) or first.size + second.size > limit:
+            return None
+        return _Draft(into.path, first.lines + second.lines, first.labels + second.labels, into.alone)
+
+    out: list[_Draft] = []
+    pending: _Draft | None = None
+    for draft in drafts:
+        if pending is not None:
+            forward = join(pending, draft, into=draft)
+            backward = None if forward or not out else join(out[-1], pending, into=out[-1])
+            if forward:
+                draft = forward
+            elif backward:
+                out[-1] = backward
+            else:
+                out.append(pending)
+            pending = None
+        if not _is_fragment(draft):
+            out.append(draft)
+            continue
+        backward = join(out[-1], draft, into=out[-1]) if out and _CONTINUATION.match(draft.lines[0]) else None
+        if backward:
+            out[-1] = backward
+        else:
+            pending = draft
+    if pending is not None:
+        backward = join(out[-1], pending, into=out[-1]) if out else None
+        if backward:
+            out[-1] = backward
+        else:
+            out.append(pending)
+    return out
+
+
 def _section(draft: _Draft) -> str:
     labels = _label_range(draft.labels)
     return " > ".join([*draft.path, labels] if labels else draft.path)
@@ -340,7 +398,7 @@ def chunk_document(
     units = build_units(parsed.blocks)
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
-    for draft in _pack(units, max_chars, min_chars):
+    for draft in _absorb_fragments(_pack(units, max_chars, min_chars), max_chars):
         text = "\n".join(draft.lines).strip()
         if not text:
             continue

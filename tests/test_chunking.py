@@ -169,3 +169,35 @@ def test_a_plain_text_headline_that_opens_with_its_year_is_the_title() -> None:
     assert parse_plain("2020中法学院热点问题解答\n正文。").title == "2020中法学院热点问题解答"
     for numbered in ("1、申请条件\n正文。", "2. 办理流程\n正文。", "（一）总则\n正文。"):
         assert parse_plain(numbered).title is None, numbered
+
+
+def test_a_date_line_opens_the_passage_that_follows_it() -> None:
+    answer = "中法学院所在的苏州校区位于独墅湖科教创新区。" * 20  # long enough to be cut in pieces
+    chunks = chunks_of(f"招生热点问答\n日期：2022-05-27\n\n5.中法学院办学地点在哪里？\n{answer}\n", "faq.txt")
+    assert chunks[0].text.startswith("日期：2022-05-27\n5.中法学院办学地点在哪里？")
+    assert all(len(c.text) >= 24 for c in chunks)
+    # The text is all still there, in order, and no chunk runs over the limit by more than the fragment.
+    assert (
+        "".join(c.text.replace("\n", "") for c in chunks)
+        == "日期：2022-05-275.中法学院办学地点在哪里？" + answer
+    )
+    assert max(len(c.text) for c in chunks) <= 420 + 24
+
+
+def test_a_lone_chapter_name_joins_its_first_article_and_a_stray_stop_the_sentence_before() -> None:
+    article = "第十八条 本细则由县教育局负责解释，自发布之日起施行，原细则同时废止，各校按本细则执行。"
+    text = f"# 细则\n\n## 第五章\n\n其他\n\n{article}\n\n## 第六章\n\n一、报名\n\n外语类保送生入校后不得转专业\n\n。\n"
+    chunks = chunks_of(text, "rules.md")
+    assert chunks[0].text == f"其他\n{article}"
+    assert chunks[0].section == "第五章 > 第十八条"
+    # The stop closes the line before it; with nothing of its own chapter to join, that stays a chunk.
+    assert chunks[-1].text == "外语类保送生入校后不得转专业\n。"
+    assert chunks[-1].section.startswith("第六章")
+    assert not any(c.text in ("其他", "。") for c in chunks)
+
+
+def test_a_short_article_with_a_body_still_stands_alone() -> None:
+    text = "# 办法\n\n第一条 为规范村务公开，保障村民知情权、参与权和监督权，根据有关规定制定本办法。\n\n第二条 本办法自公布之日起施行。\n"
+    chunks = chunks_of(text, "rules.md", min_chars=10)
+    assert [c.text for c in chunks][-1] == "第二条 本办法自公布之日起施行。"
+    assert chunks[-1].section == "第二条"
