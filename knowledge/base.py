@@ -10,6 +10,7 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
+from knowledge.aliases import DocumentAliases
 from knowledge.catalog import DocumentRecord, Filters, RejectedDocument, copy_catalog, open_catalog
 from knowledge.chunking import Chunk
 from knowledge.config import KnowledgeSettings
@@ -59,6 +60,12 @@ class KnowledgeBase:
             settings.phonetic_weight,
             settings.phrase_weight,
         )
+
+    @cached_property
+    def aliases(self) -> DocumentAliases:
+        """The names the documents define (居民医保 for 城乡居民基本医疗保险): a search by one is a search by
+        both (knowledge.aliases)."""
+        return DocumentAliases(self.catalog)
 
     @cached_property
     def embeddings(self) -> Embeddings:
@@ -154,9 +161,11 @@ class KnowledgeBase:
         k: int = 0,
     ) -> list[SearchHit]:
         """Every candidate chunk the retrievers found (`candidates` each, at least `k`), fused, best
-        first, as hits without passages: the list `places` reads big from."""
+        first, as hits without passages: the list `places` reads big from. The query is searched with the
+        other names of each name the documents define in it (knowledge.aliases)."""
         if not query.strip():
             return []
+        query = self.aliases.expand(query)
         limit = max(k, self.settings.candidates)
         dense = self.dense_search(query, limit, filters) if mode in ("hybrid", "dense") else []
         lexical = self.lexical_search(query, limit, filters) if mode in ("hybrid", "lexical") else []
