@@ -164,13 +164,8 @@ def measure_latency(
                 dense = _latency(lambda q: kb.dense_search(q, 40), questions)
                 lexical = _latency(lambda q: kb.lexical_search(q, 40), questions)
                 hybrid = _latency(lambda q: kb.search(q, k=5), questions)
-                # The same search without the list of words side by side (knowledge.proximity), in turn.
-                weights, kb.weights = kb.weights, replace(kb.weights, phrase=0.0)
-                without_pairs = _latency(lambda q: kb.search(q, k=5), questions)
-                kb.weights = weights
                 rebuild, alternative = _bm25s_latency(kb, questions)
-                row = (*dense, *lexical, *hybrid, without_pairs[1], alternative[0], rebuild, peak_rss_mb())
-                rows.append((size, *row))
+                rows.append((size, *dense, *lexical, *hybrid, alternative[0], rebuild, peak_rss_mb()))
         finally:
             kb.close()
     return rows
@@ -199,7 +194,6 @@ def main(
                 "BM25 p95",
                 "hybrid p50",
                 "hybrid p95",
-                "hybrid p95, no pairs",
                 "bm25s p50",
                 "bm25s rebuild s",
                 "peak RSS MB",

@@ -16,11 +16,10 @@ from knowledge.chunking import Chunk
 from knowledge.config import KnowledgeSettings
 from knowledge.embeddings import embedder_id, make_embeddings
 from knowledge.hybrid import FusionWeights, HybridRetriever, SearchHit, SearchMode, fuse
-from knowledge.lexical import query_pairs, query_tokens
+from knowledge.lexical import query_tokens
 from knowledge.passages import read_big as read_big_passages
 from knowledge.passages import years_first, years_in
 from knowledge.phonetic import pinyin_tokens
-from knowledge.proximity import phrase_ranking
 from knowledge.vector_text import recipe
 from knowledge.vectors import VectorStore, make_client
 from zhtext.normalize import normalize_query
@@ -58,7 +57,6 @@ class KnowledgeBase:
             settings.lexical_weight,
             settings.fusion_k,
             settings.phonetic_weight,
-            settings.phrase_weight,
         )
 
     @cached_property
@@ -125,16 +123,6 @@ class KnowledgeBase:
             pinyin_tokens(normalize_query(query)), limit, filters, "chunks_pinyin"
         )
 
-    def phrase_search(self, query: str, candidates: Sequence[str]) -> list[tuple[str, float]]:
-        """Those of `candidates` holding neighbouring words of the query side by side, best first
-        (knowledge.proximity); nothing when the fusion gives the list no weight."""
-        pairs = query_pairs(normalize_query(query))
-        if not pairs or not candidates or self.weights.phrase <= 0:
-            return []
-        tokens = self.catalog.chunk_tokens(list(dict.fromkeys(candidates)))
-        containing = self.catalog.token_counts(word for pair in pairs for word in pair)
-        return phrase_ranking(pairs, tokens, containing, self.catalog.chunk_count())
-
     def search(
         self,
         query: str,
@@ -172,8 +160,7 @@ class KnowledgeBase:
         phonetic = self.phonetic_search(query, limit, filters) if spoken and mode == "hybrid" else []
         if mode == "hybrid":
             unembedded = self.pending([chunk_id for chunk_id, _ in lexical]) if lexical else set()
-            phrase = self.phrase_search(query, [chunk_id for chunk_id, _ in (*dense, *lexical)])
-            ranked = fuse(dense, lexical, self.weights, phonetic, unembedded, phrase)
+            ranked = fuse(dense, lexical, self.weights, phonetic, unembedded)
         else:
             ranked = dense or lexical
         # Only chunks in the committed catalog count: vectors left by an interrupted ingest are ignored.

@@ -282,10 +282,6 @@ class Catalog:
         copy the catalog (`table="chunks_pinyin"`: the pinyin keys)."""
         raise NotImplementedError
 
-    def chunk_tokens(self, ids: Sequence[str]) -> dict[str, list[str]]:
-        """The lexical tokens of each of the chunks `ids` that exist, in the text's order."""
-        raise NotImplementedError
-
     def token_counts(self, tokens: Iterable[str]) -> dict[str, int]:
         """In how many chunks each lexical token occurs (0: the knowledge base never mentions it)."""
         raise NotImplementedError
@@ -588,16 +584,6 @@ class SqliteCatalog(Catalog):
             " ORDER BY c.rowid"
         )
         return [(str(chunk_id), str(tokens).split()) for chunk_id, tokens in rows]
-
-    def chunk_tokens(self, ids: Sequence[str]) -> dict[str, list[str]]:
-        if not ids:
-            return {}
-        rows = self._rows(
-            "SELECT c.id, f.tokens FROM chunks c JOIN chunks_fts f ON f.rowid = c.rowid"
-            f" WHERE c.id IN ({_marks(len(ids))})",
-            list(ids),
-        )
-        return {str(chunk_id): str(tokens).split() for chunk_id, tokens in rows}
 
     def token_counts(self, tokens: Iterable[str]) -> dict[str, int]:
         counts = {}

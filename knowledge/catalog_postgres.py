@@ -252,12 +252,6 @@ class PostgresCatalog(Catalog):
         rows = self._rows(f"SELECT id, {column} FROM knowledge.chunks ORDER BY rowid")
         return [(str(chunk_id), list(tokens)) for chunk_id, tokens in rows]
 
-    def chunk_tokens(self, ids: Sequence[str]) -> dict[str, list[str]]:
-        if not ids:
-            return {}
-        rows = self._rows("SELECT id, tokens FROM knowledge.chunks WHERE id = ANY(%s)", (list(ids),))
-        return {str(chunk_id): list(tokens) for chunk_id, tokens in rows}
-
     def token_counts(self, tokens: Iterable[str]) -> dict[str, int]:
         wanted = list(dict.fromkeys(tokens))
         rows = self._rows(

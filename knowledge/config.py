@@ -123,12 +123,6 @@ class KnowledgeSettings(HomeSettings):
         " every benchmark question gets the exact search's list.",
     )
     phonetic_weight: float = Field(default=0.2, description="Weight of the pinyin list for spoken questions.")
-    phrase_weight: float = Field(
-        default=0.1,
-        ge=0,
-        description="Weight of the list of candidates holding the question's neighbouring words side by side"
-        " (knowledge/proximity.py); chosen on the tuning halves of the retrieval benchmark's sets, 0: off.",
-    )
     passage_chars: int = Field(
         default=750,
         ge=0,

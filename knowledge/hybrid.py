@@ -92,8 +92,6 @@ class FusionWeights:
     k: int = 60
     phonetic: float = 0.0
     """Weight of the pinyin list, used for spoken questions only."""
-    phrase: float = 0.0
-    """Weight of the list of candidates holding the question's words side by side (knowledge.proximity)."""
 
 
 def _scaled(ranking: Sequence[tuple[str, float]]) -> dict[str, float]:
@@ -112,20 +110,13 @@ def fuse(
     weights: FusionWeights,
     phonetic: Sequence[tuple[str, float]] = (),
     unembedded: Collection[str] = (),
-    phrase: Sequence[tuple[str, float]] = (),
 ) -> list[tuple[str, float]]:
     """Fuse ranked lists of (id, score), best first, into one list of (id, fused score). A chunk in
     `unembedded` has no vector yet, so the dense list could not rank it: its lexical score stands in for
     the dense one instead of counting as zero (a document uploaded a minute ago is not second to every
     embedded one)."""
     fused: dict[str, float] = {}
-    lists = (
-        (dense, weights.dense),
-        (lexical, weights.lexical),
-        (phonetic, weights.phonetic),
-        (phrase, weights.phrase),
-    )
-    for ranking, weight in lists:
+    for ranking, weight in ((dense, weights.dense), (lexical, weights.lexical), (phonetic, weights.phonetic)):
         if weights.method == "rrf":
             for rank, (chunk_id, _) in enumerate(ranking, start=1):
                 boost = weights.dense if ranking is lexical and chunk_id in unembedded else 0.0

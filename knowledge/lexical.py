@@ -8,14 +8,12 @@ import logging
 import re
 from functools import lru_cache
 from importlib import resources
-from itertools import pairwise
 
 import jieba
 
 from zhtext.normalize import fold_width, to_simplified
 
 _WORDLIKE = re.compile(r"[\w\u4e00-\u9fff]", re.UNICODE)
-_CLAUSE_BREAK = re.compile(r"[\s,.!?;:，。！？；：、]+")
 
 
 def _data(name: str) -> str:
@@ -71,14 +69,3 @@ def query_tokens(question: str) -> list[str]:
     第几 ...), which name what is asked, never where it is written."""
     asking = question_words()
     return [token for token in lexical_tokens(question) if token not in asking]
-
-
-def query_pairs(question: str) -> list[tuple[str, str]]:
-    """Neighbouring `query_tokens` of each clause of a question: the words a passage that says the same
-    thing has side by side (经济 学院 院长). Clauses are cut at punctuation and spaces, so a term the
-    thesaurus appended pairs only within itself (城乡居民 医保)."""
-    pairs: list[tuple[str, str]] = []
-    for clause in _CLAUSE_BREAK.split(question):
-        tokens = query_tokens(clause)
-        pairs.extend((first, second) for first, second in pairwise(tokens) if first != second)
-    return list(dict.fromkeys(pairs))

@@ -5,15 +5,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from langchain_core.documents import Document
-from langchain_core.embeddings import Embeddings
 
 from knowledge.base import KnowledgeBase
 from knowledge.catalog import Filters
 from knowledge.hybrid import FusionWeights, HybridRetriever, fuse
-from knowledge.ingest import ingest
-from knowledge.lexical import lexical_tokens, query_pairs, query_tokens
-from knowledge.proximity import phrase_ranking
-from xiangyin.settings import Settings
+from knowledge.lexical import lexical_tokens, query_tokens
 from zhtext.normalize import normalize_query
 
 
@@ -111,12 +107,6 @@ def test_score_fusion_scales_each_list_to_unit_range() -> None:
     assert [cid for cid, _ in fuse(dense, lexical, FusionWeights("score", 0.2, 0.8))][:2] == ["c", "a"]
     # A list of one (or of equal scores) counts fully rather than vanishing.
     assert dict(fuse([], [("x", 3.0)], FusionWeights("score"))) == {"x": pytest.approx(0.5)}
-    # The list of words side by side adds its own weight.
-    with_phrase = dict(
-        fuse(dense, lexical, FusionWeights("score", 0.2, 0.8, phrase=0.1), phrase=[("a", 2.0)])
-    )
-    assert with_phrase["a"] == pytest.approx(0.2 + 0.8 * 0.5 + 0.1)
-    assert with_phrase["c"] == pytest.approx(0.8)
 
 
 def test_lexical_tokens_use_the_domain_dictionary_and_drop_question_words() -> None:
@@ -131,72 +121,6 @@ def test_a_lexical_query_leaves_out_the_words_that_only_ask() -> None:
     assert "谁" in lexical_tokens("谁主管、谁审核")
     assert query_tokens("2023年法学院的院长是谁？") == ["2023", "年", "法学院", "院长"]
     assert query_tokens("排名第几？何时举行？") == ["排名", "举行"]
-
-
-def test_word_pairs_are_taken_within_each_clause_of_a_question() -> None:
-    pairs = query_pairs(normalize_query("2023年，中国人民大学经济学院的院长是谁？ 城乡居民医保"))
-    assert pairs == [
-        ("2023", "年"),
-        ("中国人民大学", "经济"),
-        ("经济", "学院"),
-        ("学院", "院长"),
-        ("城乡居民", "医保"),
-    ]
-    # Never across a comma or onto a term the thesaurus appended; a one-word question has none.
-    assert ("年", "中国人民大学") not in pairs and ("院长", "城乡居民") not in pairs
-    assert query_pairs("低保") == []
-
-
-def test_a_pair_counts_only_side_by_side_and_a_rarer_pair_counts_more() -> None:
-    tokens = {
-        "council": ["经济", "学院", "党委书记", "院长", "刘守英"],
-        "forum": ["文学院", "院长", "历史", "学院", "院长", "经济", "论坛"],
-        "apart": ["经济", "论坛", "学院", "简介"],
-    }
-    containing = {"经济": 3, "学院": 3, "院长": 2, "党委书记": 1}
-    ranked = phrase_ranking(
-        [("经济", "学院"), ("学院", "院长"), ("党委书记", "院长")], tokens, containing, 100
-    )
-    assert [chunk_id for chunk_id, _ in ranked] == ["council", "forum"]
-    scores = dict(ranked)
-    # council: 经济 学院 and 党委书记 院长 (rarer words, worth more); forum: 学院 院长 only.
-    assert scores["council"] > 2 * scores["forum"]
-    assert phrase_ranking([], tokens, containing, 100) == []
-
-
-def test_the_passage_with_the_questions_words_side_by_side_is_lifted(
-    tmp_path: Path, embeddings: Embeddings
-) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "forum.txt").write_text(
-        "美术教育论坛\n\n文学院院长陈剑澜、哲学院院长臧峰宇、历史学院院长朱浒、国学院院长杨庆中、艺术学院院长丁方出席"
-        "论坛，学院师生代表参加。\n",
-        encoding="utf-8",
-    )
-    (docs / "council.txt").write_text(
-        "数字经济教指委成立\n\n经济学院党委书记、院长刘守英表示，教指委秘书处设在学校，要做好服务工作。\n",
-        encoding="utf-8",
-    )
-    (docs / "intake.txt").write_text(
-        "招生简章\n\n经济类专业按大类招生，学院将在第二学年分流。\n", encoding="utf-8"
-    )
-    question = "经济学院的院长是谁？"
-    scores = {}
-    for weight in (0.0, 0.1):
-        kb = KnowledgeBase(Settings(home=tmp_path / f"home-{weight}", phrase_weight=weight), embeddings)
-        ingest(kb, [docs])
-        hits = kb.ranking(question)
-        phrase = kb.phrase_search(question, [h.chunk.id for h in hits])
-        source = {h.chunk.id: h.chunk.source for h in hits}
-        # council.txt has 经济 学院 and 学院 院长 side by side, forum.txt 学院 院长 (历史学院院长), intake.txt neither.
-        assert [source[chunk_id] for chunk_id, _ in phrase] == (
-            ["council.txt", "forum.txt"] if weight else []
-        )
-        scores[weight] = {h.chunk.source: h.score for h in hits}
-        kb.close()
-    assert scores[0.1]["council.txt"] == pytest.approx(scores[0.0]["council.txt"] + 0.1)
-    assert scores[0.1]["intake.txt"] == pytest.approx(scores[0.0]["intake.txt"])
 
 
 def test_dense_search_returns_the_nearest_vectors_not_an_approximation(tmp_path: Path) -> None:
