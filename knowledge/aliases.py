@@ -34,6 +34,8 @@ _ITEM_BREAK = re.compile(r"[、和与及]")
 _LONGEST_NAME = 24
 _LEADING_PARTICLES = "由在对向经为将把被与和及的"
 """Words jieba joins to a name's first character (由县 of 由县社会保险事业管理中心)."""
+_COMMON_CHUNKS, _COMMON_SHARE = 10, 0.03
+"""A defined name's item in more chunks than both (农村 of 三农) is an everyday word: it brings nothing."""
 _MOST_CHUNKS = 2_000
 """Chunks read for definitions; a knowledge base defines far fewer names than this."""
 
@@ -75,7 +77,7 @@ def _counted_items(before: str, name: str) -> list[str] | None:
     last = items[-count:]
     # The first counted item runs on from the text before the list; keep its last word only.
     last[0] = list(word_tokenizer().cut(last[0]))[-1]
-    if any(len(item) < 2 or len(item) > 12 for item in last):
+    if name in last or any(len(item) < 2 or len(item) > 12 for item in last):
         return None
     return last
 
@@ -119,33 +121,44 @@ class DocumentAliases:
                     for alias in definitions(chunk.text):
                         known = aliases.get(alias.said, ())
                         aliases[alias.said] = known + tuple(a for a in alias.also if a not in known)
+                # 农业、农村、农民（以下简称"三农"）: a question saying 农村 is not asking about 三农.
+                counts = self._catalog.token_counts(aliases)
+                common = max(_COMMON_CHUNKS, _COMMON_SHARE * self._catalog.chunk_count())
+                aliases = {said: also for said, also in aliases.items() if counts.get(said, 0) <= common}
                 self._aliases, self._generation = aliases, generation
             return self._aliases
 
     def expand(self, query: str) -> str:
         """`query` with the other names of every defined name it holds appended (the thesaurus's way:
         after a space, each its own clause), unless the query holds them already. A two-character name
-        (中网, 人图) counts only where jieba's words start and end with it, not inside a longer word
-        (集中网点: 集中 / 网点)."""
-        bounds: set[int] | None = None
+        (中网, 三农) counts within one of jieba's words or on their bounds, not across two (集中网点: 集中 /
+        网点)."""
+        spans: list[tuple[int, int]] | None = None
         added: list[str] = []
         for said, also in self.table().items():
             if said not in query:
                 continue
             if len(said) <= 2:
-                bounds = _word_bounds(query) if bounds is None else bounds
-                if not any(at in bounds and at + len(said) in bounds for at in _places(query, said)):
+                spans = _word_spans(query) if spans is None else spans
+                if not any(_whole(at, at + len(said), spans) for at in _places(query, said)):
                     continue
             added.extend(a for a in also if a not in query and a not in added)
         return " ".join([query, *added]) if added else query
 
 
-def _word_bounds(text: str) -> set[int]:
-    bounds, at = {0}, 0
+def _word_spans(text: str) -> list[tuple[int, int]]:
+    spans, at = [], 0
     for word in word_tokenizer().cut(text):
+        spans.append((at, at + len(word)))
         at += len(word)
-        bounds.add(at)
-    return bounds
+    return spans
+
+
+def _whole(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether text[start:end] lies within one word, or starts and ends on words' bounds."""
+    starts = {a for a, _ in spans}
+    ends = {b for _, b in spans}
+    return (start in starts and end in ends) or any(a <= start and end <= b for a, b in spans)
 
 
 def _places(text: str, part: str) -> list[int]:

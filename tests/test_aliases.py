@@ -85,7 +85,7 @@ def test_a_question_by_either_name_finds_the_article_that_uses_the_other(
     kb.close()
 
 
-def test_a_two_character_name_counts_only_as_a_word_of_its_own(
+def test_a_two_character_name_counts_within_a_word_or_on_word_bounds_not_across_two(
     tmp_path: Path, embeddings: Embeddings
 ) -> None:
     docs = tmp_path / "docs"
@@ -97,4 +97,23 @@ def test_a_two_character_name_counts_only_as_a_word_of_its_own(
     ingest(kb, [docs])
     assert kb.aliases.expand("中网几月举行？") == "中网几月举行？ 中国网球公开赛"
     assert kb.aliases.expand("村里集中网点在哪？") == "村里集中网点在哪？"
+    kb.close()
+
+
+def test_an_everyday_word_of_a_counted_list_brings_nothing(tmp_path: Path, embeddings: Embeddings) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "plan.txt").write_text(
+        "工作要点\n\n坚持把解决好农业、农村、农民（以下简称“三农”）问题作为全县工作的重中之重。\n",
+        encoding="utf-8",
+    )
+    for n in range(12):
+        (docs / f"village{n}.txt").write_text(
+            f"第{n}村简介\n\n本村是农村改革试点村，有{n + 3}个村民小组。\n", encoding="utf-8"
+        )
+    kb = KnowledgeBase(Settings(home=tmp_path / "home"), embeddings)
+    ingest(kb, [docs])
+    # 农村 is in 13 of 13 chunks: asking about 农村 is not asking about 三农; 三农 still means all three.
+    assert kb.aliases.expand("农村低保怎么申请？") == "农村低保怎么申请？"
+    assert kb.aliases.expand("三农问题是什么？") == "三农问题是什么？ 农业 农村 农民"
     kb.close()
