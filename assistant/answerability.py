@@ -483,6 +483,17 @@ def states_some(asked: Asked, question: str, sentence: str, context: str = "", p
     return any(answers(_one_kind(asked, kind), question, sentence, context, passage) for kind in kinds)
 
 
+def holds_phone(text: str) -> bool:
+    return bool(_PHONE.search(text))
+
+
+def misses_the_number(asked: Asked, answer: str) -> bool:
+    """A question asking only for a phone number, answered without one: the passages held none (the
+    hand-off gives a number to call instead). The phone is preferred, not required, before composing,
+    because the contact line often closes a document outside the matched chunk; the answer has read it."""
+    return asked.kinds == {"phone"} and not holds_phone(answer)
+
+
 def answerable(asked: Asked, question: str, sentences: list[tuple[str, str, str]]) -> bool:
     """Every asked kind is stated by some (sentence, context, passage) (two questions in one,
     什么时候办、在哪办, may be answered by two sentences), under the question's constraints. The

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from assistant.answer import Answer, AnswerKind, Citation, HeardReading, Passage
-from assistant.answerability import answerable, read_question, states_some
+from assistant.answerability import answerable, holds_phone, misses_the_number, read_question, states_some
 from assistant.checking import check
 from assistant.composers import make_composer
 from assistant.composing import Composer, Draft, Evidence
@@ -84,6 +84,7 @@ class _Stage:
 
 _YEAR = re.compile(r"(?<!\d)(20\d\d)(?=年)")
 _CODE = re.compile(r"[a-z].*\d|\d.*[a-z]")
+_CONTACT = re.compile(r"咨询|热线|联系|服务电话|办理电话")
 _REPLY_KINDS = ("greeting", "thanks", "goodbye", "identity", "foreign", "refusal")
 
 
@@ -249,11 +250,26 @@ class Assistant:
     def _select(self, state: _State) -> None:
         """The passages offered as evidence, numbered [1]..[n]: best first, none repeating another,
         about the question's subject; the chunks refusal is judged on are chosen the same way."""
-        state.hits = self._offered(state.standalone, state.hits)
+        state.hits = self._with_contact_line(state.standalone, self._offered(state.standalone, state.hits))
         # Without read big both lists are the same chunks: choose once (the subject costs catalog reads).
         read_big = self.settings.read_big
         state.screened = self._offered(state.standalone, state.screened) if read_big else state.hits
         state.evidence = [Evidence(n, hit) for n, hit in enumerate(state.hits, start=1)]
+
+    def _with_contact_line(self, question: str, hits: list[SearchHit]) -> list[SearchHit]:
+        """A question asking only for a number to call, whose passages hold none: the contact line of the
+        best passages' document about the asked topic (its title names a topic word of the question) is
+        offered too. A contact line often closes a document, far from the chunk the question matched
+        (种粮补贴有问题打哪个电话问？ matches 农户对补贴…有疑问的, the number is the last line)."""
+        if not hits or read_question(question).kinds != {"phone"} or any(holds_phone(h.text) for h in hits):
+            return hits
+        topics = topic_terms(question)
+        for source in dict.fromkeys(hit.chunk.source for hit in hits[:2]):
+            lines = [c for c in self.kb.catalog.chunks_of(source) if holds_phone(c.text)]
+            if lines and any(term in lines[0].title for term in topics):
+                line = next((c for c in lines if _CONTACT.search(c.text)), lines[-1])
+                return [*hits, SearchHit(line, min(hit.score for hit in hits) / 2)]
+        return hits
 
     def _offered(self, question: str, hits: Sequence[SearchHit]) -> list[SearchHit]:
         kept: list[SearchHit] = []
@@ -366,6 +382,8 @@ class Assistant:
             state.composer = f"{self.extractive.name} (fallback from {failed})"
         if not result.ok:
             log.error("answer failed the check: %s", result.problems)
+            draft.refused = True
+        if not draft.refused and misses_the_number(read_question(state.standalone), draft.text):
             draft.refused = True
         state.draft = draft
         # A question naming something no document mentions (油茶, 签证) is answered only when the answer

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from assistant.answerability import answerable, answers, read_question
+from assistant.answerability import answerable, answers, misses_the_number, read_question
 from assistant.extractive import ExtractiveComposer, sentences_of
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
@@ -146,6 +146,14 @@ def test_an_asked_phone_number_is_read_as_such_and_never_refuses() -> None:
     assert answerable(asked, "医保电话多少？", [("可以拨打县医疗保障服务中心电话办理。", "", "")])
 
 
+def test_an_answer_to_a_phone_question_must_hold_a_number() -> None:
+    asked = read_question("防返贫的热线电话是多少？")
+    assert misses_the_number(asked, "通过小程序防返贫一键申报为家里提交了申请[1]。")
+    assert not misses_the_number(asked, "防返贫监测热线：0571-86201999（24小时受理）[1]。")
+    # A second question beside it (去哪里办) may be answered without a number.
+    assert not misses_the_number(read_question("医保的事去哪里办？电话多少？"), "到乡镇便民服务中心办理[1]。")
+
+
 def test_villagers_words_are_not_taken_for_names() -> None:
     for question in (
         "俺家老汉是二级残疾，护理补贴一个月给多钱？",
@@ -193,6 +201,54 @@ def test_on_topic_passages_without_the_asked_fact_are_refused(festival: Assistan
     assert when.refused, when.answer
     phone = festival.ask("丰收节展销区报名电话是多少？")
     assert not phone.refused and "0571-86300123" in phone.answer
+
+
+def test_a_phone_question_the_documents_hold_no_number_for_is_refused(
+    tmp_path: Path, embeddings: Embeddings
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "coop.md").write_text(
+        "# 桃源村农机合作社\n\n桃源村农机合作社为村民提供机耕、机收服务，机耕每亩收费80元。\n\n"
+        "农机合作社有拖拉机6台、收割机2台，农忙时每天早上7点出工。\n",
+        encoding="utf-8",
+    )
+    settings = Settings(home=tmp_path / "home")
+    kb = KnowledgeBase(settings, embeddings)
+    ingest(kb, [docs])
+    assistant = Assistant(settings, knowledge_base=kb, sessions=SessionStore(tmp_path / "sessions.sqlite3"))
+    assert not assistant.ask("农机合作社机耕每亩收费多少？").refused
+    # The passages are about the co-operative, but no number to call is in them.
+    phone = assistant.ask("农机合作社的电话是多少？")
+    assert phone.refused, phone.answer
+    kb.close()
+
+
+def test_a_phone_question_reads_the_contact_line_that_closes_the_document(
+    tmp_path: Path, embeddings: Embeddings
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    articles = [
+        "第一条 为做好2025年农机作业补贴发放工作，保障种粮农户利益，根据上级有关文件精神，结合本县实际，制定本办法。",
+        "第二条 农户对补贴面积或金额有疑问的，可先找村民委员会核对，村民委员会应当在五个工作日内答复并说明理由。",
+        "第三条 机耕、机收作业补贴标准为每亩20元，由乡镇按实际作业面积核定后，通过社会保障卡发放到户。",
+        "第四条 作业面积由乡镇农业综合服务中心组织核查，核查结果在村务公开栏公示不少于七天，接受群众监督。",
+        "第五条 弄虚作假、虚报冒领补贴资金的，一经查实，追回已发放资金，并取消该户下一年度补贴资格。",
+        "第六条 本办法由县农业农村局负责解释，自发布之日起施行，有效期至2025年12月31日。",
+        "附：咨询电话0571-86300188（县农业农村局农机科，工作日8:30—17:30）",
+    ]
+    (docs / "machinery-subsidy.md").write_text(
+        "# 青溪县2025年农机作业补贴发放办法\n\n" + "\n\n".join(articles) + "\n", encoding="utf-8"
+    )
+    settings = Settings(home=tmp_path / "home", answer_passages=2, read_big=False)
+    kb = KnowledgeBase(settings, embeddings)
+    ingest(kb, [docs])
+    assistant = Assistant(settings, knowledge_base=kb, sessions=SessionStore(tmp_path / "sessions.sqlite3"))
+    answer = assistant.ask("农机作业补贴有疑问找村里核对，核对不了打哪个电话？")
+    assert not answer.refused and "0571-86300188" in answer.answer, answer.answer
+    assert any("0571-86300188" in c.quote for c in answer.citations)
+    kb.close()
 
 
 def test_the_extractive_composer_quotes_only_sentences_that_state_the_asked_fact() -> None:
