@@ -350,8 +350,8 @@ def _absorb_fragments(drafts: list[_Draft], max_chars: int) -> list[_Draft]:
     limit = max_chars + _FRAGMENT_CHARS
 
     def join(first: _Draft, second: _Draft, into: _Draft) -> _Draft | None:
-        # Forward, the fragment's section holds the next passage's (a preface opens the whole document);
-        # backward, the two share a top-level section.
+        # The two share a top-level section, or (forward) the fragment's section holds the next passage's:
+        # a preface with no section opens the whole document.
         opens = into is second and second.path[: len(first.path)] == first.path
         if not (opens or first.path[:1] == second.path[:1]) or first.size + second.size > limit:
             return None
