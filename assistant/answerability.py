@@ -13,6 +13,7 @@ constraints alone.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
@@ -487,11 +488,20 @@ def holds_phone(text: str) -> bool:
     return bool(_PHONE.search(text))
 
 
-def misses_the_number(asked: Asked, answer: str) -> bool:
-    """A question asking only for a phone number, answered without one: the passages held none (the
-    hand-off gives a number to call instead). The phone is preferred, not required, before composing,
-    because the contact line often closes a document outside the matched chunk; the answer has read it."""
-    return asked.kinds == {"phone"} and not holds_phone(answer)
+def misses_the_number(
+    asked: Asked, answer: str, topics: Sequence[str] = (), titles: Sequence[str] = ()
+) -> bool:
+    """A question asking only for a phone number, answered without one, or only with numbers whose
+    sentences and cited documents' `titles` name none of the question's `topics` (县气象局的电话 answered
+    with a platform's 客服电话): the passages held no number for it, and the hand-off gives one to call.
+    The phone is preferred, not required, before composing, because the contact line often closes a
+    document outside the matched chunk; the answer has read it."""
+    if asked.kinds != {"phone"}:
+        return False
+    numbered = [s for s in re.split(r"(?<=[。！？])", answer) if holds_phone(s)]
+    if not numbered:
+        return True
+    return bool(topics) and not any(t in text for t in topics for text in (*numbered, *titles))
 
 
 def answerable(asked: Asked, question: str, sentences: list[tuple[str, str, str]]) -> bool:

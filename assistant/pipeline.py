@@ -383,8 +383,12 @@ class Assistant:
         if not result.ok:
             log.error("answer failed the check: %s", result.problems)
             draft.refused = True
-        if not draft.refused and misses_the_number(read_question(state.standalone), draft.text):
-            draft.refused = True
+        if not draft.refused:
+            titles = [
+                e.hit.chunk.title for e in state.evidence if e.number in draft.cited and holds_phone(e.text)
+            ]
+            topics = topic_terms(state.standalone)
+            draft.refused = misses_the_number(read_question(state.standalone), draft.text, topics, titles)
         state.draft = draft
         # A question naming something no document mentions (油茶, 签证) is answered only when the answer
         # covers most of the rest of it.

@@ -150,6 +150,14 @@ def test_an_answer_to_a_phone_question_must_hold_a_number() -> None:
     asked = read_question("防返贫的热线电话是多少？")
     assert misses_the_number(asked, "通过小程序防返贫一键申报为家里提交了申请[1]。")
     assert not misses_the_number(asked, "防返贫监测热线：0571-86201999（24小时受理）[1]。")
+    # A number, but another office's: neither its sentence nor its document names the asked topic.
+    weather = read_question("县气象局的电话是多少？")
+    platform = ["青溪数字乡村平台使用手册"]
+    assert misses_the_number(weather, "客服电话：0571-86258000[1]。", ["气象局"], platform)
+    assert not misses_the_number(weather, "县气象局值班电话：0571-86201111[1]。", ["气象局"], platform)
+    assert not misses_the_number(
+        asked, "咨询电话：0571-86201999（24小时受理）[1]。", ["返贫"], ["巩固拓展脱贫成果防返贫监测帮扶办法"]
+    )
     # A second question beside it (去哪里办) may be answered without a number.
     assert not misses_the_number(read_question("医保的事去哪里办？电话多少？"), "到乡镇便民服务中心办理[1]。")
 
