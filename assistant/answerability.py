@@ -504,6 +504,16 @@ def misses_the_number(
     return bool(topics) and not any(t in text for t in topics for text in (*numbered, *titles))
 
 
+def about_something_else(asked: Asked, topics: Sequence[str], cited: Sequence[str]) -> bool:
+    """An answer to a question asking only for an amount whose `cited` passages (title, section and
+    text) name none of the question's `topics`, nor the documents' words for them: its figure is another
+    thing's (社保卡丢了补办一张要交多少钱？ answered with a watch card's 每月10元)."""
+    if asked.kinds != {"amount"} or not topics:
+        return False
+    names = {name for topic in topics for name in synonym_names(topic)}
+    return not any(name in text for name in names for text in cited)
+
+
 def answerable(asked: Asked, question: str, sentences: list[tuple[str, str, str]]) -> bool:
     """Every asked kind is stated by some (sentence, context, passage) (two questions in one,
     什么时候办、在哪办, may be answered by two sentences), under the question's constraints. The

@@ -16,7 +16,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from assistant.answer import Answer, AnswerKind, Citation, HeardReading, Passage
-from assistant.answerability import answerable, holds_phone, misses_the_number, read_question, states_some
+from assistant.answerability import (
+    about_something_else,
+    answerable,
+    holds_phone,
+    misses_the_number,
+    read_question,
+    states_some,
+)
 from assistant.checking import check
 from assistant.composers import make_composer
 from assistant.composing import Composer, Draft, Evidence
@@ -37,6 +44,7 @@ from assistant.understanding import Understanding
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import embedder_id
 from knowledge.hybrid import SearchHit
+from zhtext.normalize import normalize_query
 
 log = logging.getLogger(__name__)
 
@@ -383,17 +391,25 @@ class Assistant:
         if not result.ok:
             log.error("answer failed the check: %s", result.problems)
             draft.refused = True
-        if not draft.refused:
-            titles = [
-                e.hit.chunk.title for e in state.evidence if e.number in draft.cited and holds_phone(e.text)
-            ]
-            topics = topic_terms(state.standalone)
-            draft.refused = misses_the_number(read_question(state.standalone), draft.text, topics, titles)
+        if not draft.refused and self._beside_the_question(state.standalone, draft, state.evidence):
+            draft.refused = True
         state.draft = draft
         # A question naming something no document mentions (油茶, 签证) is answered only when the answer
         # covers most of the rest of it.
         if draft.refused or (state.unknown_terms and draft.coverage < self.settings.refusal_unknown_coverage):
             state.reply_kind = "refusal"
+
+    @staticmethod
+    def _beside_the_question(question: str, draft: Draft, evidence: Sequence[Evidence]) -> bool:
+        """An answer to 电话多少 without a number for the asked topic, or to 多少钱 whose passages never
+        name what was asked about (answerability.misses_the_number, about_something_else)."""
+        asked, topics = read_question(question), topic_terms(normalize_query(question))
+        cited = [item for item in evidence if item.number in draft.cited]
+        numbered = [item.hit.chunk.title for item in cited if holds_phone(item.text)]
+        passages = [f"{item.hit.chunk.title} {item.hit.chunk.section} {item.text}" for item in cited]
+        return misses_the_number(asked, draft.text, topics, numbered) or about_something_else(
+            asked, topics, passages
+        )
 
     def _unknown_terms(self, question: str, spoken: bool = False) -> list[str]:
         """Topic words of the question that no passage of the knowledge base contains. A villager's word

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 from langchain_core.embeddings import Embeddings
 
-from assistant.answerability import answerable, answers, misses_the_number, read_question
+from assistant.answerability import (
+    about_something_else,
+    answerable,
+    answers,
+    misses_the_number,
+    read_question,
+)
 from assistant.extractive import ExtractiveComposer, sentences_of
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
@@ -160,6 +166,17 @@ def test_an_answer_to_a_phone_question_must_hold_a_number() -> None:
     )
     # A second question beside it (去哪里办) may be answered without a number.
     assert not misses_the_number(read_question("医保的事去哪里办？电话多少？"), "到乡镇便民服务中心办理[1]。")
+
+
+def test_an_amount_answer_from_passages_that_never_name_the_asked_thing_is_about_something_else() -> None:
+    asked = read_question("社保卡丢了补办一张要交多少钱？")
+    watch = "宽带5G套餐手册 五、老人手表 另外需要一张手表卡，每月10元，含1GB流量和100分钟通话。"
+    assert about_something_else(asked, ["社保卡"], [watch])
+    assert not about_something_else(asked, ["社保卡"], [watch, "社会保障卡 补换卡 社保卡补办工本费20元。"])
+    # The documents' word for the villager's counts (新农合 -> 城乡居民医保), and only amounts are judged.
+    premium = "城乡居民医保政策问答 一、缴费 2025年度个人缴费标准为每人每年400元。"
+    assert not about_something_else(read_question("新农合今年一个人交多少钱？"), ["新农合"], [premium])
+    assert not about_something_else(read_question("社保卡丢了去哪补办？"), ["社保卡"], [watch])
 
 
 def test_villagers_words_are_not_taken_for_names() -> None:
