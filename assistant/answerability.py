@@ -484,6 +484,13 @@ def states_some(asked: Asked, question: str, sentence: str, context: str = "", p
     return any(answers(_one_kind(asked, kind), question, sentence, context, passage) for kind in kinds)
 
 
+def names_any(topics: Sequence[str], texts: Sequence[str]) -> bool:
+    """Whether some text holds one of the topic words, or the documents' word for it (新农合:
+    城乡居民医保)."""
+    names = {name for topic in topics for name in synonym_names(topic)}
+    return any(name in text for name in names for text in texts)
+
+
 def holds_phone(text: str) -> bool:
     return bool(_PHONE.search(text))
 
@@ -501,7 +508,7 @@ def misses_the_number(
     numbered = [s for s in re.split(r"(?<=[。！？])", answer) if holds_phone(s)]
     if not numbered:
         return True
-    return bool(topics) and not any(t in text for t in topics for text in (*numbered, *titles))
+    return bool(topics) and not names_any(topics, [*numbered, *titles])
 
 
 def about_something_else(asked: Asked, topics: Sequence[str], cited: Sequence[str]) -> bool:
@@ -510,8 +517,7 @@ def about_something_else(asked: Asked, topics: Sequence[str], cited: Sequence[st
     thing's (社保卡丢了补办一张要交多少钱？ answered with a watch card's 每月10元)."""
     if asked.kinds != {"amount"} or not topics:
         return False
-    names = {name for topic in topics for name in synonym_names(topic)}
-    return not any(name in text for name in names for text in cited)
+    return not names_any(topics, cited)
 
 
 def answerable(asked: Asked, question: str, sentences: list[tuple[str, str, str]]) -> bool:

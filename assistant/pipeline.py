@@ -21,6 +21,7 @@ from assistant.answerability import (
     answerable,
     holds_phone,
     misses_the_number,
+    names_any,
     read_question,
     states_some,
 )
@@ -271,10 +272,10 @@ class Assistant:
         (种粮补贴有问题打哪个电话问？ matches 农户对补贴…有疑问的, the number is the last line)."""
         if not hits or read_question(question).kinds != {"phone"} or any(holds_phone(h.text) for h in hits):
             return hits
-        topics = topic_terms(question)
+        topics = topic_terms(normalize_query(question))
         for source in dict.fromkeys(hit.chunk.source for hit in hits[:2]):
             lines = [c for c in self.kb.catalog.chunks_of(source) if holds_phone(c.text)]
-            if lines and any(term in lines[0].title for term in topics):
+            if lines and names_any(topics, [lines[0].title]):
                 line = next((c for c in lines if _CONTACT.search(c.text)), lines[-1])
                 return [*hits, SearchHit(line, min(hit.score for hit in hits) / 2)]
         return hits

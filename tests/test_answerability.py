@@ -164,6 +164,13 @@ def test_an_answer_to_a_phone_question_must_hold_a_number() -> None:
     assert not misses_the_number(
         asked, "咨询电话：0571-86201999（24小时受理）[1]。", ["返贫"], ["巩固拓展脱贫成果防返贫监测帮扶办法"]
     )
+    # The documents' word for the villager's counts: 新农合 is 城乡居民医保 in the document's title.
+    assert not misses_the_number(
+        read_question("新农合的电话是多少？"),
+        "咨询电话：0571-86213300（青溪县医疗保障服务中心）[1]。",
+        ["新农合"],
+        ["青溪县城乡居民医保政策问答（2025年版）"],
+    )
     # A second question beside it (去哪里办) may be answered without a number.
     assert not misses_the_number(read_question("医保的事去哪里办？电话多少？"), "到乡镇便民服务中心办理[1]。")
 
