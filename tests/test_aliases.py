@@ -6,12 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from langchain_core.embeddings import Embeddings
 
 from knowledge.aliases import Alias, definitions
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
-from xiangyin.settings import Settings
 
 
 @pytest.mark.parametrize(
@@ -55,23 +53,25 @@ def test_what_is_not_a_definition_of_a_name_is_left_out(text: str) -> None:
     assert definitions(text) == []
 
 
+def load(kb: KnowledgeBase, docs: Path, files: dict[str, str]) -> None:
+    """Write `files` (name -> text) into `docs` and ingest the folder."""
+    docs.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    ingest(kb, [docs])
+
+
 def test_a_question_by_either_name_finds_the_article_that_uses_the_other(
-    tmp_path: Path, embeddings: Embeddings
+    kb: KnowledgeBase, tmp_path: Path
 ) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "medical.md").write_text(
+    medical = (
         "# 青溪县城乡居民医保门诊待遇办法\n\n"
         '第一条 参保人员患高血压、糖尿病（以下简称"两病"）的，按本办法享受门诊用药保障。\n\n'
         "第二条 两病患者在乡镇卫生院门诊购药，政策范围内费用报销60%，每人每年最高报销400元。\n\n"
-        "第三条 住院费用按城乡居民医保住院待遇的规定报销，起付线300元。\n",
-        encoding="utf-8",
+        "第三条 住院费用按城乡居民医保住院待遇的规定报销，起付线300元。\n"
     )
-    (docs / "pension.md").write_text(
-        "# 养老保险办法\n\n第一条 参保人每年缴费一次，缴费档次分为200元至3000元。\n", encoding="utf-8"
-    )
-    kb = KnowledgeBase(Settings(home=tmp_path / "home"), embeddings)
-    ingest(kb, [docs])
+    pension = "# 养老保险办法\n\n第一条 参保人每年缴费一次，缴费档次分为200元至3000元。\n"
+    load(kb, tmp_path / "docs", {"medical.md": medical, "pension.md": pension})
     assert kb.aliases.expand("高血压拿药一年最多报多少？") == "高血压拿药一年最多报多少？ 两病"
     assert kb.aliases.expand("两病怎么报销") == "两病怎么报销 高血压 糖尿病"
     assert kb.aliases.expand("住院怎么报销") == "住院怎么报销"
@@ -79,41 +79,26 @@ def test_a_question_by_either_name_finds_the_article_that_uses_the_other(
     assert "每人每年最高报销400元" in hits[0].chunk.text
 
     # Mined again after the documents change: a removed definition no longer expands.
-    (docs / "medical.md").write_text("# 办法\n\n第一条 门诊购药报销60%。\n", encoding="utf-8")
-    ingest(kb, [docs])
+    load(kb, tmp_path / "docs", {"medical.md": "# 办法\n\n第一条 门诊购药报销60%。\n"})
     assert kb.aliases.expand("高血压拿药一年最多报多少？") == "高血压拿药一年最多报多少？"
-    kb.close()
 
 
 def test_a_two_character_name_counts_within_a_word_or_on_word_bounds_not_across_two(
-    tmp_path: Path, embeddings: Embeddings
+    kb: KnowledgeBase, tmp_path: Path
 ) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "tennis.txt").write_text(
-        "网球赛事\n\n中国网球公开赛（简称中网）每年九月在北京举行，中网期间开放公众观赛。\n", encoding="utf-8"
-    )
-    kb = KnowledgeBase(Settings(home=tmp_path / "home"), embeddings)
-    ingest(kb, [docs])
+    tennis = "网球赛事\n\n中国网球公开赛（简称中网）每年九月在北京举行，中网期间开放公众观赛。\n"
+    load(kb, tmp_path / "docs", {"tennis.txt": tennis})
     assert kb.aliases.expand("中网几月举行？") == "中网几月举行？ 中国网球公开赛"
     assert kb.aliases.expand("村里集中网点在哪？") == "村里集中网点在哪？"
-    kb.close()
 
 
-def test_an_everyday_word_of_a_counted_list_brings_nothing(tmp_path: Path, embeddings: Embeddings) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "plan.txt").write_text(
-        "工作要点\n\n坚持把解决好农业、农村、农民（以下简称“三农”）问题作为全县工作的重中之重。\n",
-        encoding="utf-8",
-    )
+def test_an_everyday_word_of_a_counted_list_brings_nothing(kb: KnowledgeBase, tmp_path: Path) -> None:
+    files = {
+        "plan.txt": "工作要点\n\n坚持把解决好农业、农村、农民（以下简称“三农”）问题作为全县工作的重中之重。\n"
+    }
     for n in range(12):
-        (docs / f"village{n}.txt").write_text(
-            f"第{n}村简介\n\n本村是农村改革试点村，有{n + 3}个村民小组。\n", encoding="utf-8"
-        )
-    kb = KnowledgeBase(Settings(home=tmp_path / "home"), embeddings)
-    ingest(kb, [docs])
+        files[f"village{n}.txt"] = f"第{n}村简介\n\n本村是农村改革试点村，有{n + 3}个村民小组。\n"
+    load(kb, tmp_path / "docs", files)
     # 农村 is in 13 of 13 chunks: asking about 农村 is not asking about 三农; 三农 still means all three.
     assert kb.aliases.expand("农村低保怎么申请？") == "农村低保怎么申请？"
     assert kb.aliases.expand("三农问题是什么？") == "三农问题是什么？ 农业 农村 农民"
-    kb.close()

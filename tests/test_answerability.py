@@ -6,7 +6,9 @@ asked topic but lack some of the asked facts."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from langchain_core.embeddings import Embeddings
@@ -214,16 +216,26 @@ FESTIVAL = """# 青溪县第五届农民丰收节
 """
 
 
-@pytest.fixture
-def festival(tmp_path: Path, embeddings: Embeddings) -> Iterator[Assistant]:
+@contextmanager
+def assistant_over(
+    tmp_path: Path, embeddings: Embeddings, files: dict[str, str], **options: Any
+) -> Iterator[Assistant]:
+    """An assistant over a knowledge base of `files` (name -> text), with settings `options`."""
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "festival.md").write_text(FESTIVAL, encoding="utf-8")
-    settings = Settings(home=tmp_path / "home")
+    for name, text in files.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    settings = Settings(home=tmp_path / "home", **options)
     kb = KnowledgeBase(settings, embeddings)
     ingest(kb, [docs])
     yield Assistant(settings, knowledge_base=kb, sessions=SessionStore(tmp_path / "sessions.sqlite3"))
     kb.close()
+
+
+@pytest.fixture
+def festival(tmp_path: Path, embeddings: Embeddings) -> Iterator[Assistant]:
+    with assistant_over(tmp_path, embeddings, {"festival.md": FESTIVAL}) as assistant:
+        yield assistant
 
 
 def test_on_topic_passages_without_the_asked_fact_are_refused(festival: Assistant) -> None:
@@ -238,29 +250,20 @@ def test_on_topic_passages_without_the_asked_fact_are_refused(festival: Assistan
 def test_a_phone_question_the_documents_hold_no_number_for_is_refused(
     tmp_path: Path, embeddings: Embeddings
 ) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "coop.md").write_text(
+    coop = (
         "# 桃源村农机合作社\n\n桃源村农机合作社为村民提供机耕、机收服务，机耕每亩收费80元。\n\n"
-        "农机合作社有拖拉机6台、收割机2台，农忙时每天早上7点出工。\n",
-        encoding="utf-8",
+        "农机合作社有拖拉机6台、收割机2台，农忙时每天早上7点出工。\n"
     )
-    settings = Settings(home=tmp_path / "home")
-    kb = KnowledgeBase(settings, embeddings)
-    ingest(kb, [docs])
-    assistant = Assistant(settings, knowledge_base=kb, sessions=SessionStore(tmp_path / "sessions.sqlite3"))
-    assert not assistant.ask("农机合作社机耕每亩收费多少？").refused
-    # The passages are about the co-operative, but no number to call is in them.
-    phone = assistant.ask("农机合作社的电话是多少？")
-    assert phone.refused, phone.answer
-    kb.close()
+    with assistant_over(tmp_path, embeddings, {"coop.md": coop}) as assistant:
+        assert not assistant.ask("农机合作社机耕每亩收费多少？").refused
+        # The passages are about the co-operative, but no number to call is in them.
+        phone = assistant.ask("农机合作社的电话是多少？")
+        assert phone.refused, phone.answer
 
 
 def test_a_phone_question_reads_the_contact_line_that_closes_the_document(
     tmp_path: Path, embeddings: Embeddings
 ) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
     articles = [
         "第一条 为做好2025年农机作业补贴发放工作，保障种粮农户利益，根据上级有关文件精神，结合本县实际，制定本办法。",
         "第二条 农户对补贴面积或金额有疑问的，可先找村民委员会核对，村民委员会应当在五个工作日内答复并说明理由。",
@@ -270,17 +273,12 @@ def test_a_phone_question_reads_the_contact_line_that_closes_the_document(
         "第六条 本办法由县农业农村局负责解释，自发布之日起施行，有效期至2025年12月31日。",
         "附：咨询电话0571-86300188（县农业农村局农机科，工作日8:30—17:30）",
     ]
-    (docs / "machinery-subsidy.md").write_text(
-        "# 青溪县2025年农机作业补贴发放办法\n\n" + "\n\n".join(articles) + "\n", encoding="utf-8"
-    )
-    settings = Settings(home=tmp_path / "home", answer_passages=2, read_big=False)
-    kb = KnowledgeBase(settings, embeddings)
-    ingest(kb, [docs])
-    assistant = Assistant(settings, knowledge_base=kb, sessions=SessionStore(tmp_path / "sessions.sqlite3"))
-    answer = assistant.ask("农机作业补贴有疑问找村里核对，核对不了打哪个电话？")
-    assert not answer.refused and "0571-86300188" in answer.answer, answer.answer
-    assert any("0571-86300188" in c.quote for c in answer.citations)
-    kb.close()
+    plan = "# 青溪县2025年农机作业补贴发放办法\n\n" + "\n\n".join(articles) + "\n"
+    files = {"machinery-subsidy.md": plan}
+    with assistant_over(tmp_path, embeddings, files, answer_passages=2, read_big=False) as assistant:
+        answer = assistant.ask("农机作业补贴有疑问找村里核对，核对不了打哪个电话？")
+        assert not answer.refused and "0571-86300188" in answer.answer, answer.answer
+        assert any("0571-86300188" in c.quote for c in answer.citations)
 
 
 def test_the_extractive_composer_quotes_only_sentences_that_state_the_asked_fact() -> None:
