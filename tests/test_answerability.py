@@ -326,15 +326,8 @@ SUBJECT_DOCS = {
 
 @pytest.fixture
 def county(tmp_path: Path, embeddings: Embeddings) -> Iterator[Assistant]:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in SUBJECT_DOCS.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    settings = Settings(home=tmp_path / "home")
-    kb = KnowledgeBase(settings, embeddings)
-    ingest(kb, [docs])
-    yield Assistant(settings, knowledge_base=kb, sessions=SessionStore(tmp_path / "sessions.sqlite3"))
-    kb.close()
+    with assistant_over(tmp_path, embeddings, SUBJECT_DOCS) as assistant:
+        yield assistant
 
 
 def test_the_answer_comes_from_passages_about_the_questions_subject(county: Assistant) -> None:
