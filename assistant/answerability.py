@@ -34,7 +34,10 @@ _ASKS: dict[AskedKind, re.Pattern[str]] = {
         r"(?<!电话)(?<!号码)(?<!热线)(?<!电话是)(?<!号码是)(?<!热线是)多少(?!个?(岗位|职位)?(是|为)?什么)|多钱|几[个户人亩元块万千百只台次家所名位]|比例|占比|几成|多大|多高|多重|多长(?!时间)"
     ),
     "person": re.compile(r"谁|哪位|何人|哪些人(?!能|可以)|主演|总导演|导演是|创始人|获得者|得主"),
-    "place": re.compile(r"哪里|哪儿|在哪|何地|何处|什么地方|哪个(城市|国家|省|地方|地区|县|村|镇)|哪座城市"),
+    # 在哪个球队, 在哪一届, 集中在哪些领域 ask which one, not where.
+    "place": re.compile(
+        r"哪里|哪儿|在哪(?![个些一])|何地|何处|什么地方|哪个(城市|国家|省|地方|地区|县|村|镇)|哪座城市"
+    ),
     "name": re.compile(r"叫什么|什么名字|名字是|名称是|叫啥"),
     # 电话多少 asks for a number to dial, which an amount never is (0571-86213300 is no figure).
     "phone": re.compile(
@@ -123,6 +126,18 @@ _OFFICE = re.compile(
 _PARTY = re.compile(r"农户|农民|村民|户主|家属|子女|本人|监护人|承包方|发包方|经营者|" + _OFFICE.pattern)
 # A name before a title (李明导演), not a phrase (这其实是导演故意为之): no grammatical characters in it.
 _NAME_CHAR = r"(?:(?![是的了在这那其为与和及之等也都还就把被对从向给让个])[\u4e00-\u9fff])"
+# Roles only a person fills: an office or a place beside them (中国载人航天工程办公室 beside 航天员) is
+# no answer to who they are.
+_HUMAN_ROLE = re.compile(
+    r"主演|导演|演员|航天员|运动员|选手|校长|院长|书记|主任|局长|县长|市长|村长|镇长|乡长|总理|总统|首相|作者|编剧|教练"
+)
+# A country before its office or team (美国总统, 中国队) names whose they are, not where something is.
+_OF_A_PLACE = re.compile(r"总统|总理|首相|主席|外长|领导人|大使|队|籍|人(?![民社力])")
+# A place is where something is when said so (在泰国曼谷举行, 位于苏州市, 地点：…, 新加坡将举办): a country
+# in a list of who agreed (美国、加拿大与墨西哥将…) is not where the summit is.
+_AT = re.compile(r"[在于到赴至向]|落户|来到|前往|地[点址][:：]?|举办地|所在地")
+_HELD = re.compile(r".{0,3}?(?:举行|举办|召开|开幕|揭幕|承办|主办)")
+_QUOTED = re.compile(r"[“\"「『][^”\"」』]{1,12}[”\"」』]")
 _PERSON_HINT = re.compile(
     rf"{_NAME_CHAR}{{2,3}}(?:先生|女士|同志|书记|主任|局长|县长|市长|村长|总理|总统|主席|教授|导演|老师|医生)"
     rf"|由{_NAME_CHAR}{{2,4}}[、，和与]"
@@ -161,6 +176,25 @@ def _proper_names(text: str, flags: tuple[str, ...] = _NAME_FLAGS) -> list[str]:
         for pair in tagger().cut(text, HMM=False)
         if len(pair.word) >= 2 and pair.flag.startswith(flags) and not _NOT_A_NAME.search(pair.word)
     ]
+
+
+def _places_at(text: str) -> list[tuple[str, int]]:
+    """The places a text names, each with where it ends: jieba's places, and names ending in a kind of
+    place (体育场, 大学); an organisation (中国电影家协会) is where news came from, not a venue."""
+    found = [(m.group(), m.end()) for m in _PLACE.finditer(text)]
+    at = 0
+    for pair in tagger().cut(text, HMM=False):
+        at += len(pair.word)
+        if len(pair.word) >= 2 and pair.flag.startswith("ns") and not _NOT_A_NAME.search(pair.word):
+            found.append((pair.word, at))
+    return found
+
+
+def _person_names(text: str) -> list[str]:
+    """People's names: jieba's word discovery (HMM) finds a name it has never seen (幸明军, 于蕾), which
+    its dictionary alone splits into characters; a nickname in quotes (“铁三角”) is nobody's name."""
+    text = _QUOTED.sub(" ", text)
+    return [pair.word for pair in tagger().cut(text, HMM=True) if len(pair.word) >= 2 and pair.flag == "nr"]
 
 
 def _editions(text: str) -> list[str]:
@@ -325,9 +359,13 @@ def _unit_expression(question: str) -> re.Pattern[str] | None:
     return re.compile(rf"{_NUMBER}(?:{units})|百分之" if "%" in family else rf"{_NUMBER}(?:{units})")
 
 
-def _holds_kind(kind: AskedKind, text: str, own: tuple[str, ...], question: str) -> bool:
+def _holds_kind(
+    kind: AskedKind, text: str, own: tuple[str, ...], question: str, focus: str | None = None
+) -> bool:
     for word in sorted(own, key=len, reverse=True):
         text = text.replace(word, " ")
+    if kind in ("person", "place"):
+        text = _TITLE.sub(" ", text)  # 《警察荣誉》 is a work, nobody and nowhere
     if kind == "time":
         return bool(_TIME.search(text))
     if kind == "amount":
@@ -347,9 +385,18 @@ def _holds_kind(kind: AskedKind, text: str, own: tuple[str, ...], question: str)
     if kind == "phone":
         return bool(_PHONE.search(text))
     if kind == "place":
-        found = {m.group() for m in _PLACE.finditer(text)}
-        found |= {n for n in _proper_names(text) if n not in question}
-        return bool(found)
+        # 中国金鸡百花电影节 names the festival, not where it is held: a place directly before one of the
+        # question's topic words is part of its name.
+        topics = read_question(question).topics
+        return any(
+            name not in question
+            and not _OF_A_PLACE.match(text, end)
+            and not any(text.startswith(topic, end) for topic in topics)
+            and (_AT.search(text[max(0, end - len(name) - 3) : end]) or _HELD.match(text, end))
+            for name, end in _places_at(text)
+        )
+    if focus is not None and _HUMAN_ROLE.search(focus):
+        return bool(_PERSON_HINT.search(text) or [n for n in _person_names(text) if n not in question])
     # An answer naming someone: jieba's person tags are unreliable on their own (吴京 comes back as a
     # place), so people, places and organisations all count, beyond those the question names.
     return bool(
@@ -434,15 +481,18 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
         # A figure is named as such (产量 is no 测量), and only a sentence that names it must hold the
         # number beside it: 英语：计划20人 answers 招生计划人数 without saying 人数.
         if not any(word in sentence for word in said):
-            return _holds_kind(kind, sentence, own, question)
+            return _holds_kind(kind, sentence, own, question, focus)
     else:
         shared = set(focus) - _COMMON_CHARS
-        said += [w for w in _words(sentence) if len(w) >= 2 and shared & set(w)]
+        # A role is said as the table says it (执导 for 导演); a word sharing a character with it is
+        # another role (演员, 出演 beside 导演; 校长 beside 院长).
+        if not _HUMAN_ROLE.search(focus):
+            said += [w for w in _words(sentence) if len(w) >= 2 and shared & set(w)]
     for word in said:
         at = sentence.find(word)
         while at >= 0:
             window = sentence[max(0, at - _FOCUS_WINDOW) : at + len(word) + _FOCUS_WINDOW]
-            if _holds_kind(kind, window, own, question):
+            if _holds_kind(kind, window, own, question, focus):
                 return True
             at = sentence.find(word, at + 1)
     return False
@@ -459,6 +509,8 @@ _SAID_AS = {
     "营收": ("营业收入", "收入"),
     "收入": ("营收",),
     "总量": ("总产量", "总额"),
+    "导演": ("执导",),
+    "主演": ("出演", "饰演", "领衔", "饰"),
 }
 
 

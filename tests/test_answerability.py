@@ -69,6 +69,24 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("《青溪谣》是谁制作的？", "《青溪谣》播出后，不少观众称赞李明的表演。", "", False),
         ("《青溪谣》是谁制作的？", "《青溪谣》由青溪县文化馆李明团队制作。", "", True),
         ("《青溪谣》的导演是谁？", "“好像一出生活剧”，这其实是导演故意为之。", "", False),
+        # A role only a person fills is answered by a person's name, said as the role is said (执导):
+        # not a work's title, nor another role that shares a character with it (演员 for 导演).
+        ("《青溪谣》的导演是谁？", "《青溪谣》由王晓梅执导，全部在桃源村拍摄。", "", True),
+        ("《青溪谣》的导演是谁？", "剧中演员由青溪县文化馆挑选。", "", False),
+        ("《青溪谣》的主演是谁？", "《青溪谣》的阵容不如《警察荣誉》豪华，但主演都是实力派。", "", False),
+        ("《青溪谣》的主演是谁？", "《青溪谣》由张红梅、刘建国领衔主演。", "", True),
+        ("2025年青溪县的县长是谁？", "2025年青溪县县长王建华到桃源村调研。", "", True),
+        ("2025年青溪县的县长是谁？", "2025年青溪县县长到北京市参加培训。", "", False),
+        ("神舟二十号的航天员有谁？", "神舟二十号三名航天员进驻天宫空间站天和核心舱。", "", False),
+        # A place is where something is when the sentence says so (在…, 位于…, …举办), not a country
+        # named as someone's (美国总统), as one of a list of who agreed, or as part of the event's own
+        # name (中国丰收节).
+        ("2025年丰收节在哪里举行？", "2025年中国丰收节将于9月23日举行。", "", False),
+        ("2025年丰收节在哪里举行？", "2025年丰收节举行前，美国、加拿大与墨西哥发表声明。", "", False),
+        ("2025年丰收节在哪里举行？", "2025年丰收节将在桃源村文化广场举行。", "", True),
+        ("2027年丰收节在哪里举行？", "青溪县将举办2027年丰收节。", "", True),
+        ("医保的事去哪里办？", "到县人社局办理。", "", True),
+        ("宅基地去哪里申请？", "向村集体经济组织或村民委员会提出申请。", "", True),
         # Who gets or decides (给谁, 找谁, 谁来审批) is answered by a kind of people or an office; who someone
         # is, only by a name.
         ("我把地包给别人种了，地力补贴给谁？", "土地已经流转的，补贴仍发给承包农户。", "", True),
@@ -138,6 +156,13 @@ def test_the_passage_dates_and_names_a_sentence_that_holds_no_other_year() -> No
     assert answers(asked, question, "图书室每天上午8点开门。", "", passage)
     assert not answers(asked, question, "2019年图书室晚上9点关门。", "", passage)
     assert not answers(asked, question, "日期：2025-03-01", "", passage), "a page's date line is no answer"
+
+
+def test_which_one_is_not_where() -> None:
+    assert read_question("2023年张三在哪个球队？").kinds == frozenset()
+    assert read_question("第几届丰收节在哪一届评选中获奖？").kinds == frozenset()
+    assert read_question("丰收节在哪个城市举办？").kinds == {"place"}
+    assert read_question("丰收节在哪举办？").kinds == {"place"}
 
 
 def test_questions_of_a_kind_that_cannot_be_checked_are_left_to_the_other_checks() -> None:
