@@ -97,6 +97,25 @@ _CONTACT = re.compile(r"咨询|热线|联系|服务电话|办理电话")
 _REPLY_KINDS = ("greeting", "thanks", "goodbye", "identity", "foreign", "refusal")
 
 
+def _naming_all(
+    question: str, hits: Sequence[SearchHit], matched: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str]]:
+    """The sentences read around the matched chunks that name every topic word of the question
+    themselves (or the documents' word for it), beside the matched chunks' own: the asked fact often
+    stands in the matched chunk's next rows (耕地地力保护补贴于2024年6月25日前全部发放到户 after the
+    table of standards). Sentences that only share the page would be words to match, not the fact."""
+    topics = topic_terms(normalize_query(question))
+    if not topics:
+        return matched
+    seen = {text for text, _, _ in matched}
+    around = [
+        (p.text, p.context, p.passage)
+        for p in sentences_in_context([hit.chunk for hit in hits])
+        if p.text not in seen and all(names_any([topic], [p.text]) for topic in topics)
+    ]
+    return [*matched, *around]
+
+
 def _passage(hit: SearchHit) -> Passage:
     c = hit.chunk
     return Passage(
@@ -362,7 +381,8 @@ class Assistant:
     @staticmethod
     def _stating(state: _State) -> tuple[bool, list[bool]]:
         """Whether the retrieved sentences state what the question asks for, under its constraints
-        (every part of it, by some sentence), and for each passage whether one of its sentences does."""
+        (every part of it, by some sentence: of the matched chunks, or read around them and naming every
+        topic word itself), and for each matched chunk whether one of its sentences does."""
         asked = read_question(state.standalone)
         chunks = [hit.chunk for hit in state.screened]
         placed = list(sentences_in_context(chunks))
@@ -372,7 +392,9 @@ class Assistant:
         for p in placed:
             if not per_passage[p.chunk] and states_some(asked, question, p.text, p.context, p.passage):
                 per_passage[p.chunk] = True
-        return answerable(asked, state.standalone, sentences), per_passage
+        if answerable(asked, state.standalone, sentences):
+            return True, per_passage
+        return answerable(asked, question, _naming_all(question, state.hits, sentences)), per_passage
 
     def _check(self, state: _State) -> None:
         draft = state.draft

@@ -299,6 +299,18 @@ def test_the_assistant_reads_passages_but_judges_refusal_on_the_matched_chunks(
     assert any(r[1] for r in refused) and not all(r[1] for r in refused)
 
 
+def test_a_fact_read_around_the_matched_chunks_answers_when_it_names_every_topic(
+    assistant: Assistant,
+) -> None:
+    """去年的地力补贴是啥时候发到卡上的？ matches the 2024 report's table of standards; the payment dates
+    stand in the rows after it (耕地地力保护补贴于2024年6月25日前全部发放到户), outside the chunks refusal
+    is judged on. A sentence read around them that names every topic word itself answers."""
+    answer = assistant.ask("去年的地力补贴是啥时候发到卡上的？")
+    assert not answer.refused, answer.answer
+    assert "6月25日" in answer.answer
+    assert {c.source for c in answer.citations} == {"policy/grain-subsidy-2024-payment-report.md"}
+
+
 def test_a_price_is_read_from_the_table_rows_named_for_it(assistant: Assistant) -> None:
     """村里的宽带多少钱一个月 was answered with the 乡村惠民卡 at 19元, a phone plan whose row says 无宽带;
     the rows named for broadband (单宽带300M 40元, 单宽带500M 60元) are the answer, quoted whole."""
