@@ -101,7 +101,10 @@ _NAMED = re.compile(r"[“\"「『《][^”\"」』》]{1,30}[”\"」』》]|�
 # was written, not when the asked thing happened; it is context, not part of the sentence.
 _DATELINE = re.compile(
     r"^\s*(?:(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}, \d{4}"
-    r"|(?:日期[:：]\s*)?\d{4}-\d{2}-\d{2})\s*(?:\.\.\.|…)?\s*"
+    r"|(?:日期[:：]\s*)?\d{4}-\d{2}-\d{2}"
+    # A wire story's dateline (新华社北京4月3日电（记者…）): when it was filed, not when the visit is.
+    r"|[^，。：:于在将]{0,12}?\d{1,2}月\d{1,2}日电(?![视话影脑动器力网商源池费梯气台子线价量厂站工缆])"
+    r"(?:[（(][^）)]{0,30}[）)])?)\s*(?:\.\.\.|…)?\s*"
 )
 _PAGE_DATE = re.compile(
     r"(?:日期|发布时间)[:：]\s*\d{4}"

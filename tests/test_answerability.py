@@ -141,6 +141,9 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # A news dateline is when the page was written, not the asked date; a question answers nothing.
         ("丰收节什么时候开幕？", "Sep 20, 2025 ... 丰收节的筹备工作正在紧张进行。", "", False),
         ("丰收节什么时候开幕？", "丰收节什么时候开幕？", "", False),
+        ("丰收节什么时候开幕？", "新华社青溪9月3日电（记者李明）县里介绍了丰收节开幕的有关安排。", "", False),
+        ("丰收节什么时候开幕？", "新华社青溪9月3日电（记者李明）丰收节将于9月23日开幕。", "", True),
+        ("丰收节什么时候开幕？", "丰收节开幕式于9月23日电视直播。", "", True),
     ],
 )
 def test_a_sentence_answers_only_what_it_states(
