@@ -223,6 +223,9 @@ _FOCUS_FLAGS = ("v", "n", "vn", "nz")
 _WH_TOKEN = re.compile(r"谁|哪里|哪儿|何时|何地|何处|时间|日期|时候|几号|哪天|哪年|几点")
 
 
+_SPLIT_WORD = re.compile(r"[\u4e00-\u9fff](?<![的是有在了和与及或等])")
+
+
 def _focus(question: str) -> dict[AskedKind, str]:
     """For each asked person, place or time, the two-character content word beside its question word
     (and for an amount, the figure the question names: 产量, 营收):
@@ -273,7 +276,11 @@ def _focus(question: str) -> dict[AskedKind, str]:
         # one-character 报 or 办 (耕地补贴啥时候去村里报 asks when to report, not when the subsidy is
         # anything); 颁奖时间, 航天员有谁: the word before a noun-like question word.
         if match.group() in ("时间", "日期"):
-            words = before[-1:]
+            # 出分时间: a word jieba does not know comes as single characters, and it is the one the time
+            # goes with, not 高考 before it.
+            pair = tokens[max(0, index - 2) : index]
+            split = len(pair) == 2 and all(len(w) == 1 and _SPLIT_WORD.match(w) for w, _ in pair)
+            words = ["".join(w for w, _ in pair)] if split else before[-1:]
         elif after or question[max(0, match.start() - 1) : match.start()] not in ("是", "有"):
             words = after[:1]
         else:
@@ -469,6 +476,22 @@ def _only_denied(term: str, sentence: str) -> bool:
 # Characters too common to tie two words together (举行 and 进行 share only 行).
 _COMMON_CHARS = frozenset("行发开时人年大中出上下会有为是的不一生工作事成家业地理用动分主公日月部")
 _FOCUS_WINDOW = 30
+_FIGURE_LEAD = 4
+_NUMBER_CHARS = frozenset("0123456789.,")
+_CLAUSE = re.compile(r"[，。；;,！？!?]")
+# 41.2万吨的粮食产量: a number and its unit, then 的 and the figure's own words (not
+# 31个省（区、市）的棉花产量).
+_QUALIFYING = re.compile(r"\d[\d.,]*[^\d，。；]{0,3}的[\u4e00-\u9fff]{0,4}$")
+
+
+def _figure_lead(before: str) -> str:
+    """What may stand before a named figure's word and still be its number: a figure follows its word
+    (营收达150亿元, 参保人数（人）：41230) or qualifies it in the same clause (41.2万吨的粮食产量); a number
+    further before belongs to another figure (研发投入超过150亿元，占比营收15.6%; 259.77万人通过了资格审查，
+    通过资格审查人数…)."""
+    clause = _CLAUSE.split(before)[-1]
+    qualified = _QUALIFYING.search(clause)
+    return clause[qualified.start() :] if qualified else clause[-_FIGURE_LEAD:]
 """Characters either side of the asked thing's word within which its person, place or time is said."""
 
 
@@ -494,7 +517,15 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
     for word in said:
         at = sentence.find(word)
         while at >= 0:
-            window = sentence[max(0, at - _FOCUS_WINDOW) : at + len(word) + _FOCUS_WINDOW]
+            lead = _figure_lead(sentence[max(0, at - _FOCUS_WINDOW) : at]) if kind == "amount" else None
+            start = at - len(lead) if lead is not None else max(0, at - _FOCUS_WINDOW)
+            end = at + len(word) + _FOCUS_WINDOW
+            # Never cut a number: the 2 left of 2022年 would be a figure of its own.
+            while start > 0 and sentence[start - 1] in _NUMBER_CHARS:
+                start -= 1
+            while end < len(sentence) and sentence[end] in _NUMBER_CHARS:
+                end += 1
+            window = sentence[start:end]
             if _holds_kind(kind, window, own, question, focus):
                 return True
             at = sentence.find(word, at + 1)

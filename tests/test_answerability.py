@@ -67,6 +67,9 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("青溪5号稻种什么时候上市？", "青溪3号稻种于去年4月上市。", "", False),
         # The asked person, place or time goes with the question's word for it (谁制作, 颁奖时间).
         ("《青溪谣》是谁制作的？", "《青溪谣》播出后，不少观众称赞李明的表演。", "", False),
+        # A word jieba does not know (出分, split into 出 and 分) is still what the time goes with.
+        ("2025年青溪县中考出分时间", "2025年青溪县中考将于6月17日至6月19日进行。", "", False),
+        ("2025年地力补贴到账时间", "2025年耕地地力保护补贴于6月25日前全部发放到户。", "", True),
         ("《青溪谣》是谁制作的？", "《青溪谣》由青溪县文化馆李明团队制作。", "", True),
         ("《青溪谣》的导演是谁？", "“好像一出生活剧”，这其实是导演故意为之。", "", False),
         # A role only a person fills is answered by a person's name, said as the role is said (执导):
@@ -138,6 +141,12 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("2025年全县参保人数", "2025年全县参保：城乡居民41230人；", "", True),
         ("2025年青溪县GDP增长率", "2025年青溪县GDP同比增长5.2%。", "", True),
         ("2025年青溪县GDP增长率", "2025年青溪县GDP达到312亿元。", "", False),
+        # A named figure's number follows its word or qualifies it in its clause (41.2万吨的粮食产量); one
+        # further before is another figure's.
+        ("2025年青溪农商银行营收多少？", "2025年青溪农商银行营收12.6亿元，同比增长8%。", "", True),
+        ("2025年青溪农商银行营收多少？", "2025年青溪农商银行科技投入超过1.5亿元，占比营收12%。", "", False),
+        ("2025年全县粮食产量", "2025年全县41.2万吨的粮食产量创历史新高。", "", True),
+        ("2025年全县参保人数", "2025年全县共有41230人提交了申请，审核通过人数占九成。", "", False),
         # A news dateline is when the page was written, not the asked date; a question answers nothing.
         ("丰收节什么时候开幕？", "Sep 20, 2025 ... 丰收节的筹备工作正在紧张进行。", "", False),
         ("丰收节什么时候开幕？", "丰收节什么时候开幕？", "", False),
