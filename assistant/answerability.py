@@ -492,6 +492,8 @@ def _figure_lead(before: str) -> str:
     clause = _CLAUSE.split(before)[-1]
     qualified = _QUALIFYING.search(clause)
     return clause[qualified.start() :] if qualified else clause[-_FIGURE_LEAD:]
+
+
 """Characters either side of the asked thing's word within which its person, place or time is said."""
 
 
