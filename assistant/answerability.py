@@ -476,6 +476,7 @@ def _only_denied(term: str, sentence: str) -> bool:
 # Characters too common to tie two words together (举行 and 进行 share only 行).
 _COMMON_CHARS = frozenset("行发开时人年大中出上下会有为是的不一生工作事成家业地理用动分主公日月部")
 _FOCUS_WINDOW = 30
+"""Characters either side of the asked thing's word within which its person, place or time is said."""
 _FIGURE_LEAD = 4
 _NUMBER_CHARS = frozenset("0123456789.,")
 _CLAUSE = re.compile(r"[，。；;,！？!?]")
@@ -492,9 +493,6 @@ def _figure_lead(before: str) -> str:
     clause = _CLAUSE.split(before)[-1]
     qualified = _QUALIFYING.search(clause)
     return clause[qualified.start() :] if qualified else clause[-_FIGURE_LEAD:]
-
-
-"""Characters either side of the asked thing's word within which its person, place or time is said."""
 
 
 def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, ...], question: str) -> bool:
