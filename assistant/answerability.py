@@ -18,10 +18,11 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
-from assistant.followup import tagger, topic_terms
+from assistant.followup import topic_terms
 from assistant.normalize import synonym_names
 from knowledge.chunking import row_parts
-from knowledge.lexical import word_tokenizer
+from knowledge.holders import HUMAN_ROLE, person_names
+from knowledge.lexical import pos_tagger, word_tokenizer
 from zhtext.normalize import normalize_query, to_simplified
 
 AskedKind = Literal["time", "amount", "person", "place", "name", "phone"]
@@ -129,18 +130,12 @@ _OFFICE = re.compile(
 _PARTY = re.compile(r"农户|农民|村民|户主|家属|子女|本人|监护人|承包方|发包方|经营者|" + _OFFICE.pattern)
 # A name before a title (李明导演), not a phrase (这其实是导演故意为之): no grammatical characters in it.
 _NAME_CHAR = r"(?:(?![是的了在这那其为与和及之等也都还就把被对从向给让个])[\u4e00-\u9fff])"
-# Roles only a person fills: an office or a place beside them (中国载人航天工程办公室 beside 航天员) is
-# no answer to who they are.
-_HUMAN_ROLE = re.compile(
-    r"主演|导演|演员|航天员|运动员|选手|校长|院长|书记|主任|局长|县长|市长|村长|镇长|乡长|总理|总统|首相|作者|编剧|教练"
-)
 # A country before its office or team (美国总统, 中国队) names whose they are, not where something is.
 _OF_A_PLACE = re.compile(r"总统|总理|首相|主席|外长|领导人|大使|队|籍|人(?![民社力])")
 # A place is where something is when said so (在泰国曼谷举行, 位于苏州市, 地点：…, 新加坡将举办): a country
 # in a list of who agreed (美国、加拿大与墨西哥将…) is not where the summit is.
 _AT = re.compile(r"[在于到赴至向]|落户|来到|前往|地[点址][:：]?|举办地|所在地")
 _HELD = re.compile(r".{0,3}?(?:举行|举办|召开|开幕|揭幕|承办|主办)")
-_QUOTED = re.compile(r"[“\"「『][^”\"」』]{1,12}[”\"」』]")
 _PERSON_HINT = re.compile(
     rf"{_NAME_CHAR}{{2,3}}(?:先生|女士|同志|书记|主任|局长|县长|市长|村长|总理|总统|主席|教授|导演|老师|医生)"
     rf"|由{_NAME_CHAR}{{2,4}}[、，和与]"
@@ -176,7 +171,7 @@ class Asked:
 def _proper_names(text: str, flags: tuple[str, ...] = _NAME_FLAGS) -> list[str]:
     return [
         pair.word
-        for pair in tagger().cut(text, HMM=False)
+        for pair in pos_tagger().cut(text, HMM=False)
         if len(pair.word) >= 2 and pair.flag.startswith(flags) and not _NOT_A_NAME.search(pair.word)
     ]
 
@@ -186,18 +181,11 @@ def _places_at(text: str) -> list[tuple[str, int]]:
     place (体育场, 大学); an organisation (中国电影家协会) is where news came from, not a venue."""
     found = [(m.group(), m.end()) for m in _PLACE.finditer(text)]
     at = 0
-    for pair in tagger().cut(text, HMM=False):
+    for pair in pos_tagger().cut(text, HMM=False):
         at += len(pair.word)
         if len(pair.word) >= 2 and pair.flag.startswith("ns") and not _NOT_A_NAME.search(pair.word):
             found.append((pair.word, at))
     return found
-
-
-def _person_names(text: str) -> list[str]:
-    """People's names: jieba's word discovery (HMM) finds a name it has never seen (幸明军, 于蕾), which
-    its dictionary alone splits into characters; a nickname in quotes (“铁三角”) is nobody's name."""
-    text = _QUOTED.sub(" ", text)
-    return [pair.word for pair in tagger().cut(text, HMM=True) if len(pair.word) >= 2 and pair.flag == "nr"]
 
 
 def _editions(text: str) -> list[str]:
@@ -231,7 +219,7 @@ def _focus(question: str) -> dict[AskedKind, str]:
     (and for an amount, the figure the question names: 产量, 营收):
     after it when one follows (谁制作的, 在哪里举行, 何时施行), else before it (颁奖时间, 航天员有谁).
     Shorter words (办, 交, 报) are a villager's everyday verbs the documents word otherwise; not a focus."""
-    tokens = [(t.word, t.flag) for t in tagger().cut(question, HMM=False)]
+    tokens = [(t.word, t.flag) for t in pos_tagger().cut(question, HMM=False)]
     found: dict[AskedKind, str] = {}
     figure = _FIGURE.search(question)
     if figure is not None:
@@ -405,8 +393,8 @@ def _holds_kind(
             and (_AT.search(text[max(0, end - len(name) - 3) : end]) or _HELD.match(text, end))
             for name, end in _places_at(text)
         )
-    if focus is not None and _HUMAN_ROLE.search(focus):
-        return bool(_PERSON_HINT.search(text) or [n for n in _person_names(text) if n not in question])
+    if focus is not None and HUMAN_ROLE.search(focus):
+        return bool(_PERSON_HINT.search(text) or [n for n in person_names(text) if n not in question])
     # An answer naming someone: jieba's person tags are unreliable on their own (吴京 comes back as a
     # place), so people, places and organisations all count, beyond those the question names.
     return bool(
@@ -512,7 +500,7 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
         shared = set(focus) - _COMMON_CHARS
         # A role is said as the table says it (执导 for 导演); a word sharing a character with it is
         # another role (演员, 出演 beside 导演; 校长 beside 院长).
-        if not _HUMAN_ROLE.search(focus):
+        if not HUMAN_ROLE.search(focus):
             said += [w for w in _words(sentence) if len(w) >= 2 and shared & set(w)]
     for word in said:
         at = sentence.find(word)

@@ -11,10 +11,8 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-import jieba.posseg
-
 from assistant.normalize import synonyms
-from knowledge.lexical import word_tokenizer
+from knowledge.lexical import pos_tagger
 
 _OPENERS = re.compile(r"^(那么|那要|那得|那就|那|还有|另外|再问一下|再问|顺便问一下|我再问|它|这个|那个|这)")
 _TOPIC_FLAGS = ("n", "nz", "nt", "ns", "nr", "vn", "eng", "j", "l")
@@ -62,11 +60,6 @@ _GENERIC_NOUNS = {
 
 
 @lru_cache(maxsize=1)
-def tagger() -> jieba.posseg.POSTokenizer:
-    return jieba.posseg.POSTokenizer(word_tokenizer())
-
-
-@lru_cache(maxsize=1)
 def _domain_words() -> frozenset[str]:
     """Words of the synonym table are topics whatever jieba tags them (it calls 低保 a verb)."""
     return frozenset(w for s in synonyms() if not s.replace for w in (s.term, s.document_term))
@@ -75,7 +68,7 @@ def _domain_words() -> frozenset[str]:
 def topic_terms(question: str) -> list[str]:
     """Content nouns of a question, in order, without generic words."""
     terms: list[str] = []
-    for pair in tagger().cut(question, HMM=False):
+    for pair in pos_tagger().cut(question, HMM=False):
         word, flag = pair.word.strip(), pair.flag
         topical = flag.startswith(_TOPIC_FLAGS) or word in _domain_words()
         if len(word) >= 2 and topical and word not in _GENERIC_NOUNS and word not in terms:

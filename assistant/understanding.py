@@ -23,14 +23,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from assistant.followup import rewrite, tagger
+from assistant.followup import rewrite
 from assistant.homophones import HomophoneRepair
 from assistant.intents import classify
 from assistant.normalize import normalize_question, synonyms
 from assistant.relative_years import RelativeYears
 from assistant.sessions import Turn
 from knowledge.catalog import Catalog
-from knowledge.lexical import stopwords
+from knowledge.lexical import pos_tagger, stopwords
 from knowledge.soundalike import SoundAlikes
 
 _OPENING = re.compile(r"^(?:[\s，,。.、？?！!：:“”\"']|嗯|啊|呃|那个)*")
@@ -101,7 +101,7 @@ class Understanding:
         with its measure, and only after the repairs of `read` (低宝 is 低保)."""
         transcript = self.sound_alikes.repair(self.homophones.repair(transcript))
         opening = _OPENING.match(transcript).end()  # type: ignore[union-attr]
-        pieces = [(p.word, p.flag) for p in tagger().cut(transcript[opening:], HMM=False)]
+        pieces = [(p.word, p.flag) for p in pos_tagger().cut(transcript[opening:], HMM=False)]
         grammatical = stopwords()
         variants: list[str] = []
         end = opening

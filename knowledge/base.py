@@ -15,10 +15,11 @@ from knowledge.catalog import DocumentRecord, Filters, RejectedDocument, copy_ca
 from knowledge.chunking import Chunk
 from knowledge.config import KnowledgeSettings
 from knowledge.embeddings import embedder_id, make_embeddings
+from knowledge.holders import asked_role
 from knowledge.hybrid import FusionWeights, HybridRetriever, SearchHit, SearchMode, fuse
 from knowledge.lexical import query_tokens
+from knowledge.passages import asked_first, years_in
 from knowledge.passages import read_big as read_big_passages
-from knowledge.passages import years_first, years_in
 from knowledge.phonetic import pinyin_tokens
 from knowledge.vector_text import recipe
 from knowledge.vectors import VectorStore, make_client
@@ -180,14 +181,16 @@ class KnowledgeBase:
     def places(self, ranking: Sequence[SearchHit], k: int, query: str) -> list[SearchHit]:
         """Retrieve small, read big (knowledge.passages): from chunk hits ranked best first, the k best
         different places, each hit with its `passage` (the matched chunk widened with its neighbours)
-        and `members`; near repeats are left out, and places whose passage names a year of `query` come
-        first."""
+        and `members`; near repeats are left out, and places whose passage names a year of `query`, or
+        the holder of the role it asks about, come first."""
         by_id = {hit.chunk.id: hit for hit in ranking}
         # A neighbour that is among the k best chunks itself (a table's next rows) was matched too.
         best = {hit.chunk.id for hit in ranking[:k]}
         budget = self.passage_chars
         around = lru_cache(maxsize=None)(self._neighbours)
-        ordered = years_first([(h.chunk, h.score) for h in ranking], years_in(query), budget, around)
+        ordered = asked_first(
+            [(h.chunk, h.score) for h in ranking], years_in(query), asked_role(query), budget, around
+        )
         return [
             replace(
                 by_id[core.id],

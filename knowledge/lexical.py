@@ -10,6 +10,7 @@ from functools import lru_cache
 from importlib import resources
 
 import jieba
+import jieba.posseg
 
 from zhtext.normalize import fold_width, to_simplified
 
@@ -45,6 +46,12 @@ def word_tokenizer() -> jieba.Tokenizer:
     # Only words jieba gets wrong (新农合 -> 新农 / 合一); long compounds would stop partial matches.
     tokenizer.load_userdict(io.StringIO(_data("userdict.txt")))
     return tokenizer
+
+
+@lru_cache(maxsize=1)
+def pos_tagger() -> jieba.posseg.POSTokenizer:
+    """jieba's part-of-speech tagger over the project's dictionary."""
+    return jieba.posseg.POSTokenizer(word_tokenizer())
 
 
 TOKENIZER_VERSION = (

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from knowledge.chunking import Chunk
+from knowledge.holders import HOLDER_BONUS, names_holder
 
 PASSAGE_CHARS = 750
 """Default budget of a passage: the 750 characters of the Langchain-Chatchat splitter we compare with
@@ -118,20 +119,29 @@ def years_in(text: str) -> set[str]:
     return set(_YEAR.findall(text))
 
 
-def years_first(
-    ranked: Sequence[tuple[Chunk, float]], years: set[str], budget: int, neighbours: Neighbours
+def asked_first(
+    ranked: Sequence[tuple[Chunk, float]],
+    years: set[str],
+    role: str | None,
+    budget: int,
+    neighbours: Neighbours,
 ) -> list[Chunk]:
-    """The chunks re-ranked so that those whose passage would name one of the question's years come
-    first among equals: a question about 2016 is about the 2016 notice, not the 2013 one that matches
-    its other words as well. The year is often only in the page's title or date line, so the passage
-    around the chunk is looked at, not the chunk alone."""
-    if not years or not ranked:
+    """The chunks re-ranked so that those whose passage would name one of the question's years, or
+    the holder of the role it asks about (`knowledge.holders`), come first among equals: a question
+    about 2016 is about the 2016 notice, not the 2013 one that matches its other words as well. The
+    year is often only in the page's title or date line, so the passage around the chunk is looked at,
+    not the chunk alone."""
+    if not (years or role) or not ranked:
         return [chunk for chunk, _ in ranked]
-    bonus = YEAR_BONUS * max(score for _, score in ranked)
+    top = max(score for _, score in ranked)
     rescored = []
     for chunk, score in ranked:
         around = widen(chunk, neighbours(chunk, _RADIUS), budget, set()) if budget > 0 else [chunk]
-        text = chunk.title + "".join(c.text for c in around)
-        rescored.append((score + (bonus if any(y in text for y in years) else 0.0), chunk))
+        text = "".join(c.text for c in around)
+        if years and any(y in f"{chunk.title}{text}" for y in years):
+            score += YEAR_BONUS * top
+        if role and names_holder(role, text):
+            score += HOLDER_BONUS * top
+        rescored.append((score, chunk))
     rescored.sort(key=lambda item: item[0], reverse=True)
     return [chunk for _, chunk in rescored]

@@ -13,7 +13,8 @@ from benchmarks.retrieval import EvalSet, answerable, halves, load_lay_cases, pa
 from evals.cases import load_cases
 from knowledge.base import KnowledgeBase
 from knowledge.chunking import Chunk
-from knowledge.passages import read_big, widen, years_first, years_in
+from knowledge.holders import asked_role, names_holder
+from knowledge.passages import asked_first, read_big, widen, years_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -142,7 +143,7 @@ def test_read_big_leaves_out_a_passage_that_repeats_a_better_one() -> None:
     assert [core.id for _, core, _ in places] == ["a-0", "c-0"]
 
 
-def test_years_first_prefers_the_passage_that_names_the_asked_year() -> None:
+def test_asked_first_prefers_the_passage_that_names_the_asked_year() -> None:
     old = Chunk("old-1", "2013.txt", 1, "圆梦计划招生80人左右。", "招生简章", "", "policy")
     new = Chunk("new-1", "2016.txt", 1, "圆梦计划招生80人左右。", "招生简章", "", "policy")
     dated = {"new-1": Chunk("new-0", "2016.txt", 0, "日期：2016-03-01", "招生简章", "", "policy")}
@@ -152,5 +153,24 @@ def test_years_first_prefers_the_passage_that_names_the_asked_year() -> None:
 
     ranked = [(old, 0.9), (new, 0.8)]
     assert years_in("2016年，圆梦计划招多少人？") == {"2016"}
-    assert [c.id for c in years_first(ranked, {"2016"}, 750, neighbours)] == ["new-1", "old-1"]
-    assert [c.id for c in years_first(ranked, set(), 750, neighbours)] == ["old-1", "new-1"]
+    assert [c.id for c in asked_first(ranked, {"2016"}, None, 750, neighbours)] == ["new-1", "old-1"]
+    assert [c.id for c in asked_first(ranked, set(), None, 750, neighbours)] == ["old-1", "new-1"]
+
+
+def test_a_who_question_prefers_the_passage_that_names_the_holder_beside_the_role() -> None:
+    """2023年，青溪县的县长是谁？ matches a ceremony where the deputy spoke as well as the page that names
+    the holder; the holder's page comes first among equals."""
+    deputy = Chunk("a-1", "a.txt", 1, "青溪县副县长王建华出席开幕式并致辞。", "丰收节开幕", "", "case")
+    holder = Chunk("b-1", "b.txt", 1, "青溪县县长李春林到桃源村调研。", "县长调研", "", "case")
+    office = Chunk("c-1", "c.txt", 1, "县长办公会议审议通过了方案。", "会议纪要", "", "case")
+
+    def alone(chunk: Chunk, radius: int) -> list[Chunk]:
+        return [chunk]
+
+    role = asked_role("2023年，青溪县的县长是谁？")
+    assert role == "县长" and asked_role("青溪县县长办公会议在哪开？") is None
+    ranked = [(deputy, 0.9), (office, 0.85), (holder, 0.8)]
+    assert [c.id for c in asked_first(ranked, set(), role, 750, alone)] == ["b-1", "a-1", "c-1"]
+    assert [c.id for c in asked_first(ranked, set(), None, 750, alone)] == ["a-1", "c-1", "b-1"]
+    assert names_holder("院长", "会后，中法学院杨伟国院长为同学们做了第一场讲座")
+    assert not names_holder("校长", "2023年12月30日，是首任校长吴玉章先生诞辰145周年纪念日")
