@@ -26,8 +26,8 @@ role (`knowledge.passages.asked_first`). On domainrag's tuning half 0.2-0.6 tied
 and 0.3-0.6 lifted lay domainrag's (.436 -> .462); 0.3, the year's bonus, did best on the held half."""
 
 _ASKS_WHO = re.compile(r"谁|哪位|何人")
-# 副校长, 原院长, 首任校长, 名誉院长: another office, or another time's holder.
-_NOT_THE_HOLDER = ("副", "原", "前", "老", "任", "誉", "代")
+# 副校长, 原院长, 首任校长, 名誉院长: another office, or another time's holder (现任校长 is the holder).
+_NOT_THE_HOLDER = re.compile(r"(?:[副原前老誉代]|首任|历任|前任|继任|原任)$")
 _QUOTED = re.compile(r"[“\"「『][^”\"」』]{1,12}[”\"」』]")
 _NEAR = 6
 """Characters after the role word (院长杨伟国, 党委书记兼副院长林嘉) or before it (杨伟国院长) a holder's
@@ -55,7 +55,7 @@ def names_holder(role: str, text: str) -> bool:
     another office or time's (副校长, 原院长, 首任校长)."""
     at = text.find(role)
     while at >= 0:
-        if not text[max(0, at - 1) : at].endswith(_NOT_THE_HOLDER):
+        if not _NOT_THE_HOLDER.search(text[max(0, at - 2) : at]):
             around = text[max(0, at - _NEAR) : at + len(role) + _NEAR]
             if person_names(around):
                 return True

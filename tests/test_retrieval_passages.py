@@ -174,3 +174,4 @@ def test_a_who_question_prefers_the_passage_that_names_the_holder_beside_the_rol
     assert [c.id for c in asked_first(ranked, set(), None, 750, alone)] == ["a-1", "c-1", "b-1"]
     assert names_holder("院长", "会后，中法学院杨伟国院长为同学们做了第一场讲座")
     assert not names_holder("校长", "2023年12月30日，是首任校长吴玉章先生诞辰145周年纪念日")
+    assert names_holder("校长", "现任校长林尚立出席并讲话")
