@@ -21,7 +21,7 @@ from typing import Literal
 from assistant.followup import topic_terms
 from assistant.normalize import synonym_names
 from knowledge.chunking import row_parts
-from knowledge.holders import HUMAN_ROLE, person_names
+from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, person_names
 from knowledge.lexical import pos_tagger, word_tokenizer
 from zhtext.normalize import normalize_query, to_simplified
 
@@ -505,9 +505,11 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
     for word in said:
         at = sentence.find(word)
         while at >= 0:
-            lead = _figure_lead(sentence[max(0, at - _FOCUS_WINDOW) : at]) if kind == "amount" else None
-            start = at - len(lead) if lead is not None else max(0, at - _FOCUS_WINDOW)
-            end = at + len(word) + _FOCUS_WINDOW
+            # A role's holder is named right beside it (院长赵忠, 党委书记兼副院长林嘉), as retrieval does.
+            reach = HOLDER_REACH if HUMAN_ROLE.search(focus) else _FOCUS_WINDOW
+            lead = _figure_lead(sentence[max(0, at - reach) : at]) if kind == "amount" else None
+            start = at - len(lead) if lead is not None else max(0, at - reach)
+            end = at + len(word) + reach
             # Never cut a number: the 2 left of 2022年 would be a figure of its own.
             while start > 0 and sentence[start - 1] in _NUMBER_CHARS:
                 start -= 1

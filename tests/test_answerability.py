@@ -81,6 +81,8 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("2025年青溪县的县长是谁？", "2025年青溪县县长王建华到桃源村调研。", "", True),
         ("2025年青溪县的县长是谁？", "2025年青溪县县长到北京市参加培训。", "", False),
         ("神舟二十号的航天员有谁？", "神舟二十号三名航天员进驻天宫空间站天和核心舱。", "", False),
+        ("神舟二十号的航天员有谁？", "北京时间11月3日，神舟二十号航天员乘组顺利进入梦天实验舱。", "", False),
+        ("神舟二十号的航天员有谁？", "神舟二十号航天员陈冬、刘洋、蔡旭哲进驻空间站。", "", True),
         # A place is where something is when the sentence says so (在…, 位于…, …举办), not a country
         # named as someone's (美国总统), as one of a list of who agreed, or as part of the event's own
         # name (中国丰收节).
