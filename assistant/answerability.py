@@ -506,7 +506,7 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
         at = sentence.find(word)
         while at >= 0:
             # A role's holder is named right beside it (院长赵忠, 党委书记兼副院长林嘉), as retrieval does.
-            reach = HOLDER_REACH if HUMAN_ROLE.search(focus) else _FOCUS_WINDOW
+            reach = HOLDER_REACH if kind == "person" and HUMAN_ROLE.search(focus) else _FOCUS_WINDOW
             lead = _figure_lead(sentence[max(0, at - reach) : at]) if kind == "amount" else None
             start = at - len(lead) if lead is not None else max(0, at - reach)
             end = at + len(word) + reach
