@@ -168,24 +168,25 @@ class Asked:
         return (*self.years, *(f"{m}月" for m in self.months), *self.names, *self.editions)
 
 
+def _names_at(text: str, flags: tuple[str, ...] = _NAME_FLAGS) -> list[tuple[str, int]]:
+    """The names jieba tags with `flags`, each with where it ends."""
+    found = []
+    at = 0
+    for pair in pos_tagger().cut(text, HMM=False):
+        at += len(pair.word)
+        if len(pair.word) >= 2 and pair.flag.startswith(flags) and not _NOT_A_NAME.search(pair.word):
+            found.append((pair.word, at))
+    return found
+
+
 def _proper_names(text: str, flags: tuple[str, ...] = _NAME_FLAGS) -> list[str]:
-    return [
-        pair.word
-        for pair in pos_tagger().cut(text, HMM=False)
-        if len(pair.word) >= 2 and pair.flag.startswith(flags) and not _NOT_A_NAME.search(pair.word)
-    ]
+    return [word for word, _ in _names_at(text, flags)]
 
 
 def _places_at(text: str) -> list[tuple[str, int]]:
     """The places a text names, each with where it ends: jieba's places, and names ending in a kind of
     place (体育场, 大学); an organisation (中国电影家协会) is where news came from, not a venue."""
-    found = [(m.group(), m.end()) for m in _PLACE.finditer(text)]
-    at = 0
-    for pair in pos_tagger().cut(text, HMM=False):
-        at += len(pair.word)
-        if len(pair.word) >= 2 and pair.flag.startswith("ns") and not _NOT_A_NAME.search(pair.word):
-            found.append((pair.word, at))
-    return found
+    return [(m.group(), m.end()) for m in _PLACE.finditer(text)] + _names_at(text, ("ns",))
 
 
 def _editions(text: str) -> list[str]:
@@ -490,6 +491,7 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
     broadcast is not the date of the production, nor a mountain ten words on the producer."""
     if focus is None:
         return _holds_kind(kind, sentence, own, question)
+    role = HUMAN_ROLE.search(focus) is not None
     said = [*_variants(focus)]
     if kind == "amount":
         # A figure is named as such (产量 is no 测量), and only a sentence that names it must hold the
@@ -500,13 +502,13 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
         shared = set(focus) - _COMMON_CHARS
         # A role is said as the table says it (执导 for 导演); a word sharing a character with it is
         # another role (演员, 出演 beside 导演; 校长 beside 院长).
-        if not HUMAN_ROLE.search(focus):
+        if not role:
             said += [w for w in _words(sentence) if len(w) >= 2 and shared & set(w)]
+    # A role's holder is named right beside it (院长赵忠, 党委书记兼副院长林嘉), as retrieval does.
+    reach = HOLDER_REACH if kind == "person" and role else _FOCUS_WINDOW
     for word in said:
         at = sentence.find(word)
         while at >= 0:
-            # A role's holder is named right beside it (院长赵忠, 党委书记兼副院长林嘉), as retrieval does.
-            reach = HOLDER_REACH if kind == "person" and HUMAN_ROLE.search(focus) else _FOCUS_WINDOW
             lead = _figure_lead(sentence[max(0, at - reach) : at]) if kind == "amount" else None
             start = at - len(lead) if lead is not None else max(0, at - reach)
             end = at + len(word) + reach

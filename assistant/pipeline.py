@@ -392,7 +392,7 @@ class Assistant:
         for p in placed:
             if not per_passage[p.chunk] and states_some(asked, question, p.text, p.context, p.passage):
                 per_passage[p.chunk] = True
-        if answerable(asked, state.standalone, sentences):
+        if answerable(asked, question, sentences):
             return True, per_passage
         return answerable(asked, question, _naming_all(question, state.hits, sentences)), per_passage
 
