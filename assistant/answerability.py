@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
 
+from assistant.ages import AgeSpan, asked_age, fits_age
 from assistant.followup import topic_terms
 from assistant.normalize import synonym_names
 from knowledge.chunking import row_parts
@@ -154,6 +155,8 @@ class Asked:
     editions: tuple[str, ...] = ()
     """Which edition or model (第28届, 小米13): met only in the sentence or beside it."""
     focus: tuple[tuple[AskedKind, str], ...] = ()
+    age: AgeSpan | None = None
+    """The villager's age (俺爹都75了): a sentence about other age groups (80至89周岁) is another rule."""
     topics: tuple[str, ...] = ()
     """The question's topic words (宽带 of 宽带多少钱): a sentence that names one only to deny it (无宽带,
     不含宽带) is about something else."""
@@ -161,7 +164,7 @@ class Asked:
 
     @property
     def checkable(self) -> bool:
-        return bool(self.kinds or self.years or self.months or self.names or self.editions)
+        return bool(self.kinds or self.years or self.months or self.names or self.editions or self.age)
 
     def own_words(self) -> tuple[str, ...]:
         """The question's own words: they are no answer when a sentence repeats them."""
@@ -298,6 +301,7 @@ def read_question(question: str) -> Asked:
         names=tuple(dict.fromkeys(names)),
         editions=tuple(dict.fromkeys(editions)),
         focus=tuple(_focus(question).items()),
+        age=asked_age(question),
         topics=tuple(topic_terms(question)),
     )
 
@@ -441,6 +445,12 @@ def answers(asked: Asked, question: str, sentence: str, context: str = "", passa
         return False
     if any(_only_denied(term, sentence) for term in asked.topics):
         return False
+    # An age is a constraint like a year: the sentence's own age groups must take it in, or, where it
+    # names none, the groups beside it (the table row's heading, the sentence before).
+    if asked.age is not None:
+        fits = fits_age(asked.age, sentence)
+        if fits is False or (fits is None and not fits_age(asked.age, context)):
+            return False
     for edition in asked.editions:
         if edition not in sentence and (
             _other_edition(edition, sentence) or not _meets(edition, sentence, context)

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from assistant.ages import asked_age, fits_age
 from assistant.answerability import PREFERRED_KINDS, Asked, read_question, states_some
 from assistant.composing import Draft, Evidence, stream_by_sentence
 from assistant.followup import rewrite, topic_terms
@@ -167,6 +168,7 @@ class ExtractiveComposer:
         q_weight = sum(_weight(t) for t in q_tokens) or 1.0
         q_bigrams = _bigrams(question)
         types = question_types(question)
+        age = asked_age(question)
         top = max((item.hit.score for item in evidence), default=0.0)
         scored = []
         for index, item in enumerate(evidence):
@@ -188,6 +190,8 @@ class ExtractiveComposer:
                 relevance = w.coverage * coverage + w.pairs * pairs + w.signal * signal - _penalty(sentence)
                 if heading and _words(said.split("；", 1)[0], q_tokens) & q_tokens:
                     relevance += w.pairs  # the row is named for what is asked (单宽带300M for 宽带)
+                if age is not None and fits_age(age, sentence):
+                    relevance += w.signal  # the rule for the villager's age group (75: 70周岁及以上)
                 total = relevance + w.prior * _prior(sentence, core, prior, ranked)
                 scored.append(_Scored(total, relevance, coverage, _Sentence(index, position, sentence)))
         return sorted(scored, key=lambda item: item.total, reverse=True)

@@ -16,6 +16,9 @@ from knowledge.lexical import pos_tagger
 
 _OPENERS = re.compile(r"^(那么|那要|那得|那就|那|还有|另外|再问一下|再问|顺便问一下|我再问|它|这个|那个|这)")
 _TOPIC_FLAGS = ("n", "nz", "nt", "ns", "nr", "vn", "eng", "j", "l")
+# A bare count (俺爹都75了, 种了30亩) says something of the villager, not what the question is about; jieba
+# tags digits "eng" like model numbers (W3). Years (2025) stay topics: they constrain the answer.
+_COUNT = re.compile(r"\d{1,3}")
 _GENERIC_NOUNS = {
     "钱",
     "事",
@@ -70,7 +73,7 @@ def topic_terms(question: str) -> list[str]:
     terms: list[str] = []
     for pair in pos_tagger().cut(question, HMM=False):
         word, flag = pair.word.strip(), pair.flag
-        topical = flag.startswith(_TOPIC_FLAGS) or word in _domain_words()
+        topical = (flag.startswith(_TOPIC_FLAGS) or word in _domain_words()) and not _COUNT.fullmatch(word)
         if len(word) >= 2 and topical and word not in _GENERIC_NOUNS and word not in terms:
             terms.append(word)
     return terms
@@ -82,7 +85,7 @@ def is_follow_up(question: str) -> bool:
         return True
     if re.search(r"呢[？?]?$", text) and len(text) <= 20:
         return True
-    return len(text) <= 12 and not topic_terms(text)
+    return len(text) <= 20 and not topic_terms(text)
 
 
 def rewrite(question: str, earlier_questions: Sequence[str]) -> str:

@@ -155,6 +155,14 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("丰收节什么时候开幕？", "新华社青溪9月3日电（记者李明）县里介绍了丰收节开幕的有关安排。", "", False),
         ("丰收节什么时候开幕？", "新华社青溪9月3日电（记者李明）丰收节将于9月23日开幕。", "", True),
         ("丰收节什么时候开幕？", "丰收节开幕式于9月23日电视直播。", "", True),
+        # The villager's age is a constraint: the rule for another age group is another rule, and a
+        # sentence naming no age group is answered for it only by the group beside it.
+        ("俺爹都75了，低保能多给点不？", "70周岁及以上老年人、未成年人，增发10%，即每人每月88元。", "", True),
+        ("俺爹都75了，低保能多给点不？", "低保对象大病保险起付线降低一半为9000元。", "", False),
+        ("85岁的老人高龄津贴一个月多少？", "年龄段：80至89周岁；津贴标准（元/人·月）：60", "", True),
+        ("85岁的老人高龄津贴一个月多少？", "年龄段：90至99周岁；津贴标准（元/人·月）：200", "", False),
+        ("六十多岁的老人食堂吃一顿多少钱？", "70周岁以上老人就餐每餐收费5元。", "", False),
+        ("六十多岁的老人食堂吃一顿多少钱？", "每餐收费8元。", "60至69周岁老人", True),
     ],
 )
 def test_a_sentence_answers_only_what_it_states(

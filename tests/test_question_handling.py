@@ -51,6 +51,13 @@ def test_topic_terms_skip_generic_words() -> None:
         (["高龄津贴每月多少钱？"], "那90岁以上的呢？", "高龄津贴90岁以上的呢？"),
         (["种粮补贴每亩多少钱？", "低保标准是多少？"], "怎么申请？", "低保怎么申请？"),
         (["低保标准是多少？"], "怎么申请低保？", "怎么申请低保？"),
+        # A bare count is no topic: a question of nothing but the villager's own situation is a
+        # follow-up, however many characters it takes.
+        (
+            ["俺家是低保户，今年低保标准是多少？"],
+            "俺爹都75了，能多给点不？",
+            "低保户低保俺爹都75了，能多给点不？",
+        ),
         ([], "那报销比例呢？", "那报销比例呢？"),
     ],
 )
@@ -62,6 +69,10 @@ def test_is_follow_up() -> None:
     assert is_follow_up("那要交多少钱？")
     assert is_follow_up("报销比例呢？")
     assert not is_follow_up("城乡居民医保个人一年交多少钱？")
+    assert topic_terms("俺爹都75了，能多给点不？") == []
+    # A year still constrains the answer, and a model number still names a thing.
+    assert topic_terms("2026年耕地地力补贴") == ["2026", "耕地", "地力", "补贴"]
+    assert topic_terms("W3手表多少钱") == ["W3", "手表"]
 
 
 @pytest.mark.parametrize(
