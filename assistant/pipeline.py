@@ -42,6 +42,7 @@ from assistant.sessions import SessionStorage, Turn, open_session_store
 from assistant.speech import to_speech
 from assistant.subject import about, subject
 from assistant.understanding import Understanding
+from assistant.unknown_words import named_things
 from knowledge.base import KnowledgeBase
 from knowledge.embeddings import embedder_id
 from knowledge.hybrid import SearchHit
@@ -325,6 +326,7 @@ class Assistant:
         passages = " ".join(f"{c.title} {c.valid_from} {c.valid_to} {c.text}" for c in matched)
         years = [f"{y}年" for y in dict.fromkeys(_YEAR.findall(state.standalone)) if y not in passages]
         codes = [t for t in unknown if _CODE.search(t)]
+        things = named_things(state.standalone, unknown, self.kb.catalog.token_counts)
         state.unknown_terms = [*unknown, *years]
         answerable_here, stating = self._stating(state)
         topics = topic_terms(state.standalone)
@@ -347,7 +349,7 @@ class Assistant:
             unsure = top_dense < self.settings.refusal_min_dense and not self.kb.pending(
                 [hit.chunk.id for hit in state.screened]
             )
-        weak = bool(years or codes) or unsure or (bool(unknown) and not self._covered(state))
+        weak = bool(years or codes or things) or unsure or (bool(unknown) and not self._covered(state))
         if weak or (self.settings.answerability and not answerable_here):
             state.reply_kind = "refusal"
 

@@ -24,6 +24,7 @@ from assistant.extractive import ExtractiveComposer, sentences_of
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
 from assistant.subject import about, subject
+from assistant.unknown_words import named_things
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
 from tests.answer_fixtures import evidence
@@ -407,3 +408,49 @@ def test_the_subject_is_what_the_best_passage_is_headed_with() -> None:
     term = subject("种地的补贴今年一亩给多少钱？", hits, counts, 344)
     assert term == "补贴"
     assert about(term, hits) == hits
+
+
+INSURANCE = """# 青溪县2025年政策性农业保险
+
+| 险种 | 保险金额（元/亩） | 保险费（元/亩） | 农户自缴（元/亩） |
+|---|---|---|---|
+| 水稻完全成本保险 | 1000 | 40 | 8 |
+| 玉米完全成本保险 | 800 | 32 | 6.4 |
+
+在乡镇农业综合服务中心投保。
+
+在县里干活被欠了工钱的，可拨打劳动保障监察电话0571-86300456投诉。
+"""
+
+
+def test_a_question_naming_a_thing_no_document_mentions_is_refused(
+    tmp_path: Path, embeddings: Embeddings
+) -> None:
+    with assistant_over(tmp_path, embeddings, {"insurance.md": INSURANCE}) as assistant:
+        rice = assistant.ask("种水稻能买政策性农业保险不？一亩保费多少？")
+        assert not rice.refused and "40" in rice.answer, rice.answer
+        # The rice and maize rows answer another crop, however well they cover the rest.
+        citrus = assistant.ask("种柑橘能买政策性农业保险不？一亩保费多少？")
+        assert citrus.refused, citrus.answer
+        assert "柑橘" in citrus.unknown_terms
+        # Where something happened is not what is asked about (no document mentions a 工地 either).
+        wages = assistant.ask("在县里工地干活被欠了工钱，打啥电话投诉？")
+        assert not wages.refused and "0571-86300456" in wages.answer, wages.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "unknown", "things"),
+    [
+        ("种的柑橘能买政策性农业保险不？", ["柑橘"], ["柑橘"]),
+        ("白沙村那个稻虾合作社的理事长叫啥名字？", ["理事长"], ["理事长"]),
+        # jieba's glued phrases: a verb inside (水冲, 领钱) is the villager's wording, not a thing.
+        ("房子被大水冲倒了，农房保险赔多少？", ["水冲"], []),
+        ("那交到多大年纪能领钱？", ["领钱"], []),
+        # Made of the documents' words (热线 and 电话), or where something happened.
+        ("防返贫的热线电话是多少？", ["热线电话"], []),
+        ("在县里工地干活被欠了工钱，打啥电话投诉？", ["工地"], []),
+    ],
+)
+def test_which_unknown_words_name_a_thing(question: str, unknown: list[str], things: list[str]) -> None:
+    documents = {"热线": 3, "电话": 12}
+    assert named_things(question, unknown, lambda words: {w: documents.get(w, 0) for w in words}) == things
