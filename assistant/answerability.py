@@ -67,6 +67,8 @@ _MODEL = re.compile(
     r"((?:(?![每第共约近超达前后为是有个])[\u4e00-\u9fff]){2})"
     r"(\d{1,3}(?=系列|代|号|型|款|版|Pro|Max|Plus|Ultra)|[一二三四五六七八九十]{1,3}号)"
 )
+# A class of a ranked list (甲类 / 乙类 降分政策, 甲级): another class's rule is another rule.
+_GRADE = re.compile(r"([甲乙丙丁])([类级等])")
 _MONTH = re.compile(r"(?<![\d月])(\d{1,2})月(?!\d{1,2}[日号])")
 _TITLE = re.compile(r"《([^》]{1,40})》")
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9.+-]*\d[A-Za-z0-9]*|[A-Z]{2,}[A-Za-z]*")
@@ -194,14 +196,25 @@ def _places_at(text: str) -> list[tuple[str, int]]:
 
 def _editions(text: str) -> list[str]:
     found = [f"第{number}{counter}" for number, counter in _ORDINAL.findall(text)]
+    found += [f"{rank}{counter}" for rank, counter in _GRADE.findall(text)]
     return found + [f"{prefix}{number}" for prefix, number in _MODEL.findall(_YEAR.sub(" ", text))]
 
 
 def _other_edition(edition: str, text: str) -> bool:
-    """`text` names another edition or model of the same kind (第27届 for 第28届, 小米12 for 小米13)."""
-    if edition.startswith("第"):
+    """`text` names another edition, class or model of the same kind (第27届 for 第28届, 乙类 for 甲类,
+    小米12 for 小米13)."""
+    if edition.startswith("第") or _GRADE.fullmatch(edition):
         return any(other != edition and other[-1] == edition[-1] for other in _editions(text))
     return any(other != edition and other[:2] == edition[:2] for other in _editions(text))
+
+
+def _other_code(code: str, text: str) -> bool:
+    """`text` names a code of the same letters and another number (TFS8 for TFS4, W2 for W3) and not
+    the asked one: its figures are the other test's or model's."""
+    letters = re.sub(r"[\d.+-]", "", code).upper()
+    if code.upper() in text.upper() or not letters or letters == code.upper():
+        return False
+    return any(re.sub(r"[\d.+-]", "", other).upper() == letters for other in _CODE.findall(text))
 
 
 # The words a question's asked person, place or time goes with are found beside its question word;
@@ -262,7 +275,9 @@ def _focus(question: str) -> dict[AskedKind, str]:
 
         # After the question word only a verb is what the asked thing goes with (谁制作); a noun there
         # names the kind of answer (哪位知名校友), which a sentence need not repeat.
-        after = [] if match.group().startswith("哪") else usable(tokens[last + 1 : last + 4], ("v",))
+        # 哪年加入: a verb after 哪年 / 哪天 is still the event the time is of.
+        which = match.group().startswith("哪") and kind != "time"
+        after = [] if which else usable(tokens[last + 1 : last + 4], ("v",))
         before = usable(tokens[max(0, index - 3) : index][::-1])[::-1]
         # 谁制作的, 何时施行: the verb after the question word, and none when that verb is a villager's
         # one-character 报 or 办 (耕地补贴啥时候去村里报 asks when to report, not when the subsidy is
@@ -442,6 +457,8 @@ def answers(asked: Asked, question: str, sentence: str, context: str = "", passa
         if not re.search(rf"(?<!\d){month}月", f"{sentence} {around}"):
             return False
     if any(not _meets(name, sentence, around) for name in asked.names):
+        return False
+    if any(_CODE.fullmatch(name) and _other_code(name, sentence) for name in asked.names):
         return False
     if any(_only_denied(term, sentence) for term in asked.topics):
         return False

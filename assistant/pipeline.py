@@ -326,7 +326,8 @@ class Assistant:
         passages = " ".join(f"{c.title} {c.valid_from} {c.valid_to} {c.text}" for c in matched)
         years = [f"{y}年" for y in dict.fromkeys(_YEAR.findall(state.standalone)) if y not in passages]
         codes = [t for t in unknown if _CODE.search(t)]
-        things = named_things(state.standalone, unknown, self.kb.catalog.token_counts)
+        # In a transcript a word no document holds is as likely misheard: asking back sorts it out.
+        things = [] if state.spoken else named_things(state.standalone, unknown, self.kb.catalog.token_counts)
         state.unknown_terms = [*unknown, *years]
         answerable_here, stating = self._stating(state)
         topics = topic_terms(state.standalone)

@@ -156,6 +156,13 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("丰收节什么时候开幕？", "新华社青溪9月3日电（记者李明）县里介绍了丰收节开幕的有关安排。", "", False),
         ("丰收节什么时候开幕？", "新华社青溪9月3日电（记者李明）丰收节将于9月23日开幕。", "", True),
         ("丰收节什么时候开幕？", "丰收节开幕式于9月23日电视直播。", "", True),
+        # Another class or another test of the same letters is another rule's, another test's figure.
+        ("2018年艺术团甲类的降分政策是什么？", "2018年艺术团乙类降分政策指降20分且不低于一本线。", "", False),
+        ("2019年中法学院TFS4的平均分是多少？", "2019年法语专业八级考试（TFS8）平均分为66.51分。", "", False),
+        ("2019年中法学院TFS4的平均分是多少？", "2019年中法学院TFS4平均分为74.84分。", "", True),
+        # 哪年加入: the time asked is the joining's, not the birth's.
+        ("王永昌是哪年加入中国共产党的？", "王永昌，1953年1月生，浙江金华人。", "", False),
+        ("王永昌是哪年加入中国共产党的？", "1974年3月加入中国共产党。", "王永昌，1953年1月生。", True),
         # The villager's age is a constraint: the rule for another age group is another rule, and a
         # sentence naming no age group is answered for it only by the group beside it.
         ("俺爹都75了，低保能多给点不？", "70周岁及以上老年人、未成年人，增发10%，即每人每月88元。", "", True),
