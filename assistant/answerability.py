@@ -13,7 +13,7 @@ constraints alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
@@ -22,7 +22,7 @@ from assistant.ages import AgeSpan, asked_age, fits_age
 from assistant.followup import topic_terms
 from assistant.normalize import synonym_names
 from knowledge.chunking import row_parts
-from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, person_names
+from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, person_names
 from knowledge.lexical import pos_tagger, word_tokenizer
 from zhtext.normalize import normalize_query, to_simplified
 
@@ -536,6 +536,9 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
     for word in said:
         at = sentence.find(word)
         while at >= 0:
+            if kind == "person" and role and NOT_THE_HOLDER.search(sentence[max(0, at - 2) : at]):
+                at = sentence.find(word, at + 1)  # 副院长杨东 holds another office
+                continue
             lead = _figure_lead(sentence[max(0, at - reach) : at]) if kind == "amount" else None
             start = at - len(lead) if lead is not None else max(0, at - reach)
             end = at + len(word) + reach
@@ -579,6 +582,11 @@ def _words(text: str) -> frozenset[str]:
 
 def _one_kind(asked: Asked, kind: AskedKind | None) -> Asked:
     return replace(asked, kinds=frozenset([kind]) if kind else frozenset())
+
+
+def without_names(asked: Asked, given: Collection[str]) -> Asked:
+    """`asked` with the names in `given` no longer constraints."""
+    return replace(asked, names=tuple(n for n in asked.names if n not in given)) if given else asked
 
 
 def states_some(asked: Asked, question: str, sentence: str, context: str = "", passage: str = "") -> bool:

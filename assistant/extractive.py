@@ -9,12 +9,12 @@ to three are kept, in document order, trimmed of list markers and cited.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from assistant.ages import asked_age, fits_age
-from assistant.answerability import PREFERRED_KINDS, Asked, read_question, states_some
+from assistant.answerability import PREFERRED_KINDS, Asked, read_question, states_some, without_names
 from assistant.composing import Draft, Evidence, stream_by_sentence
 from assistant.followup import rewrite, topic_terms
 from assistant.normalize import normalize_question
@@ -154,8 +154,12 @@ class ExtractiveComposer:
         weights: SentenceWeights | None = None,
         extra_ratio: float = 0.75,
         answerability: bool = True,
+        given_names: Callable[[Sequence[str]], Collection[str]] | None = None,
     ) -> None:
-        """`answerability`: quote only sentences that state what their part of the question asks for."""
+        """`answerability`: quote only sentences that state what their part of the question asks for;
+        `given_names`: which of a question's names need not be met (what the whole knowledge base is
+        about)."""
+        self.given_names = given_names
         self.weights = weights or SentenceWeights()
         self.extra_ratio = extra_ratio
         self.max_sentences = max_sentences
@@ -212,6 +216,8 @@ class ExtractiveComposer:
             # Each later part keeps a sentence for itself: 去哪里办？电话多少？ is not all 去哪里办.
             room = self.max_sentences - (len(parts) - 1 - index)
             asked = read_question(part)
+            if self.given_names is not None:
+                asked = without_names(asked, self.given_names(asked.names))
             # Only sentences that state what this part asks for, under its constraints, may answer it;
             # an asked phone number is preferred, never required (answerability.PREFERRED_KINDS).
             candidates = self.score(part, evidence)

@@ -26,8 +26,9 @@ role (`knowledge.passages.asked_first`). On domainrag's tuning half 0.2-0.6 tied
 and 0.3-0.6 lifted lay domainrag's (.436 -> .462); 0.3, the year's bonus, did best on the held half."""
 
 _ASKS_WHO = re.compile(r"谁|哪位|何人")
-# 副校长, 原院长, 首任校长, 名誉院长: another office, or another time's holder (现任校长 is the holder).
-_NOT_THE_HOLDER = re.compile(r"(?:[副原前老誉代]|首任|历任|前任|继任|原任)$")
+NOT_THE_HOLDER = re.compile(r"(?:[副原前老誉代]|首任|历任|前任|继任|原任)$")
+"""What, right before a role word, makes it another office or another time's holder (副校长, 原院长,
+首任校长, 名誉院长; 现任校长 is the holder)."""
 _QUOTED = re.compile(r"[“\"「『][^”\"」』]{1,12}[”\"」』]")
 HOLDER_REACH = 6
 """Characters after the role word (院长杨伟国, 党委书记兼副院长林嘉) or before it (杨伟国院长) a holder's
@@ -55,7 +56,7 @@ def names_holder(role: str, text: str) -> bool:
     another office or time's (副校长, 原院长, 首任校长)."""
     at = text.find(role)
     while at >= 0:
-        if not _NOT_THE_HOLDER.search(text[max(0, at - 2) : at]):
+        if not NOT_THE_HOLDER.search(text[max(0, at - 2) : at]):
             around = text[max(0, at - HOLDER_REACH) : at + len(role) + HOLDER_REACH]
             if person_names(around):
                 return True

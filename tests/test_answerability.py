@@ -163,6 +163,9 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # 哪年加入: the time asked is the joining's, not the birth's.
         ("王永昌是哪年加入中国共产党的？", "王永昌，1953年1月生，浙江金华人。", "", False),
         ("王永昌是哪年加入中国共产党的？", "1974年3月加入中国共产党。", "王永昌，1953年1月生。", True),
+        # 副院长, 原院长 hold another office, or held it at another time.
+        ("2014年中法学院的院长是谁？", "2014年，法学院副院长杨东教授这样评价道。", "", False),
+        ("2014年中法学院的院长是谁？", "2014年，中法学院院长杨伟国说。", "", True),
         # The villager's age is a constraint: the rule for another age group is another rule, and a
         # sentence naming no age group is answered for it only by the group beside it.
         ("俺爹都75了，低保能多给点不？", "70周岁及以上老年人、未成年人，增发10%，即每人每月88元。", "", True),
@@ -461,3 +464,26 @@ def test_a_question_naming_a_thing_no_document_mentions_is_refused(
 def test_which_unknown_words_name_a_thing(question: str, unknown: list[str], things: list[str]) -> None:
     documents = {"热线": 3, "电话": 12}
     assert named_things(question, unknown, lambda words: {w: documents.get(w, 0) for w in words}) == things
+
+
+UNIVERSITY = {
+    "news1.md": "# 中国人民大学举行开学典礼\n\n日期：2013-09-01\n\n中国人民大学2013级新生开学典礼在世纪馆举行，校长致辞。\n",
+    "news2.md": "# 中国人民大学图书馆开放\n\n日期：2013-10-08\n\n中国人民大学图书馆新馆国庆后全天开放，读者可预约座位。\n",
+    "news3.md": (
+        "# 经济理论创新奖颁奖\n\n日期：2013-12-31\n\n"
+        "我校经济学院院长杨瑞龙教授、财政金融学院院长郭庆旺教授参加了院长对话。\n\n"
+        "经济学院副院长刘守英教授主持分论坛。\n"
+    ),
+}
+
+
+def test_the_name_the_whole_collection_is_about_need_not_be_repeated(
+    tmp_path: Path, embeddings: Embeddings
+) -> None:
+    """A university's pages say 我校: the name most of the knowledge base mentions is no constraint on
+    where an answer comes from, and a 副院长 is not the 院长."""
+    with assistant_over(tmp_path, embeddings, UNIVERSITY) as assistant:
+        assert assistant._collection_names(["中国人民大学", "经济学院"]) == {"中国人民大学"}
+        dean = assistant.ask("2013年，中国人民大学经济学院的院长是谁？")
+        assert not dean.refused and "杨瑞龙" in dean.answer, dean.answer
+        assert "刘守英" not in dean.answer
