@@ -22,7 +22,7 @@ from assistant.ages import AgeSpan, asked_age, fits_age
 from assistant.followup import topic_terms
 from assistant.normalize import synonym_names
 from knowledge.chunking import row_parts
-from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, person_names
+from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, full_names, person_names
 from knowledge.lexical import pos_tagger, word_tokenizer
 from zhtext.normalize import normalize_query, to_simplified
 
@@ -153,7 +153,8 @@ class Asked:
     years: tuple[str, ...] = ()
     months: tuple[str, ...] = ()
     names: tuple[str, ...] = ()
-    """Titles in 《》, codes (C919, CPI) and the names of places and organisations."""
+    """Titles in 《》, codes (C919, CPI), the names of places and organisations, and people named in
+    full."""
     editions: tuple[str, ...] = ()
     """Which edition or model (第28届, 小米13): met only in the sentence or beside it."""
     focus: tuple[tuple[AskedKind, str], ...] = ()
@@ -306,7 +307,10 @@ def read_question(question: str) -> Asked:
     titles = _TITLE.findall(question)
     rest = _TITLE.sub(" ", question)
     codes = [c for c in _CODE.findall(rest) if not c.isdigit() and c.upper() not in _COMMON_ABBREVIATIONS]
-    names = [*titles, *codes, *(n for n in _proper_names(_CODE.sub(" ", rest)) if n not in titles)]
+    # A person the question names (王永昌是哪年加入…) is a constraint like a place: another person's
+    # joining is no answer.
+    proper = [*_proper_names(_CODE.sub(" ", rest)), *full_names(rest)]
+    names = [*titles, *codes, *(n for n in proper if n not in titles)]
     editions = _editions(rest)
     names = [n for n in names if not any(n in e or e in n for e in editions)]
     return Asked(

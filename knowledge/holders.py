@@ -43,6 +43,22 @@ def person_names(text: str) -> list[str]:
     return [p.word for p in pos_tagger().cut(text, HMM=True) if len(p.word) >= 2 and p.flag == "nr"]
 
 
+# The hundred commonest surnames: jieba's HMM also calls 养牛, 水淹 and 老汉 people.
+_SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+    "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+
+_MONEY = re.compile(r"[多少几块]+钱")
+
+
+def full_names(text: str) -> list[str]:
+    """People named in full: three characters, a common surname first (王永昌, 吕小军); a villager's
+    words jieba takes for names (养牛, 娶媳妇) are not."""
+    text = _MONEY.sub(" ", text)  # 多少钱一平 is not 钱一平
+    return [n for n in person_names(text) if len(n) == 3 and n[0] in _SURNAMES]
+
+
 def asked_role(question: str) -> str | None:
     """The role a who-question asks the holder of (校长 of 中国人民大学的校长是谁), or None."""
     if not _ASKS_WHO.search(question):

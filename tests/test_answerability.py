@@ -163,6 +163,8 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # 哪年加入: the time asked is the joining's, not the birth's.
         ("王永昌是哪年加入中国共产党的？", "王永昌，1953年1月生，浙江金华人。", "", False),
         ("王永昌是哪年加入中国共产党的？", "1974年3月加入中国共产党。", "王永昌，1953年1月生。", True),
+        # A person the question names in full is a constraint: another person's joining is no answer.
+        ("王永昌是哪年加入中国共产党的？", "1946年加入中国共产党。", "萧燕，旅美摄影家。", False),
         # 副院长, 原院长 hold another office, or held it at another time.
         ("2014年中法学院的院长是谁？", "2014年，法学院副院长杨东教授这样评价道。", "", False),
         ("2014年中法学院的院长是谁？", "2014年，中法学院院长杨伟国说。", "", True),

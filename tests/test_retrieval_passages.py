@@ -13,7 +13,7 @@ from benchmarks.retrieval import EvalSet, answerable, halves, load_lay_cases, pa
 from evals.cases import load_cases
 from knowledge.base import KnowledgeBase
 from knowledge.chunking import Chunk
-from knowledge.holders import asked_role, names_holder
+from knowledge.holders import asked_role, full_names, names_holder
 from knowledge.passages import asked_first, read_big, widen, years_in
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -175,3 +175,11 @@ def test_a_who_question_prefers_the_passage_that_names_the_holder_beside_the_rol
     assert names_holder("院长", "会后，中法学院杨伟国院长为同学们做了第一场讲座")
     assert not names_holder("校长", "2023年12月30日，是首任校长吴玉章先生诞辰145周年纪念日")
     assert names_holder("校长", "现任校长林尚立出席并讲话")
+
+
+def test_people_are_named_in_full_with_a_common_surname() -> None:
+    """A villager's words jieba takes for names (养牛, 水淹), and 钱 of 多少钱, are nobody."""
+    assert full_names("中国人民大学的知名校友王永昌是哪年加入中国共产党的？") == ["王永昌"]
+    assert full_names("脱贫户养牛有补助吗？") == []
+    assert full_names("那稻子被水淹了，咋报案？") == []
+    assert full_names("县城里的商品房现在多少钱一平？") == []
