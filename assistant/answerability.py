@@ -21,6 +21,7 @@ from typing import Literal
 from assistant.ages import AgeSpan, asked_age, fits_age
 from assistant.followup import topic_terms
 from assistant.normalize import synonym_names
+from knowledge.cases import another_case
 from knowledge.chunking import row_parts
 from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, full_names, person_names
 from knowledge.lexical import pos_tagger, word_tokenizer
@@ -594,7 +595,10 @@ def without_names(asked: Asked, given: Collection[str]) -> Asked:
 
 
 def states_some(asked: Asked, question: str, sentence: str, context: str = "", passage: str = "") -> bool:
-    """The sentence states one of the asked things (of a two-part question, one part is enough)."""
+    """The sentence states one of the asked things (of a two-part question, one part is enough), and
+    is not another case's story."""
+    if another_case(question, context):
+        return False
     if not asked.checkable:
         return True
     kinds: list[AskedKind | None] = [*sorted(asked.kinds)] or [None]
@@ -639,12 +643,11 @@ def about_something_else(asked: Asked, topics: Sequence[str], cited: Sequence[st
 
 def answerable(asked: Asked, question: str, sentences: list[tuple[str, str, str]]) -> bool:
     """Every asked kind is stated by some (sentence, context, passage) (two questions in one,
-    什么时候办、在哪办, may be answered by two sentences), under the question's constraints. The
-    `PREFERRED_KINDS` are not required."""
+    什么时候办、在哪办, may be answered by two sentences), under the question's constraints, none of
+    them another case's story. The `PREFERRED_KINDS` are not required."""
     asked = replace(asked, kinds=asked.kinds - PREFERRED_KINDS)
+    told = [(s, c, p) for s, c, p in sentences if not another_case(question, c)]
     if not asked.checkable:
-        return True
+        return bool(told) or not sentences
     kinds: list[AskedKind | None] = [*sorted(asked.kinds)] or [None]
-    return all(
-        any(answers(_one_kind(asked, kind), question, s, c, p) for s, c, p in sentences) for kind in kinds
-    )
+    return all(any(answers(_one_kind(asked, kind), question, s, c, p) for s, c, p in told) for kind in kinds)

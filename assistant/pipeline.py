@@ -45,6 +45,7 @@ from assistant.subject import about, subject
 from assistant.understanding import Understanding
 from assistant.unknown_words import named_things
 from knowledge.base import KnowledgeBase
+from knowledge.cases import other_cases_last
 from knowledge.embeddings import embedder_id
 from knowledge.hybrid import SearchHit
 from zhtext.normalize import normalize_query
@@ -212,6 +213,7 @@ class Assistant:
             ranking = self._retrieve_every_hypothesis(state)  # issue 16
         else:
             ranking = self.kb.ranking(state.query, spoken=state.spoken, k=k)
+        ranking = other_cases_last(ranking, state.standalone)
         chunks = ranking[:k]
         # Read big: the composer reads (and cites) each matched chunk widened with its neighbours, while
         # refusal is judged on the best chunks alone: the places read big put a passage that names the
