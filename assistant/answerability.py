@@ -222,7 +222,9 @@ def _other_code(code: str, text: str) -> bool:
 # The words a question's asked person, place or time goes with are found beside its question word;
 # these are never that word.
 _NOT_FOCUS = re.compile(
-    r"^(不.|没.|可以|开始|正式|时候|时间|日期|什么|哪里|哪儿|已经|应该|需要|能够|大概|一般|具体)$"
+    r"^(不.|没.|可以|开始|正式|时候|时间|日期|什么|哪里|哪儿|已经|应该|需要|能够|大概|一般|具体"
+    # A verb's direction (办起来, 批下来) is not the event.
+    r"|起来|下来|出来|上来|过来|进来|回来|下去|出去)$"
 )
 _ROLES = re.compile(r"主演|总导演|导演|创始人|获得者|得主")
 _CLAUSE_END = re.compile(r"[，。？！；,.?!;\s]")

@@ -2,13 +2,15 @@
 
 种的柑橘能买政策性农业保险不？ names a crop no document mentions: the rice and maize insurance rows answer
 another crop, however well they cover the rest of the question. Other unknown words are a villager's
-phrasing of what the documents do cover: jieba glues verbs into one word (水冲, 领钱), compounds are made of
-the documents' words (热线电话: 热线, 电话), and a place where something happened (在县里工地干活被欠了工钱)
-is not what is asked about.
+phrasing of what the documents do cover: jieba glues phrases into one word (水冲, 领钱, 替人) and calls
+times and counts nouns (日子, 年头, 个数), compounds are made of the documents' words (热线电话: 热线,
+电话), a place where something happened (在县里工地干活被欠了工钱) is not what is asked about, and a
+villager describing what the documents name (学电脑的那个信息学院) uses words of their own.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from knowledge.lexical import pos_tagger, word_tokenizer
@@ -16,10 +18,17 @@ from knowledge.lexical import pos_tagger, word_tokenizer
 _CLAUSE_END = frozenset("，,。？?！!；;：:")
 
 
-def _has_verb(word: str) -> bool:
-    """A character of the word is a verb on its own (冲 of 水冲, 领 of 领钱, 收 of 营收)."""
+# A character that is a verb, a numeral or measure, or a preposition on its own makes a word jieba glued
+# together of a phrase (冲 of 水冲, 领 of 领钱, 替 of 替人) or a time or count (日子, 年头, 个数).
+_PHRASE_FLAGS = ("v", "m", "q", "p")
+
+
+def _phrase(word: str) -> bool:
+    """The word is a glued phrase, a time or a count, or a doubled verb (问问), not a thing."""
+    if len(word) == 2 and word[0] == word[1]:
+        return True
     return any(
-        pair.flag.startswith("v")
+        pair.flag.startswith(_PHRASE_FLAGS)
         for ch in word
         for pair in pos_tagger().cut(ch, HMM=False)
         if pair.word == ch
@@ -40,17 +49,28 @@ def _located(question: str) -> set[str]:
     return located
 
 
+# 学电脑的那个信息学院, 给县里中学娃的那个圆梦名额: a villager describes what the documents name, and the
+# description's words are theirs, not the documents'.
+_DESCRIBED = re.compile(r"[^，,。？?！!；;]*?的?那个")
+
+
+def _described(question: str) -> str:
+    """The descriptions in a question: what stands before 那个 in its clause."""
+    return " ".join(m.group() for m in _DESCRIBED.finditer(question))
+
+
 def named_things(
     question: str, unknown: Iterable[str], known: Callable[[list[str]], dict[str, int]]
 ) -> list[str]:
     """The `unknown` words (lower case, as the question has them) that name a thing: a plain noun
-    (jieba's n), with no verb character, not made of words the knowledge base holds (`known` gives each
-    token's chunk count), and not where something happens."""
+    (jieba's n), not a glued phrase, time or count, not made of words the knowledge base holds (`known`
+    gives each token's chunk count), and not where something happens."""
     nouns = {p.word.lower() for p in pos_tagger().cut(question, HMM=False) if p.flag == "n"}
     located = {w.lower() for w in _located(question)}
+    described = _described(question).lower()
     things: list[str] = []
     for word in unknown:
-        if word not in nouns or word in located or _has_verb(word):
+        if word not in nouns or word in located or word in described or _phrase(word):
             continue
         parts = [p for p in word_tokenizer().cut_for_search(word) if len(p) >= 2 and p != word]
         if parts and any(n > 0 for n in known(parts).values()):

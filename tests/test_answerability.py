@@ -165,6 +165,8 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("王永昌是哪年加入中国共产党的？", "1974年3月加入中国共产党。", "王永昌，1953年1月生。", True),
         # A person the question names in full is a constraint: another person's joining is no answer.
         ("王永昌是哪年加入中国共产党的？", "1946年加入中国共产党。", "萧燕，旅美摄影家。", False),
+        # 办起来 asks when it was set up, whatever direction the verb takes.
+        ("人大的艺术学院是哪年办起来的？", "1999年艺术学院复建。", "", True),
         # 副院长, 原院长 hold another office, or held it at another time.
         ("2014年中法学院的院长是谁？", "2014年，法学院副院长杨东教授这样评价道。", "", False),
         ("2014年中法学院的院长是谁？", "2014年，中法学院院长杨伟国说。", "", True),
@@ -458,6 +460,14 @@ def test_a_question_naming_a_thing_no_document_mentions_is_refused(
         # jieba's glued phrases: a verb inside (水冲, 领钱) is the villager's wording, not a thing.
         ("房子被大水冲倒了，农房保险赔多少？", ["水冲"], []),
         ("那交到多大年纪能领钱？", ["领钱"], []),
+        # A time, a count, a glued phrase or a doubled verb is no thing (日子, 个数, 替人, 问问).
+        ("桃源村一年里哪段日子不让上山烧纸？", ["日子"], []),
+        ("桃源村娶媳妇要多少彩礼，村里有没有定个数？", ["个数"], []),
+        ("沙洲村合作社替人从种到收全包了，一亩一季收多少钱？", ["替人"], []),
+        ("买农机补钱的事想问问，打哪个电话？", ["问问"], []),
+        # A villager describing what the documents name (学电脑的那个信息学院) uses words of their own.
+        ("人大学电脑的那个信息学院，鼓不鼓励学生出国？", ["电脑"], []),
+        ("养兔子的产业奖补一只给多少钱？", ["兔子"], ["兔子"]),
         # Made of the documents' words (热线 and 电话), or where something happened.
         ("防返贫的热线电话是多少？", ["热线电话"], []),
         ("在县里工地干活被欠了工钱，打啥电话投诉？", ["工地"], []),
