@@ -465,6 +465,7 @@ def test_a_question_naming_a_thing_no_document_mentions_is_refused(
         ("桃源村娶媳妇要多少彩礼，村里有没有定个数？", ["个数"], []),
         ("沙洲村合作社替人从种到收全包了，一亩一季收多少钱？", ["替人"], []),
         ("买农机补钱的事想问问，打哪个电话？", ["问问"], []),
+        ("种粮补贴每亩多少钱？", ["种粮"], []),
         # A villager describing what the documents name (学电脑的那个信息学院) uses words of their own.
         ("人大学电脑的那个信息学院，鼓不鼓励学生出国？", ["电脑"], []),
         ("养兔子的产业奖补一只给多少钱？", ["兔子"], ["兔子"]),
