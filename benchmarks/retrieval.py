@@ -19,14 +19,13 @@ one of the case's evidence strings.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks.report import table
-from evals.cases import Case, load_cases
+from evals.cases import Case, load_cases, load_rewordings
 from evals.metrics import first_relevant_rank, hit_at, passage_relevant, percentile, reciprocal_rank
 
 Ranking = list[tuple[str, str]]
@@ -54,33 +53,6 @@ def answerable(cases: Sequence[Case]) -> list[Case]:
     return [c for c in cases if c.evidence and not c.should_refuse]
 
 
-def load_lay_cases(path: Path, originals: Sequence[Case]) -> tuple[list[Case], dict[str, str]]:
-    """A lay-question file: one JSON object a line with the lay `question`, the case it rewrites (`of`)
-    and its `split`. The evidence and sources come from the original case at run time, so a set whose
-    licence does not allow copying it (domainrag) is never copied into the repository. A line without
-    `of` is a whole case of its own (question, evidence, sources) plus its `split`."""
-    by_id = {case.id: case for case in originals}
-    cases: list[Case] = []
-    split: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        record = json.loads(line)
-        if "of" not in record:
-            fields = {k: v for k, v in record.items() if k != "split"}
-            case = Case.model_validate({**fields, "tags": [*fields.get("tags", []), "lay"]})
-        else:
-            base = by_id.get(record["of"])
-            if base is None:
-                raise ValueError(f"{path}:{number}: no case {record['of']!r} to take the evidence from")
-            case = base.model_copy(
-                update={"id": record["id"], "question": record["question"], "tags": [*base.tags, "lay"]}
-            )
-        cases.append(case)
-        split[case.id] = record["split"]
-    return cases, split
-
-
 def load_sets(root: Path, domainrag: Path) -> list[EvalSet]:
     sets: list[EvalSet] = []
     demo_cases = answerable(load_cases(root / "evals" / "demo_cases.jsonl"))
@@ -91,13 +63,13 @@ def load_sets(root: Path, domainrag: Path) -> list[EvalSet]:
         sets.append(EvalSet("domainrag", domainrag / "corpus", dr_cases, dr_split))
         lay_path = root / "evals" / "lay_domainrag.jsonl"
         if lay_path.exists():
-            lay, split = load_lay_cases(lay_path, dr_cases)
+            lay, split = load_rewordings(lay_path, dr_cases)
             _check_split(lay_path, lay, split, dr_split)
             sets.append(EvalSet("lay domainrag", domainrag / "corpus", lay, split))
     sets.append(EvalSet("demo", root / "knowledge" / "demo", demo_cases, demo_split))
     lay_demo = root / "evals" / "lay_demo.jsonl"
     if lay_demo.exists():
-        lay, split = load_lay_cases(lay_demo, demo_cases)
+        lay, split = load_rewordings(lay_demo, demo_cases)
         _check_split(lay_demo, lay, split, demo_split)
         sets.append(EvalSet("lay demo", root / "knowledge" / "demo", lay, split))
     return sets

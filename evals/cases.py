@@ -150,6 +150,39 @@ def load_cases(path: Path) -> list[Case]:
     return cases
 
 
+def load_rewordings(path: Path, originals: Sequence[Case]) -> tuple[list[Case], dict[str, str]]:
+    """A file of rewordings (evals/lay_demo.jsonl): one JSON object a line with a question reworded as a
+    villager would ask it, the case it rewords (`of`) and its `split` (tune or held). Keywords, evidence,
+    sources and history come from the original case at run time, so a set whose licence does not allow
+    copying it (domainrag) is never copied into the repository. A line without `of` is a whole case of
+    its own plus its `split`. Raises CaseFileError naming the line."""
+    by_id = {case.id: case for case in originals}
+    cases: list[Case] = []
+    split: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise CaseFileError(f"{path}:{number}: 不是有效的 JSON（{exc.msg}）") from exc
+        if not isinstance(record, dict):
+            raise CaseFileError(f"{path}:{number}: 每行应是一个 JSON 对象")
+        if "of" not in record:
+            fields = {k: v for k, v in record.items() if k != "split"}
+            case = _validate({**fields, "tags": [*fields.get("tags", []), "lay"]}, f"{path}:{number}")
+        else:
+            base = by_id.get(record["of"])
+            if base is None:
+                raise CaseFileError(f"{path}:{number}: 没有编号为 {record['of']} 的原用例")
+            case = base.model_copy(
+                update={"id": record["id"], "question": record["question"], "tags": [*base.tags, "lay"]}
+            )
+        cases.append(case)
+        split[case.id] = record.get("split", "")
+    return cases, split
+
+
 def case_record(case: Case) -> dict[str, Any]:
     """The case as it is written to a file: fields left at their defaults are omitted."""
     return case.model_dump(exclude_defaults=True)

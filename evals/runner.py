@@ -26,7 +26,7 @@ from assistant.config import AssistantSettings
 from assistant.normalize import normalize_question
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
-from evals.cases import Case, HistoryTurn, load_cases, session_turns
+from evals.cases import Case, HistoryTurn, load_cases, load_rewordings, session_turns
 from evals.judge import Judge
 from evals.metrics import RANKING_DEPTH, cer, source_matches
 from evals.results import CaseResult, Mode, RetrievedPassage, RunInfo, RunResult, finish, result_of
@@ -340,11 +340,13 @@ def evaluate(
     progress: Progress | None = None,
     ingest_progress: Callable[[str, int, int], None] | None = None,
     judge: Judge | None = None,
+    originals: Path | None = None,
 ) -> RunResult:
     """Run a case file against a server (`url`), or in-process against a knowledge folder (ingested into
-    its own home first) or an open knowledge base; `judge` adds an LLM judge's verdicts. Raises
-    CaseFileError for a bad case file."""
-    cases = load_cases(cases_file)
+    its own home first) or an open knowledge base; `judge` adds an LLM judge's verdicts. With
+    `originals`, `cases_file` holds rewordings of its cases (`load_rewordings`). Raises CaseFileError for
+    a bad case file."""
+    cases = load_rewordings(cases_file, load_cases(originals))[0] if originals else load_cases(cases_file)
     info = RunInfo(
         cases_file=str(cases_file),
         target=url.rstrip("/") if url else "in-process",

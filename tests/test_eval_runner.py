@@ -143,6 +143,51 @@ def test_in_process_run_scores_every_case(cli_run: RunResult) -> None:
 
 
 @pytest.mark.slow
+def test_rewordings_are_scored_with_their_golden_cases(workspace: Path, cli_run: RunResult) -> None:
+    """`eval run --cases LAY --of GOLDEN`: a villager's rewording of a golden question is asked as it is
+    written and scored with the golden case's keywords, evidence and history."""
+    lay = workspace / "lay.jsonl"
+    rewordings = [
+        {
+            "id": "lay-grain",
+            "of": "grain",
+            "question": "俺家种地，国家给的那份补贴一亩能拿多少钱？",
+            "split": "tune",
+        },
+        {"id": "lay-pension", "of": "pension-followup", "question": "那要领养老的钱，得够啥条件？"},
+    ]
+    lay.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rewordings), encoding="utf-8")
+    out = workspace / "out-lay"
+    args = ["--home", str(workspace / "home"), "eval", "run", "--cases", str(lay), "--of"]
+    result = CliRunner().invoke(
+        app, [*args, str(workspace / "cases.jsonl"), "--kb", str(workspace / "docs"), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    by_id = {r.case.id: r for r in load_run(out / "result.json").results}
+    assert list(by_id) == ["lay-grain", "lay-pension"]
+    grain = by_id["lay-grain"]
+    assert grain.asked == rewordings[0]["question"] and grain.case.answer_keywords == ["120元"]
+    assert "lay" in grain.case.tags and grain.case.evidence == ["补贴标准为每亩120元"]
+    assert by_id["lay-pension"].case.history  # the golden case's conversation comes along
+    # A rewording of a case the golden file does not have is named with its line.
+    (workspace / "bad-lay.jsonl").write_text(
+        '{"id": "x", "of": "nope", "question": "啥？"}\n', encoding="utf-8"
+    )
+    bad = CliRunner().invoke(
+        app,
+        [
+            *args[:5],
+            str(workspace / "bad-lay.jsonl"),
+            "--of",
+            str(workspace / "cases.jsonl"),
+            "--kb",
+            str(workspace / "docs"),
+        ],
+    )
+    assert bad.exit_code != 0 and "bad-lay.jsonl:1" in bad.output
+
+
+@pytest.mark.slow
 def test_an_interrupted_run_resumes(workspace: Path, cli_run: RunResult) -> None:
     """Answers kept in partial.jsonl are not asked again; the ingest is not repeated either."""
     out = workspace / "resumed"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from assistant.normalize import normalize_question
-from benchmarks.retrieval import EvalSet, answerable, halves, load_lay_cases, parity_split, score
-from evals.cases import load_cases
+from benchmarks.retrieval import EvalSet, answerable, halves, parity_split, score
+from evals.cases import load_cases, load_rewordings
 from knowledge.base import KnowledgeBase
 from knowledge.chunking import Chunk
 from knowledge.holders import asked_role, full_names, names_holder
@@ -103,7 +103,7 @@ def test_a_married_daughters_land_is_found_from_a_villagers_words(demo_kb: Knowl
 
 def test_lay_sets_keep_each_case_in_the_half_of_the_case_it_rewrites() -> None:
     demo = answerable(load_cases(ROOT / "evals" / "demo_cases.jsonl"))
-    lay, split = load_lay_cases(ROOT / "evals" / "lay_demo.jsonl", demo)
+    lay, split = load_rewordings(ROOT / "evals" / "lay_demo.jsonl", demo)
     assert len(lay) >= 60 and set(split.values()) == {"tune", "held"}
     originals = {c.id: c for c in demo}
     base_split = parity_split(demo)

@@ -177,8 +177,18 @@ def run_command(
     ] = None,
     metric: MetricOption = None,
     max_drop: MaxDropOption = 0.03,
+    of: Annotated[
+        Path | None,
+        typer.Option(
+            "--of",
+            help="The golden cases --cases rewords (evals/lay_demo.jsonl rewords evals/demo_cases.jsonl).",
+            exists=True,
+        ),
+    ] = None,
 ) -> None:
-    """Ask every case, score the answers, and write result.json and a report in Chinese (report.html)."""
+    """Ask every case, score the answers, and write result.json and a report in Chinese (report.html).
+    With --of, the cases are rewordings (a villager's words, `of` naming the golden case), scored with
+    the golden case's keywords, evidence and sources."""
     if (kb is None) == (url is None):
         raise typer.BadParameter("give exactly one of --kb and --url", param_hint="--kb/--url")
     target, partial = _output(out or Path("eval-results") / cases.stem, fresh)
@@ -192,6 +202,7 @@ def run_command(
             workers=workers,
             progress=progress,
             ingest_progress=ingest_progress,
+            originals=of,
         )
     _write(run, target, partial)
     console.print(_summary_table(run.summary, f"{run.summary.cases} 个问题，答对 {run.summary.passed} 个"))
