@@ -157,14 +157,14 @@ class Asked:
     """Titles in 《》, codes (C919, CPI), the names of places and organisations, and people named in
     full."""
     editions: tuple[str, ...] = ()
-    """Which edition or model (第28届, 小米13): met only in the sentence or beside it."""
+    """Which edition, class or model (第28届, 甲类, 小米13): met only in the sentence or beside it."""
     focus: tuple[tuple[AskedKind, str], ...] = ()
+    """The word an asked person, place or time goes with (制作 of 谁制作的, 颁奖 of 颁奖时间)."""
     age: AgeSpan | None = None
     """The villager's age (俺爹都75了): a sentence about other age groups (80至89周岁) is another rule."""
     topics: tuple[str, ...] = ()
     """The question's topic words (宽带 of 宽带多少钱): a sentence that names one only to deny it (无宽带,
     不含宽带) is about something else."""
-    """The word an asked person, place or time goes with (制作 of 谁制作的, 颁奖 of 颁奖时间)."""
 
     @property
     def checkable(self) -> bool:

@@ -17,7 +17,6 @@ from knowledge.lexical import pos_tagger, word_tokenizer
 
 _CLAUSE_END = frozenset("，,。？?！!；;：:")
 
-
 # A character that is a verb, a numeral or measure, or a preposition on its own makes a word jieba glued
 # together of a phrase (冲 of 水冲, 领 of 领钱, 替 of 替人) or a time or count (日子, 年头, 个数).
 _PHRASE_FLAGS = ("v", "m", "q", "p")
