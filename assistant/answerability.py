@@ -518,6 +518,23 @@ def _figure_lead(before: str) -> str:
     return clause[qualified.start() :] if qualified else clause[-_FIGURE_LEAD:]
 
 
+# An organisation named by its kind, right before the role it has (经济学院院长, 东北亚学院院长): the two
+# characters before the kind word tell one from another however much of the name is said before them
+# (我校经济学院, 中国人民大学经济学院).
+_OWNER = re.compile(
+    r"((?:(?![的是在了和与及或等那这个被由年月日号届我本该此、，。；：])[\u4e00-\u9fff]){2})"
+    r"(学院|大学|研究院|研究所|中学|小学|医院|公司|集团|银行|合作社|协会)的?$"
+)
+
+
+def _another_owners(role: str, question: str, before: str) -> bool:
+    """The role in the sentence is held in another organisation than the one the question asks about:
+    艺术学院院长张淳 does not say who 经济学院的院长 is."""
+    asked = _OWNER.search(question[: question.find(role)]) if role in question else None
+    said = _OWNER.search(before)
+    return asked is not None and said is not None and asked.groups() != said.groups()
+
+
 def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, ...], question: str) -> bool:
     """The sentence holds an expression of `kind`; when the question ties it to a word (谁制作, 颁奖时间),
     next to that word, said as the question says it, as the synonym table names it, or as a word
@@ -543,8 +560,15 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
     for word in said:
         at = sentence.find(word)
         while at >= 0:
-            if kind == "person" and role and NOT_THE_HOLDER.search(sentence[max(0, at - 2) : at]):
-                at = sentence.find(word, at + 1)  # 副院长杨东 holds another office
+            if (
+                kind == "person"
+                and role
+                and (
+                    NOT_THE_HOLDER.search(sentence[max(0, at - 2) : at])
+                    or _another_owners(focus, question, sentence[max(0, at - 12) : at])
+                )
+            ):
+                at = sentence.find(word, at + 1)  # 副院长杨东, 艺术学院院长张淳 hold another office
                 continue
             lead = _figure_lead(sentence[max(0, at - reach) : at]) if kind == "amount" else None
             start = at - len(lead) if lead is not None else max(0, at - reach)

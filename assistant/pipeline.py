@@ -404,12 +404,15 @@ class Assistant:
         asked = read_question(state.standalone)
         asked = without_names(asked, self._collection_names(asked.names))
         chunks = [hit.chunk for hit in state.screened]
+        # A matched chunk is read in the passage read big around it, as the composer reads it: the page's
+        # date line (日期：2023-11-04) often stands in the chunk before.
+        read = {member: hit.chunk.text for hit in reversed(state.hits) for member in hit.members}
         placed = list(sentences_in_context(chunks))
-        sentences = [(p.text, p.context, p.passage) for p in placed]
+        sentences = [(p.text, p.context, read.get(chunks[p.chunk].id, p.passage)) for p in placed]
         per_passage = [False] * len(chunks)
         question = state.standalone
-        for p in placed:
-            if not per_passage[p.chunk] and states_some(asked, question, p.text, p.context, p.passage):
+        for p, (text, context, passage) in zip(placed, sentences, strict=True):
+            if not per_passage[p.chunk] and states_some(asked, question, text, context, passage):
                 per_passage[p.chunk] = True
         if answerable(asked, question, sentences):
             return True, per_passage

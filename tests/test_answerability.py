@@ -167,6 +167,20 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("王永昌是哪年加入中国共产党的？", "1946年加入中国共产党。", "萧燕，旅美摄影家。", False),
         # 办起来 asks when it was set up, whatever direction the verb takes.
         ("人大的艺术学院是哪年办起来的？", "1999年艺术学院复建。", "", True),
+        # Another organisation's 院长 is not this one's; more of the name said before is the same one.
+        ("2023年经济学院的院长是谁？", "2023年，中国人民大学艺术学院院长张淳出席开幕式。", "", False),
+        (
+            "2023年经济学院的院长是谁？",
+            "2023年，我校经济学院院长杨瑞龙教授、财政金融学院院长郭庆旺教授出席。",
+            "",
+            True,
+        ),
+        (
+            "2023年财政金融学院的院长是谁？",
+            "2023年，经济学院院长杨瑞龙教授、财政金融学院院长郭庆旺教授出席。",
+            "",
+            True,
+        ),
         # 副院长, 原院长 hold another office, or held it at another time.
         ("2014年中法学院的院长是谁？", "2014年，法学院副院长杨东教授这样评价道。", "", False),
         ("2014年中法学院的院长是谁？", "2014年，中法学院院长杨伟国说。", "", True),
@@ -500,3 +514,31 @@ def test_the_name_the_whole_collection_is_about_need_not_be_repeated(
         dean = assistant.ask("2013年，中国人民大学经济学院的院长是谁？")
         assert not dean.refused and "杨瑞龙" in dean.answer, dean.answer
         assert "刘守英" not in dean.answer
+
+
+FILLER = (
+    "与会专家围绕学科建设、人才培养和国际交流等议题展开讨论，回顾了近年来的工作进展，交流了经验做法。" * 12
+)
+SYMPOSIUM = {
+    "forum.md": (
+        f"# 国家安全学学科建设研讨会举行\n\n日期：2023-11-04\n\n{FILLER}\n\n"
+        "国际关系学院党委书记幸明军回顾了学院培养国家安全人才的举措，提出应当把握学科建设的政治性。\n"
+    ),
+    "guests.md": (
+        "# 国家安全学论坛嘉宾\n\n日期：2023-11-04\n\n"
+        "西南政法大学国家安全学院党委书记胡尔贵、陕西师范大学国家安全学院院长张亚泽出席论坛。\n"
+    ),
+}
+
+
+def test_a_role_is_read_with_its_organisation_and_its_page_date(
+    tmp_path: Path, embeddings: Embeddings
+) -> None:
+    """Another school's 党委书记 says nothing of this school's, and a matched chunk is dated by the page's
+    date line read around it, as the answer reads it."""
+    with assistant_over(tmp_path, embeddings, SYMPOSIUM) as assistant:
+        secretary = assistant.ask("2023年，国际关系学院党委书记是谁？")
+        assert not secretary.refused and "幸明军" in secretary.answer, secretary.answer
+        assert "胡尔贵" not in secretary.answer
+        other = assistant.ask("2023年，经济学院党委书记是谁？")
+        assert other.refused, other.answer
