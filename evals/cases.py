@@ -175,9 +175,18 @@ def load_rewordings(path: Path, originals: Sequence[Case]) -> tuple[list[Case], 
             base = by_id.get(record["of"])
             if base is None:
                 raise CaseFileError(f"{path}:{number}: 没有编号为 {record['of']} 的原用例")
+            missing = [k for k in ("id", "question") if not str(record.get(k) or "").strip()]
+            if missing:
+                raise CaseFileError(f"{path}:{number}: 缺少 {'、'.join(missing)}")
             case = base.model_copy(
-                update={"id": record["id"], "question": record["question"], "tags": [*base.tags, "lay"]}
+                update={
+                    "id": str(record["id"]),
+                    "question": str(record["question"]),
+                    "tags": [*base.tags, "lay"],
+                }
             )
+        if case.id in split:
+            raise CaseFileError(f"{path}:{number}: 用例编号 {case.id} 重复")
         cases.append(case)
         split[case.id] = record.get("split", "")
     return cases, split

@@ -185,6 +185,20 @@ def test_rewordings_are_scored_with_their_golden_cases(workspace: Path, cli_run:
         ],
     )
     assert bad.exit_code != 0 and "bad-lay.jsonl:1" in bad.output
+    # So is a rewording without its question.
+    (workspace / "bad-lay.jsonl").write_text('{"id": "x", "of": "grain"}\n', encoding="utf-8")
+    bad = CliRunner().invoke(
+        app,
+        [
+            *args[:5],
+            str(workspace / "bad-lay.jsonl"),
+            "--of",
+            str(workspace / "cases.jsonl"),
+            "--kb",
+            str(workspace / "docs"),
+        ],
+    )
+    assert bad.exit_code != 0 and "缺少" in bad.output and "question" in bad.output
 
 
 @pytest.mark.slow
