@@ -8,11 +8,13 @@ A question carrying an age is answered by the rule for that age group: 75 is in 
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
+
+import cn2an
 
 OLDEST = 150
 
-_DIGITS = {ch: n for n, ch in enumerate("零一二三四五六七八九")} | {"两": 2}
 _NUMERAL = r"\d{1,3}|[一二两三四五六七八九十百零]{1,5}"
 
 
@@ -20,19 +22,12 @@ def _number(text: str) -> int | None:
     """An age in digits or Chinese numerals (七十五, 六十, 一百零二)."""
     if text.isdigit():
         return int(text)
-    total, digit = 0, None
-    for ch in text:
-        if ch in _DIGITS:
-            digit = _DIGITS[ch]
-        elif ch == "十":
-            total += (digit if digit is not None else 1) * 10
-            digit = None
-        elif ch == "百":
-            total += (digit if digit is not None else 1) * 100
-            digit = None
-        else:
-            return None
-    return total + (digit or 0)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return int(cn2an.cn2an(text, "smart"))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ def other_cases_last(hits: Sequence[SearchHit], question: str) -> list[SearchHit
     """The hits with those telling another case's story moved after the rest, each group in its order:
     the policy's own sentence (按实际作业面积每亩给予30元作业补贴) is what refusal and the answer are judged
     on, not a cooperative's 30元 in a case the question never asked about."""
-    heading = {id(hit): f"{hit.chunk.title} {hit.chunk.section}" for hit in hits}
-    told = [hit for hit in hits if another_case(question, heading[id(hit)])]
-    return [hit for hit in hits if not another_case(question, heading[id(hit)])] + told
+    other = [another_case(question, f"{hit.chunk.title} {hit.chunk.section}") for hit in hits]
+    return [hit for hit, o in zip(hits, other, strict=True) if not o] + [
+        hit for hit, o in zip(hits, other, strict=True) if o
+    ]

@@ -158,10 +158,14 @@ def test_rewordings_are_scored_with_their_golden_cases(workspace: Path, cli_run:
     ]
     lay.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rewordings), encoding="utf-8")
     out = workspace / "out-lay"
-    args = ["--home", str(workspace / "home"), "eval", "run", "--cases", str(lay), "--of"]
-    result = CliRunner().invoke(
-        app, [*args, str(workspace / "cases.jsonl"), "--kb", str(workspace / "docs"), "--out", str(out)]
-    )
+
+    def reworded(cases: Path, *more: str) -> Result:
+        args = ["--home", str(workspace / "home"), "eval", "run", "--cases", str(cases)]
+        return CliRunner().invoke(
+            app, [*args, "--of", str(workspace / "cases.jsonl"), "--kb", str(workspace / "docs"), *more]
+        )
+
+    result = reworded(lay, "--out", str(out))
     assert result.exit_code == 0, result.output
     by_id = {r.case.id: r for r in load_run(out / "result.json").results}
     assert list(by_id) == ["lay-grain", "lay-pension"]
@@ -170,34 +174,13 @@ def test_rewordings_are_scored_with_their_golden_cases(workspace: Path, cli_run:
     assert "lay" in grain.case.tags and grain.case.evidence == ["补贴标准为每亩120元"]
     assert by_id["lay-pension"].case.history  # the golden case's conversation comes along
     # A rewording of a case the golden file does not have is named with its line.
-    (workspace / "bad-lay.jsonl").write_text(
-        '{"id": "x", "of": "nope", "question": "啥？"}\n', encoding="utf-8"
-    )
-    bad = CliRunner().invoke(
-        app,
-        [
-            *args[:5],
-            str(workspace / "bad-lay.jsonl"),
-            "--of",
-            str(workspace / "cases.jsonl"),
-            "--kb",
-            str(workspace / "docs"),
-        ],
-    )
+    bad_lay = workspace / "bad-lay.jsonl"
+    bad_lay.write_text('{"id": "x", "of": "nope", "question": "啥？"}\n', encoding="utf-8")
+    bad = reworded(bad_lay)
     assert bad.exit_code != 0 and "bad-lay.jsonl:1" in bad.output
     # So is a rewording without its question.
-    (workspace / "bad-lay.jsonl").write_text('{"id": "x", "of": "grain"}\n', encoding="utf-8")
-    bad = CliRunner().invoke(
-        app,
-        [
-            *args[:5],
-            str(workspace / "bad-lay.jsonl"),
-            "--of",
-            str(workspace / "cases.jsonl"),
-            "--kb",
-            str(workspace / "docs"),
-        ],
-    )
+    bad_lay.write_text('{"id": "x", "of": "grain"}\n', encoding="utf-8")
+    bad = reworded(bad_lay)
     assert bad.exit_code != 0 and "缺少" in bad.output and "question" in bad.output
 
 
