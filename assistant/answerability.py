@@ -21,6 +21,7 @@ from typing import Literal
 from assistant.ages import AgeSpan, asked_age, fits_age
 from assistant.followup import topic_terms
 from assistant.normalize import synonym_names
+from assistant.policies import Benefit, asked_benefits
 from knowledge.cases import another_case
 from knowledge.chunking import row_parts
 from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, full_names, person_names
@@ -162,13 +163,16 @@ class Asked:
     """The word an asked person, place or time goes with (制作 of 谁制作的, 颁奖 of 颁奖时间)."""
     age: AgeSpan | None = None
     """The villager's age (俺爹都75了): a sentence about other age groups (80至89周岁) is another rule."""
+    benefits: tuple[Benefit, ...] = ()
+    """The benefits named by which one they are (高龄补贴, 防贫保险): met in the sentence's passage."""
     topics: tuple[str, ...] = ()
     """The question's topic words (宽带 of 宽带多少钱): a sentence that names one only to deny it (无宽带,
     不含宽带) is about something else."""
 
     @property
     def checkable(self) -> bool:
-        return bool(self.kinds or self.years or self.months or self.names or self.editions or self.age)
+        constraints = (self.years, self.months, self.names, self.editions, self.benefits)
+        return bool(self.kinds or self.age or any(constraints))
 
     def own_words(self) -> tuple[str, ...]:
         """The question's own words: they are no answer when a sentence repeats them."""
@@ -324,12 +328,13 @@ def read_question(question: str) -> Asked:
         editions=tuple(dict.fromkeys(editions)),
         focus=tuple(_focus(question).items()),
         age=asked_age(question),
+        benefits=asked_benefits(question),
         topics=tuple(topic_terms(question)),
     )
 
 
 # The unit a question asks its amount in (多少平方米, 几亩): an amount in another unit answers another
-# question (8万余册 is no floor area). 多少钱 sets none: prices stand in table fields (月费（元/月）：40).
+# question (8万余册 is no floor area). Money (多少钱, 发多少) is read by `_ASKS_MONEY` below.
 _ASKED_UNIT = re.compile(
     r"(?:多少|几)(平方米|平米|平方公里|亩|公顷|万元|亿元|元|岁|吨|公里|千米|米|小时|分钟|天|人|名|户|所|次|回|趟|分)"
 )
@@ -350,6 +355,12 @@ _UNIT_FAMILIES = (
     ("分",),
 )
 _NUMBER = r"(?:\d[\d,.]*|[零一二两三四五六七八九十百千万亿]+)\s*(?:余|多|万|亿|千|百)?\s*(?:个)?"
+# Money asked by its verb (一个月发多少, 一亩掏多钱, 多少钱): a sum or a share of one answers it, stated
+# beside its number or as a table field's unit (月费（元/月）：40); 12个月 or 一次 does not.
+_ASKS_MONEY = re.compile(
+    r"(?:多少|多)钱|(?:发|给|补|交|缴|赔|掏|付|花|贷|借)了?(?:多少|多钱)(?![年月天日个次人亩岁户回趟])"
+)
+_MONEY = re.compile(rf"{_NUMBER}(?:万元|亿元|元|块|万|亿|%|％)|百分之|元[^：:，。；]{{0,8}}[：:]\s*\d")
 
 
 # The unit a named figure is counted in (参考人数 in people, 营收 in money, 增长率 in per cent): a
@@ -372,6 +383,8 @@ def _unit_expression(question: str) -> re.Pattern[str] | None:
     """A number in the unit the question asks for (多少平方米, or its named figure's: 参考人数), or None
     when it names none."""
     asked = _ASKED_UNIT.search(question)
+    if asked is None and _ASKS_MONEY.search(question):
+        return _MONEY
     if asked is not None:
         unit = asked.group(1)
         family: tuple[str, ...] = next((f for f in _UNIT_FAMILIES if unit in f), (unit,))
@@ -467,6 +480,10 @@ def answers(asked: Asked, question: str, sentence: str, context: str = "", passa
         return False
     if any(_CODE.fullmatch(name) and _other_code(name, sentence) for name in asked.names):
         return False
+    if asked.benefits:
+        said = normalize_query(f"{sentence} {around}")
+        if not all(benefit.said_in(said) for benefit in asked.benefits):
+            return False
     if any(_only_denied(term, sentence) for term in asked.topics):
         return False
     # An age is a constraint like a year: the sentence's own age groups must take it in, or, where it
@@ -521,9 +538,11 @@ def _figure_lead(before: str) -> str:
 # An organisation named by its kind, right before the role it has (经济学院院长, 东北亚学院院长): the two
 # characters before the kind word tell one from another however much of the name is said before them
 # (我校经济学院, 中国人民大学经济学院).
+# One character is a name too where nothing stands before it (文学院院长陈剑澜、哲学院院长臧峰宇), and the
+# 学 of 大学 never starts one (中国人民大学法学院 is 法学院's).
 _OWNER = re.compile(
-    r"((?:(?![的是在了和与及或等那这个被由年月日号届我本该此、，。；：])[\u4e00-\u9fff]){2})"
-    r"(学院|大学|研究院|研究所|中学|小学|医院|公司|集团|银行|合作社|协会)的?$"
+    r"((?:(?![的是在了和与及或等那这个被由年月日号届我本该此、，。；：])(?!(?<=大)学)[\u4e00-\u9fff]){1,2})"
+    r"(学院|大学|研究院|研究所|中学|小学|医院|公司|集团|银行|合作社|协会|校区|图书馆)的?$"
 )
 
 

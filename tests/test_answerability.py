@@ -95,12 +95,22 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("宅基地去哪里申请？", "向村集体经济组织或村民委员会提出申请。", "", True),
         # Who gets or decides (给谁, 找谁, 谁来审批) is answered by a kind of people or an office; who someone
         # is, only by a name.
-        ("我把地包给别人种了，地力补贴给谁？", "土地已经流转的，补贴仍发给承包农户。", "", True),
+        (
+            "我把地包给别人种了，地力补贴给谁？",
+            "土地已经流转的，补贴仍发给承包农户。",
+            "二、耕地地力保护补贴",
+            True,
+        ),
         ("宅基地申请谁来审批？", "由乡镇人民政府审批。", "", True),
         ("2023年青溪农商银行的行长是谁？", "2023年贷款发放给承包农户。", "", False),
         # Whom to turn to (找谁问) is an office, never the people the policy is for.
         ("插秧机补贴找谁问？", "开展机插秧作业的农户和服务组织每亩补贴30元。", "", False),
-        ("插秧机补贴找谁问？", "县农机化技术推广中心地址：青溪镇府前路18号。", "", True),
+        (
+            "插秧机补贴找谁问？",
+            "县农机化技术推广中心地址：青溪镇府前路18号。",
+            "农机购置补贴 插秧机补贴咨询",
+            True,
+        ),
         # 电话多少 asks for a number to dial: an office's, not an emergency line every notice repeats.
         ("医保电话多少？", "咨询电话：0571-86213300（青溪县医疗保障服务中心）", "", True),
         ("医保电话多少？", "遇到此类电话请立即挂断，拨打96110或110核实。", "", False),
@@ -188,8 +198,13 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # sentence naming no age group is answered for it only by the group beside it.
         ("俺爹都75了，低保能多给点不？", "70周岁及以上老年人、未成年人，增发10%，即每人每月88元。", "", True),
         ("俺爹都75了，低保能多给点不？", "低保对象大病保险起付线降低一半为9000元。", "", False),
-        ("85岁的老人高龄津贴一个月多少？", "年龄段：80至89周岁；津贴标准（元/人·月）：60", "", True),
-        ("85岁的老人高龄津贴一个月多少？", "年龄段：90至99周岁；津贴标准（元/人·月）：200", "", False),
+        ("85岁的老人高龄津贴一个月多少？", "年龄段：80至89周岁；津贴标准（元/人·月）：60", "高龄津贴", True),
+        (
+            "85岁的老人高龄津贴一个月多少？",
+            "年龄段：90至99周岁；津贴标准（元/人·月）：200",
+            "高龄津贴",
+            False,
+        ),
         ("六十多岁的老人食堂吃一顿多少钱？", "70周岁以上老人就餐每餐收费5元。", "", False),
         ("六十多岁的老人食堂吃一顿多少钱？", "每餐收费8元。", "60至69周岁老人", True),
     ],
@@ -542,3 +557,20 @@ def test_a_role_is_read_with_its_organisation_and_its_page_date(
         assert "胡尔贵" not in secretary.answer
         other = assistant.ask("2023年，经济学院党委书记是谁？")
         assert other.refused, other.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        ("经济学院的院长是谁？", "文学院院长陈剑澜、哲学院院长臧峰宇等专家出席。", False),
+        ("经济学院的院长是谁？", "我校经济学院院长杨瑞龙出席。", True),
+        ("法学院的院长是谁？", "法学院院长王建国主持会议。", True),
+        ("法学院的院长是谁？", "中法学院院长杨伟国主持会议。", False),
+        ("经济学院党委书记是谁？", "苏州校区党委书记伍聪汇报了整改情况。", False),
+    ],
+)
+def test_a_role_of_another_organisation_names_nobody_asked_for(
+    question: str, sentence: str, expected: bool
+) -> None:
+    """Another school's 院长 (文学院, one character before its kind; 中法学院 for 法学院) is no answer."""
+    assert says(question, sentence) is expected

@@ -1,0 +1,96 @@
+"""Which benefit a question asks about: the word before a kind of benefit (高龄补贴, 防贫保险, 临时救助).
+
+A county's documents hold many subsidies, insurances and loans; a sentence about one (大病保险最多支付
+40万元, 稳岗补贴每人每年1200元) answers nothing about another (防贫保险, 创业补贴). So the word that
+tells which one is a constraint like a place: it must stand in the sentence's passage, said as the
+question says it or sharing a character with the words right before the passage's own benefit word (种地补贴
+is the documents' 实际种粮农民一次性补贴; 高龄补贴 is no 交通补助).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.normalize import synonym_names
+from knowledge.lexical import pos_tagger
+
+# Kinds of benefit, each with the words documents use for the same kind.
+_KINDS: tuple[tuple[str, ...], ...] = (
+    ("补贴", "补助", "津贴", "奖补", "奖励", "补偿", "资助"),
+    ("保险", "保费", "医保", "参保"),
+    ("救助", "救济"),
+    ("贷款", "贷"),
+    ("养老金", "养老保险"),
+)
+# The words a question names a benefit by (养老保险 before 保险: 城乡居民养老保险 is one benefit).
+_HEADS = (
+    *("养老保险", "养老金", "补贴", "补助", "津贴", "奖补", "奖励", "补偿", "资助", "保险", "救助", "贷款"),
+)
+_MODIFIER_FLAGS = ("n", "b", "vn", "nz", "an", "j")
+# Words that say for whom or where, not which benefit (农村养老金 is the county's only pension).
+_NOT_WHICH = frozenset(
+    {"农村", "城乡", "城镇", "国家", "政府", "村里", "县里", "乡里", "镇里", "老人", "农民", "村民", "个人"}
+)
+# Characters that never tell one benefit from another (有补贴, 的补助, 能买保险, 上保险).
+_FUNCTION_CHARS = frozenset("有的是在了和与及或等个这那能会要可买交办领报上给把被对啥么哪些样")
+# ... nor do characters too common to tie two words together (种地 and 耕地 share only 地).
+_WEAK_CHARS = _FUNCTION_CHARS | frozenset("行发开时人年大中出上下会为不一生工作事成家业地理用动分主公日月部")
+_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
+_CLAUSE = re.compile(r"[，。；：:;,.！？!?、\s]")
+_REACH = 8
+"""Characters before a benefit word in a passage within which the words naming which one stand."""
+
+
+@dataclass(frozen=True)
+class Benefit:
+    """A benefit the question names: the word telling which (`which`) and its kind's word (`kind`)."""
+
+    which: str
+    kind: str
+
+    @property
+    def names(self) -> frozenset[str]:
+        """Its name and the synonym table's names for it (种地补贴: 耕地地力保护补贴; 养老金, which a
+        question expanded with the documents' words says as 基础养老金)."""
+        return synonym_names(self.which + self.kind)
+
+    def said_in(self, text: str) -> bool:
+        """The passage names this benefit: by a name of it, or by the word telling which one, or one of
+        its uncommon characters, in the words right before a benefit word of its kind in the same clause
+        (地力补贴: 耕地地力保护补贴; a page on 返乡创业 whose benefits are 稳岗补贴 names no 创业补贴)."""
+        if any(name in text for name in self.names):
+            return True
+        words = next(k for k in _KINDS if self.kind in k)
+        wanted = set(self.which) - _WEAK_CHARS
+        for word in words:
+            at = text.find(word)
+            while at >= 0:
+                lead = _CLAUSE.split(text[max(0, at - _REACH) : at])[-1]
+                if self.which in lead or wanted & set(lead):
+                    return True
+                at = text.find(word, at + 1)
+        return False
+
+
+def asked_benefits(question: str) -> tuple[Benefit, ...]:
+    """The benefits a question names by which one they are (高龄补贴, 水稻保险); none for a bare 有补贴吗."""
+    tokens = [(t.word, t.flag) for t in pos_tagger().cut(question, HMM=False)]
+    found: list[Benefit] = []
+    for i, (word, _flag) in enumerate(tokens):
+        head = next((h for h in _HEADS if word.endswith(h)), None)
+        if head is None:
+            continue
+        which = word[: -len(head)]
+        if not which and i > 0:
+            before, flag = tokens[i - 1]
+            if len(before) >= 2 and flag.startswith(_MODIFIER_FLAGS):
+                which = before
+            elif len(before) == 1 and i > 1 and len(tokens[i - 2][0]) == 1:
+                which = tokens[i - 2][0] + before  # 防贫保险: jieba reads 防 and 贫 apart
+        if not _WORD.fullmatch(which) or which in _NOT_WHICH or set(which) & _FUNCTION_CHARS:
+            continue
+        benefit = Benefit(which, head)
+        if benefit not in found:
+            found.append(benefit)
+    return tuple(found)

@@ -1,0 +1,65 @@
+"""Which benefit a question asks about, as a constraint (assistant/policies.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answerability import answers, read_question
+from assistant.policies import Benefit, asked_benefits
+
+
+@pytest.mark.parametrize(
+    ("question", "benefits"),
+    [
+        ("85岁的老人高龄补贴一个月多少？", [Benefit("高龄", "补贴")]),
+        ("防贫保险要俺自己掏钱不？", [Benefit("防贫", "保险")]),  # jieba reads 防 and 贫 apart
+        ("家里着火了，能申请临时救助吗？", [Benefit("临时", "救助")]),
+        ("城乡居民养老保险每年交多少", [Benefit("城乡居民", "养老保险")]),
+        # A bare kind, the word for whom or where, a verb before it: no benefit named.
+        ("脱贫户养牛有补助吗？", []),
+        ("农村养老金现在一个月发多少？", []),
+        ("养羊能买保险不？", []),
+        # The expansion a question gets (养老钱 -> 养老金) is no word of the villager's.
+        ("领的养老钱有多少? 养老金", []),
+    ],
+)
+def test_the_benefit_a_question_names(question: str, benefits: list[Benefit]) -> None:
+    assert list(asked_benefits(question)) == benefits
+
+
+@pytest.mark.parametrize(
+    ("benefit", "text", "said"),
+    [
+        (Benefit("高龄", "补贴"), "（一）高龄津贴。80至89周岁每人每月60元。", True),
+        (Benefit("地力", "补贴"), "2025年耕地地力保护补贴标准为每亩110元。", True),
+        (Benefit("种地", "补贴"), "补贴项目：实际种粮农民一次性补贴；2024年标准：每亩15元", True),
+        (Benefit("种地", "补贴"), "耕地地力保护补贴标准为每亩110元。", True),  # the synonym table's name
+        (Benefit("防贫", "保险"), "超过部分还有大病保险，大病保险一年最多支付40万元。", False),
+        (Benefit("创业", "补贴"), "返乡创业人员可以申请创业担保贷款；稳定就业的给予稳岗补贴。", False),
+        (Benefit("高龄", "补贴"), "为80周岁以上低保独居老人免费发放手表，县财政承担第一年月费。", False),
+    ],
+)
+def test_a_passage_names_the_benefit_before_its_kind_word(benefit: Benefit, text: str, said: bool) -> None:
+    assert benefit.said_in(text) is said
+
+
+def test_a_sentence_about_another_benefit_of_the_kind_answers_nothing() -> None:
+    question = "防贫保险一年最多赔多少？"
+    asked = read_question(question)
+    assert not answers(asked, question, "大病保险一年最多支付40万元。", "城乡居民医保政策问答")
+    assert answers(asked, question, "防贫保险每户每年最高赔付10万元。", "防贫保险实施方案")
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        # Money asked by its verb is answered by a sum, a share or a table field's unit, not a duration.
+        ("养老金现在一个月发多少？", "超过12个月没有认证的，养老金暂停发放。", False),
+        ("养老金现在一个月发多少？", "基础养老金标准为每人每月260元。", True),
+        ("宽带一个月多少钱？", "套餐：单宽带300M；月费（元/月）：40", True),
+        ("水稻保险财政给补多少？", "险种：水稻完全成本保险；财政补贴比例：80%", True),
+        ("养老保险要交多少年？", "累计缴费满15年的，可以按月领取养老金。", True),
+    ],
+)
+def test_money_is_answered_by_a_sum(question: str, sentence: str, expected: bool) -> None:
+    assert answers(read_question(question), question, sentence) is expected
