@@ -38,6 +38,9 @@ _BOILERPLATE = re.compile(
 _PAGE_FURNITURE = re.compile(
     r"^(?:更新时间|发布时间|发布日期|日期|时间|点击数|点击量|点击|浏览次数|浏览量|阅读量|阅读|来源|作者|编辑|责任编辑|供稿|审核)\s*[:：]"
 )
+# An encyclopaedia page's reference marks (…当选[32]): nothing to a villager, and read back as our own
+# citation marks they would cite passages that were never retrieved.
+_REFERENCE_MARK = re.compile(r"\[\d{1,3}\]|［\d{1,3}］")
 _MAX_CHARS = 160
 _RUN_IN_HEADING = re.compile(
     r"^(?:第[一二三四五六七八九十百零〇\d]+[章节条]\s*|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）])"
@@ -81,7 +84,7 @@ def sentences_of(text: str) -> Iterator[str]:
 
 
 def display(sentence: str) -> str:
-    return _MARKER.sub("", sentence).strip()
+    return _REFERENCE_MARK.sub("", _MARKER.sub("", sentence)).strip()
 
 
 def _bigrams(text: str) -> set[str]:

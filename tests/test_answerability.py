@@ -20,6 +20,7 @@ from assistant.answerability import (
     misses_the_number,
     read_question,
 )
+from assistant.checking import check
 from assistant.extractive import ExtractiveComposer, sentences_of
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
@@ -393,6 +394,15 @@ def test_a_web_pages_furniture_is_never_quoted() -> None:
     assert [s for s in sentences_of(items[0].text) if "点击" in s or "更新" in s] == []
     draft = ExtractiveComposer().compose("国学馆哪一年建成的？", items)
     assert "2012年" in draft.text and "2014-01-23" not in draft.text and "20757" not in draft.text
+
+
+def test_an_encyclopaedias_reference_marks_are_not_read_as_citations() -> None:
+    """蒋万安当选台北市市长[32] quoted with its mark would cite a passage [32] that was never retrieved,
+    and the answer check would refuse it."""
+    items = evidence("2022年11月26日，蒋万安当选台北市市长[32]，成为历任最年轻市长。", title="台北市市长")
+    draft = ExtractiveComposer().compose("2022年谁当选台北市市长？", items)
+    assert "蒋万安" in draft.text and "[32]" not in draft.text, draft.text
+    assert check(draft, items).ok
 
 
 def test_a_list_question_is_answered_with_the_enumeration() -> None:
