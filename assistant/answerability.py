@@ -546,12 +546,30 @@ _OWNER = re.compile(
 )
 
 
+# The university a school belongs to (四川大学国际关系学院 is not 中国人民大学's).
+_PARENT = re.compile(r"([\u4e00-\u9fff]{2})大学[\u4e00-\u9fff]{0,8}$")
+# A rank before the role that leaves the organisation as it is (执行院长, 常务副院长 is 副 anyway).
+_RANK = re.compile(r"(?:执行|常务)$")
+
+
 def _another_owners(role: str, question: str, before: str) -> bool:
     """The role in the sentence is held in another organisation than the one the question asks about:
-    艺术学院院长张淳 does not say who 经济学院的院长 is."""
-    asked = _OWNER.search(question[: question.find(role)]) if role in question else None
-    said = _OWNER.search(before)
-    return asked is not None and said is not None and asked.groups() != said.groups()
+    艺术学院院长张淳 does not say who 经济学院的院长 is, nor 四川大学国际关系学院院长李志强 who 中国人民大学
+    国际关系学院's is."""
+    if role not in question:
+        return False
+    asked_text = question[: question.find(role)]
+    said_text = _RANK.sub("", before)
+    asked, said = _OWNER.search(asked_text), _OWNER.search(said_text)
+    if asked is None or said is None:
+        return False
+    if asked.groups() != said.groups():
+        return True
+    parents = [
+        _PARENT.search(text[: match.start()] + match.group(1))
+        for text, match in ((asked_text, asked), (said_text, said))
+    ]
+    return all(parents) and len({p.group(1) for p in parents if p}) == 2
 
 
 def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, ...], question: str) -> bool:

@@ -577,6 +577,9 @@ def test_a_role_is_read_with_its_organisation_and_its_page_date(
         ("法学院的院长是谁？", "法学院院长王建国主持会议。", True),
         ("法学院的院长是谁？", "中法学院院长杨伟国主持会议。", False),
         ("经济学院党委书记是谁？", "苏州校区党委书记伍聪汇报了整改情况。", False),
+        # Another university's school of the same name, and an executive head of another institute.
+        ("中国人民大学国际关系学院的院长是谁？", "四川大学国际关系学院院长李志强发言。", False),
+        ("人民大学统计与大数据研究院的院长是谁？", "人民大学重阳金融研究院执行院长王文发言。", False),
     ],
 )
 def test_a_role_of_another_organisation_names_nobody_asked_for(
