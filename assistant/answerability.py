@@ -233,6 +233,15 @@ _NOT_FOCUS = re.compile(
 _ROLES = re.compile(r"主演|总导演|导演|创始人|获得者|得主")
 _CLAUSE_END = re.compile(r"[，。？！；,.?!;\s]")
 _FOCUS_FLAGS = ("v", "n", "vn", "nz")
+# A villager's one-character verb and the documents' words for it: the time or place asked for is of
+# that act (报 is 申报 or 报名; 发放 dates do not say when to report).
+_VILLAGER_VERBS: dict[str, tuple[str, ...]] = {
+    "报": ("申报", "报名", "上报", "报送", "登记"),
+    "交": ("缴费", "缴纳", "交费", "交纳", "缴"),
+    "领": ("领取", "发放", "到账"),
+    "发": ("发放", "到账", "打到", "兑付"),
+    "批": ("审批", "批准", "批复"),
+}
 _WH_TOKEN = re.compile(r"谁|哪里|哪儿|何时|何地|何处|时间|日期|时候|几号|哪天|哪年|几点")
 
 
@@ -243,7 +252,9 @@ def _focus(question: str) -> dict[AskedKind, str]:
     """For each asked person, place or time, the two-character content word beside its question word
     (and for an amount, the figure the question names: 产量, 营收):
     after it when one follows (谁制作的, 在哪里举行, 何时施行), else before it (颁奖时间, 航天员有谁).
-    Shorter words (办, 交, 报) are a villager's everyday verbs the documents word otherwise; not a focus."""
+    Of shorter words only a villager's everyday verbs (交, 报, 领) are one, said as the documents say them
+    (缴费, 申报, 领取), and only for a time; 办 is not (办理 a form, 举办 a conference, 办起来 a
+    school)."""
     tokens = [(t.word, t.flag) for t in pos_tagger().cut(question, HMM=False)]
     found: dict[AskedKind, str] = {}
     figure = _FIGURE.search(question)
@@ -272,13 +283,17 @@ def _focus(question: str) -> dict[AskedKind, str]:
         ):
             last += 1
 
-        def usable(words: list[tuple[str, str]], flags: tuple[str, ...] = _FOCUS_FLAGS) -> list[str]:
+        def usable(
+            words: list[tuple[str, str]], flags: tuple[str, ...] = _FOCUS_FLAGS, verbs: bool = kind == "time"
+        ) -> list[str]:
             kept = []
             for word, flag in words:
                 if _CLAUSE_END.fullmatch(word):
                     break  # 去哪里办？电话多少: the next clause asks something else
                 if len(word) >= 2 and flag.startswith(flags) and not _NOT_FOCUS.match(word):
                     kept.append(word)
+                elif verbs and word in _VILLAGER_VERBS:
+                    kept.append(word)  # 啥时候去村里报: when to 申报, not when the subsidy is paid
             return kept
 
         # After the question word only a verb is what the asked thing goes with (谁制作); a noun there
@@ -287,9 +302,8 @@ def _focus(question: str) -> dict[AskedKind, str]:
         which = match.group().startswith("哪") and kind != "time"
         after = [] if which else usable(tokens[last + 1 : last + 4], ("v",))
         before = usable(tokens[max(0, index - 3) : index][::-1])[::-1]
-        # 谁制作的, 何时施行: the verb after the question word, and none when that verb is a villager's
-        # one-character 报 or 办 (耕地补贴啥时候去村里报 asks when to report, not when the subsidy is
-        # anything); 颁奖时间, 航天员有谁: the word before a noun-like question word.
+        # 谁制作的, 何时施行, 啥时候去村里报: the verb after the question word (when to report, not when
+        # the subsidy is anything); 颁奖时间, 航天员有谁: the word before a noun-like question word.
         if match.group() in ("时间", "日期"):
             # 出分时间: a word jieba does not know comes as single characters, and it is the one the time
             # goes with, not 高考 before it.
@@ -580,7 +594,7 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
     if focus is None:
         return _holds_kind(kind, sentence, own, question)
     role = HUMAN_ROLE.search(focus) is not None
-    said = [*_variants(focus)]
+    said = [*_variants(focus)] if focus not in _VILLAGER_VERBS else [*_VILLAGER_VERBS[focus]]
     if kind == "amount":
         # A figure is named as such (产量 is no 测量), and only a sentence that names it must hold the
         # number beside it: 英语：计划20人 answers 招生计划人数 without saying 人数.
@@ -590,7 +604,7 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
         shared = set(focus) - _COMMON_CHARS
         # A role is said as the table says it (执导 for 导演); a word sharing a character with it is
         # another role (演员, 出演 beside 导演; 校长 beside 院长).
-        if not role:
+        if not role and focus not in _VILLAGER_VERBS:
             said += [w for w in _words(sentence) if len(w) >= 2 and shared & set(w)]
     # A role's holder is named right beside it (院长赵忠, 党委书记兼副院长林嘉), as retrieval does.
     reach = HOLDER_REACH if kind == "person" and role else _FOCUS_WINDOW

@@ -199,6 +199,10 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # sentence naming no age group is answered for it only by the group beside it.
         ("俺爹都75了，低保能多给点不？", "70周岁及以上老年人、未成年人，增发10%，即每人每月88元。", "", True),
         ("俺爹都75了，低保能多给点不？", "低保对象大病保险起付线降低一半为9000元。", "", False),
+        # A villager's one-character verb is the act the time is of, as documents say it (报: 申报).
+        ("耕地补贴啥时候去村里报？", "耕地地力保护补贴于2024年6月25日前全部发放到户。", "", False),
+        ("耕地补贴啥时候去村里报？", "2025年3月1日至4月15日，由农户向村民委员会申报。", "耕地地力保护补贴", True),
+        ("明年的医保啥时候交？", "每年9月1日至12月31日是集中缴费期。", "城乡居民医保", True),
         ("85岁的老人高龄津贴一个月多少？", "年龄段：80至89周岁；津贴标准（元/人·月）：60", "高龄津贴", True),
         (
             "85岁的老人高龄津贴一个月多少？",
