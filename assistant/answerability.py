@@ -13,7 +13,7 @@ constraints alone.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Literal
@@ -468,7 +468,18 @@ def _meets(constraint: str, sentence: str, context: str) -> bool:
     return wanted in normalize_query(sentence).lower() or wanted in normalize_query(context).lower()
 
 
-def answers(asked: Asked, question: str, sentence: str, context: str = "", passage: str = "") -> bool:
+Document = Callable[[], str]
+"""The whole text of a sentence's document, read only when a benefit is not named around the sentence."""
+
+
+def answers(
+    asked: Asked,
+    question: str,
+    sentence: str,
+    context: str = "",
+    passage: str = "",
+    document: Document | None = None,
+) -> bool:
     """`sentence` states what `asked` asks for, under its constraints: a year in the sentence, its
     immediate `context` (the passage's title and section and the sentence before) or its page's date
     line; a month or a name anywhere in its `passage` too (a page about 中国人民大学 does not repeat the
@@ -496,8 +507,12 @@ def answers(asked: Asked, question: str, sentence: str, context: str = "", passa
         return False
     if asked.benefits:
         said = normalize_query(f"{sentence} {around}")
-        if not all(benefit.said_in(said) for benefit in asked.benefits):
-            return False
+        missing = [benefit for benefit in asked.benefits if not benefit.said_in(said)]
+        if missing:
+            whole = normalize_query(document()) if document is not None else ""
+            title = normalize_query(context)
+            if not all(benefit.covered_by(whole, sentence, title) for benefit in missing):
+                return False
     if any(_only_denied(term, sentence) for term in asked.topics):
         return False
     # An age is a constraint like a year: the sentence's own age groups must take it in, or, where it
@@ -671,7 +686,14 @@ def without_names(asked: Asked, given: Collection[str]) -> Asked:
     return replace(asked, names=tuple(n for n in asked.names if n not in given)) if given else asked
 
 
-def states_some(asked: Asked, question: str, sentence: str, context: str = "", passage: str = "") -> bool:
+def states_some(
+    asked: Asked,
+    question: str,
+    sentence: str,
+    context: str = "",
+    passage: str = "",
+    document: Document | None = None,
+) -> bool:
     """The sentence states one of the asked things (of a two-part question, one part is enough), and
     is not another case's story."""
     if another_case(question, context):
@@ -679,7 +701,9 @@ def states_some(asked: Asked, question: str, sentence: str, context: str = "", p
     if not asked.checkable:
         return True
     kinds: list[AskedKind | None] = [*sorted(asked.kinds)] or [None]
-    return any(answers(_one_kind(asked, kind), question, sentence, context, passage) for kind in kinds)
+    return any(
+        answers(_one_kind(asked, kind), question, sentence, context, passage, document) for kind in kinds
+    )
 
 
 def names_any(topics: Sequence[str], texts: Sequence[str]) -> bool:
@@ -718,13 +742,24 @@ def about_something_else(asked: Asked, topics: Sequence[str], cited: Sequence[st
     return not names_any(topics, cited)
 
 
-def answerable(asked: Asked, question: str, sentences: list[tuple[str, str, str]]) -> bool:
+def answerable(
+    asked: Asked,
+    question: str,
+    sentences: list[tuple[str, str, str]],
+    documents: Sequence[Document | None] = (),
+) -> bool:
     """Every asked kind is stated by some (sentence, context, passage) (two questions in one,
     什么时候办、在哪办, may be answered by two sentences), under the question's constraints, none of
-    them another case's story. The `PREFERRED_KINDS` are not required."""
+    them another case's story; `documents`, where given, are the sentences' documents, in order. The
+    `PREFERRED_KINDS` are not required."""
     asked = replace(asked, kinds=asked.kinds - PREFERRED_KINDS)
-    told = [(s, c, p) for s, c, p in sentences if not another_case(question, c)]
+    whole = [*documents, *[None] * (len(sentences) - len(documents))]
+    told = [
+        (s, c, p, d) for (s, c, p), d in zip(sentences, whole, strict=True) if not another_case(question, c)
+    ]
     if not asked.checkable:
         return bool(told) or not sentences
     kinds: list[AskedKind | None] = [*sorted(asked.kinds)] or [None]
-    return all(any(answers(_one_kind(asked, kind), question, s, c, p) for s, c, p in told) for kind in kinds)
+    return all(
+        any(answers(_one_kind(asked, kind), question, s, c, p, d) for s, c, p, d in told) for kind in kinds
+    )

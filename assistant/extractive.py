@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import NamedTuple
 
 from assistant.ages import asked_age, fits_age
@@ -158,11 +159,14 @@ class ExtractiveComposer:
         extra_ratio: float = 0.75,
         answerability: bool = True,
         given_names: Callable[[Sequence[str]], Collection[str]] | None = None,
+        document_text: Callable[[str], str] | None = None,
     ) -> None:
         """`answerability`: quote only sentences that state what their part of the question asks for;
         `given_names`: which of a question's names need not be met (what the whole knowledge base is
-        about)."""
+        about); `document_text`: a document's whole text by its source, where a benefit a sentence's
+        passage does not name may be (a 理赔程序 section of the insurance plan that covers 水稻)."""
         self.given_names = given_names
+        self.document_text = document_text
         self.weights = weights or SentenceWeights()
         self.extra_ratio = extra_ratio
         self.max_sentences = max_sentences
@@ -215,6 +219,7 @@ class ExtractiveComposer:
         size = 0
         placed = _placed(evidence)
         parts = sub_questions(question)
+        document = lru_cache(maxsize=None)(self.document_text) if self.document_text else None
         for index, part in enumerate(parts):
             # Each later part keeps a sentence for itself: 去哪里办？电话多少？ is not all 去哪里办.
             room = self.max_sentences - (len(parts) - 1 - index)
@@ -227,7 +232,8 @@ class ExtractiveComposer:
             scored = [
                 candidate
                 for candidate in candidates
-                if not self.answerability or _states(asked, part, placed[_key(candidate.sentence)])
+                if not self.answerability
+                or _states(asked, part, placed[_key(candidate.sentence)], evidence, document)
             ]
             if not scored and asked.kinds and asked.kinds <= PREFERRED_KINDS:
                 scored = candidates
@@ -319,8 +325,15 @@ def _agreeing(
     return []
 
 
-def _states(asked: Asked, part: str, sentence: PlacedSentence) -> bool:
-    return states_some(asked, part, sentence.text, sentence.context, sentence.passage)
+def _states(
+    asked: Asked,
+    part: str,
+    sentence: PlacedSentence,
+    evidence: Sequence[Evidence],
+    document: Callable[[str], str] | None,
+) -> bool:
+    whole = partial(document, evidence[sentence.chunk].hit.chunk.source) if document else None
+    return states_some(asked, part, sentence.text, sentence.context, sentence.passage, whole)
 
 
 def _key(sentence: _Sentence) -> tuple[int, int]:

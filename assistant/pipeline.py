@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache, partial
 
 from assistant.answer import Answer, AnswerKind, Citation, HeardReading, Passage
 from assistant.answerability import (
@@ -157,7 +158,9 @@ class Assistant:
         self.settings = settings
         self.kb = knowledge_base or KnowledgeBase(settings)
         self.extractive = ExtractiveComposer(
-            answerability=settings.answerability, given_names=self._collection_names
+            answerability=settings.answerability,
+            given_names=self._collection_names,
+            document_text=self.kb.document_text,
         )
         self.composer: Composer = composer or make_composer(settings, self.extractive)
         self.sessions = sessions or open_session_store(settings)
@@ -409,14 +412,17 @@ class Assistant:
         read = {member: hit.chunk.text for hit in reversed(state.hits) for member in hit.members}
         placed = list(sentences_in_context(chunks))
         sentences = [(p.text, p.context, read.get(chunks[p.chunk].id, p.passage)) for p in placed]
+        document = lru_cache(maxsize=None)(self.kb.document_text)  # each read once per question
+        documents = [partial(document, chunks[p.chunk].source) for p in placed]
         per_passage = [False] * len(chunks)
         question = state.standalone
-        for p, (text, context, passage) in zip(placed, sentences, strict=True):
-            if not per_passage[p.chunk] and states_some(asked, question, text, context, passage):
+        for p, (text, context, passage), whole in zip(placed, sentences, documents, strict=True):
+            if not per_passage[p.chunk] and states_some(asked, question, text, context, passage, whole):
                 per_passage[p.chunk] = True
-        if answerable(asked, question, sentences):
+        if answerable(asked, question, sentences, documents):
             return True, per_passage
-        return answerable(asked, question, _naming_all(question, state.hits, sentences)), per_passage
+        around = _naming_all(question, state.hits, sentences)
+        return answerable(asked, question, around, documents), per_passage
 
     def _check(self, state: _State) -> None:
         draft = state.draft

@@ -72,6 +72,27 @@ class Benefit:
                 at = text.find(word, at + 1)
         return False
 
+    def covered_by(self, document: str, sentence: str, title: str) -> bool:
+        """A sentence of a section on the whole programme (四、理赔程序: 农户发生损失后…报案) is about every
+        benefit its document covers: the benefit is met when the document names it and the sentence
+        names no other benefit of its kind (the title's own, 农业保险 of 政策性农业保险工作方案, is none)."""
+        return self.said_in(document) and not self._another_in(sentence, title)
+
+    def _another_in(self, sentence: str, title: str) -> bool:
+        wanted = set(self.which) - _WEAK_CHARS
+        for word in next(k for k in _KINDS if self.kind in k):
+            at = sentence.find(word)
+            while at >= 0:
+                which = sentence[max(0, at - 2) : at]
+                if (
+                    _WORD.fullmatch(which)
+                    and not set(which) & (_FUNCTION_CHARS | wanted)
+                    and which + word not in title
+                ):
+                    return True  # 大病保险 beside 防贫保险
+                at = sentence.find(word, at + 1)
+        return False
+
 
 def asked_benefits(question: str) -> tuple[Benefit, ...]:
     """The benefits a question names by which one they are (高龄补贴, 水稻保险); none for a bare 有补贴吗."""

@@ -201,6 +201,10 @@ class KnowledgeBase:
             for passage, core, members in read_big_passages(ordered, k, budget, around)
         ]
 
+    def document_text(self, source: str) -> str:
+        """A document's whole text as indexed: its chunks in order."""
+        return "\n".join(chunk.text for chunk in self.catalog.chunks_of(source))
+
     def pending(self, ids: Sequence[str]) -> set[str]:
         """Those of the chunks `ids` still without a vector (a searchable-first ingest is adding them, or
         one was interrupted): the dense search cannot have judged them."""

@@ -63,3 +63,18 @@ def test_a_sentence_about_another_benefit_of_the_kind_answers_nothing() -> None:
 )
 def test_money_is_answered_by_a_sum(question: str, sentence: str, expected: bool) -> None:
     assert answers(read_question(question), question, sentence) is expected
+
+
+def test_a_section_on_the_whole_programme_covers_the_benefits_its_document_names() -> None:
+    """四、理赔程序 of the insurance plan says how to claim for every insurance the plan covers; a sentence
+    there naming another benefit (大病保险) does not, nor does a document that never names the asked one."""
+    question = "水稻保险被水淹了咋报案？"
+    asked = read_question(question)
+    plan = "险种：水稻完全成本保险；保险金额：每亩1000元\n四、理赔程序\n农户发生损失后，应当在48小时内报案。"
+    title = "青溪县2025年政策性农业保险工作方案 四、理赔程序"
+    claim = "农户发生损失后，应当在48小时内向村协保员报案，或者拨打县农业保险服务热线报案。"
+    assert not answers(asked, question, claim, title)  # the passage alone names no 水稻
+    assert answers(asked, question, claim, title, "", lambda: plan)
+    other = "大病保险的报销在出院时直接结算，不用报案。"
+    assert not answers(asked, question, other, title, "", lambda: plan)
+    assert not answers(asked, question, claim, title, "", lambda: "四、理赔程序\n农户发生损失后报案。")
