@@ -214,6 +214,23 @@ def _other_edition(edition: str, text: str) -> bool:
     return any(other != edition and other[:2] == edition[:2] for other in _editions(text))
 
 
+# A place name's own endings: 北京市 and 台湾地区 are 北京 and 台湾, 中国香港 is not 中国.
+_ADMINISTRATIVE = re.compile(r"[市省县区镇乡村州]|地区|特区|境内|全境|一带|各地")
+
+
+def _only_in_another_place(name: str, text: str) -> bool:
+    """Every mention of `name` in `text` begins a longer place name (中国香港 for 中国): the sentence is
+    about that place, whose box office is not the country's."""
+    if name not in text:
+        return False
+    longer = [
+        place
+        for place, _ in _names_at(text, ("ns",))
+        if place.startswith(name) and place != name and not _ADMINISTRATIVE.fullmatch(place[len(name) :])
+    ]
+    return sum(place.count(name) for place in longer) >= text.count(name)
+
+
 def _other_code(code: str, text: str) -> bool:
     """`text` names a code of the same letters and another number (TFS8 for TFS4, W2 for W3) and not
     the asked one: its figures are the other test's or model's."""
@@ -504,6 +521,8 @@ def answers(
     if any(not _meets(name, sentence, around) for name in asked.names):
         return False
     if any(_CODE.fullmatch(name) and _other_code(name, sentence) for name in asked.names):
+        return False
+    if any(_only_in_another_place(name, sentence) for name in asked.names):
         return False
     if asked.benefits:
         said = normalize_query(f"{sentence} {around}")

@@ -199,6 +199,9 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # sentence naming no age group is answered for it only by the group beside it.
         ("俺爹都75了，低保能多给点不？", "70周岁及以上老年人、未成年人，增发10%，即每人每月88元。", "", True),
         ("俺爹都75了，低保能多给点不？", "低保对象大病保险起付线降低一半为9000元。", "", False),
+        # A name said only as the start of a longer place name is that other place.
+        ("2022年中国电影的总票房收入", "2022年中国香港的总票房为1.463亿美元。", "", False),
+        ("2022年台湾人口多少？", "2022年台湾地区人口总数为23264640人。", "", True),
         # A villager's one-character verb is the act the time is of, as documents say it (报: 申报).
         ("耕地补贴啥时候去村里报？", "耕地地力保护补贴于2024年6月25日前全部发放到户。", "", False),
         (
