@@ -487,6 +487,8 @@ def _meets(constraint: str, sentence: str, context: str) -> bool:
 
 Document = Callable[[], str]
 """The whole text of a sentence's document, read only when a benefit is not named around the sentence."""
+# A document is read for many of its sentences: normalised once.
+_normalized_document = lru_cache(maxsize=32)(normalize_query)
 
 
 def answers(
@@ -528,7 +530,7 @@ def answers(
         said = normalize_query(f"{sentence} {around}")
         missing = [benefit for benefit in asked.benefits if not benefit.said_in(said)]
         if missing:
-            whole = normalize_query(document()) if document is not None else ""
+            whole = _normalized_document(document()) if document is not None else ""
             title = normalize_query(context)
             if not all(benefit.covered_by(whole, sentence, title) for benefit in missing):
                 return False
