@@ -4,7 +4,8 @@ A county's documents hold many subsidies, insurances and loans; a sentence about
 40万元, 稳岗补贴每人每年1200元) answers nothing about another (防贫保险, 创业补贴). So the word that
 tells which one is a constraint like a place: it must stand in the sentence's passage, said as the
 question says it or sharing a character with the words right before the passage's own benefit word (种地补贴
-is the documents' 实际种粮农民一次性补贴; 高龄补贴 is no 交通补助).
+is the documents' 实际种粮农民一次性补贴; 高龄补贴 is no 交通补助). A section on the whole programme (the
+insurance plan's 理赔程序) is about every benefit its document names.
 """
 
 from __future__ import annotations
@@ -25,7 +26,18 @@ _KINDS: tuple[tuple[str, ...], ...] = (
 )
 # The words a question names a benefit by (养老保险 before 保险: 城乡居民养老保险 is one benefit).
 _HEADS = (
-    *("养老保险", "养老金", "补贴", "补助", "津贴", "奖补", "奖励", "补偿", "资助", "保险", "救助", "贷款"),
+    "养老保险",
+    "养老金",
+    "补贴",
+    "补助",
+    "津贴",
+    "奖补",
+    "奖励",
+    "补偿",
+    "资助",
+    "保险",
+    "救助",
+    "贷款",
 )
 _MODIFIER_FLAGS = ("n", "b", "vn", "nz", "an", "j")
 # Words that say for whom or where, not which benefit (农村养老金 is the county's only pension).
