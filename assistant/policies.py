@@ -11,6 +11,7 @@ insurance plan's 理赔程序) is about every benefit its document names.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from assistant.normalize import synonym_names
@@ -73,15 +74,11 @@ class Benefit:
         (地力补贴: 耕地地力保护补贴; a page on 返乡创业 whose benefits are 稳岗补贴 names no 创业补贴)."""
         if any(name in text for name in self.names):
             return True
-        words = next(k for k in _KINDS if self.kind in k)
         wanted = set(self.which) - _WEAK_CHARS
-        for word in words:
-            at = text.find(word)
-            while at >= 0:
-                lead = _CLAUSE.split(text[max(0, at - _REACH) : at])[-1]
-                if self.which in lead or wanted & set(lead):
-                    return True
-                at = text.find(word, at + 1)
+        for _word, at in self._mentions(text):
+            lead = _CLAUSE.split(text[max(0, at - _REACH) : at])[-1]
+            if self.which in lead or wanted & set(lead):
+                return True
         return False
 
     def covered_by(self, document: str, sentence: str, title: str) -> bool:
@@ -92,18 +89,23 @@ class Benefit:
 
     def _another_in(self, sentence: str, title: str) -> bool:
         wanted = set(self.which) - _WEAK_CHARS
-        for word in next(k for k in _KINDS if self.kind in k):
-            at = sentence.find(word)
-            while at >= 0:
-                which = sentence[max(0, at - 2) : at]
-                if (
-                    _WORD.fullmatch(which)
-                    and not set(which) & (_FUNCTION_CHARS | wanted)
-                    and which + word not in title
-                ):
-                    return True  # 大病保险 beside 防贫保险
-                at = sentence.find(word, at + 1)
+        for word, at in self._mentions(sentence):
+            which = sentence[max(0, at - 2) : at]
+            if (
+                _WORD.fullmatch(which)
+                and not set(which) & (_FUNCTION_CHARS | wanted)
+                and which + word not in title
+            ):
+                return True  # 大病保险 beside 防贫保险
         return False
+
+    def _mentions(self, text: str) -> Iterator[tuple[str, int]]:
+        """Each word of this benefit's kind in `text`, with where it starts."""
+        for word in next(kind for kind in _KINDS if self.kind in kind):
+            at = text.find(word)
+            while at >= 0:
+                yield word, at
+                at = text.find(word, at + 1)
 
 
 def asked_benefits(question: str) -> tuple[Benefit, ...]:
