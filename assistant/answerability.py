@@ -164,7 +164,8 @@ class Asked:
     age: AgeSpan | None = None
     """The villager's age (俺爹都75了): a sentence about other age groups (80至89周岁) is another rule."""
     benefits: tuple[Benefit, ...] = ()
-    """The benefits named by which one they are (高龄补贴, 防贫保险): met in the sentence's passage."""
+    """The benefits named by which one they are (高龄补贴, 防贫保险) or by their kind (养老金): met in the
+    sentence's passage."""
     topics: tuple[str, ...] = ()
     """The question's topic words (宽带 of 宽带多少钱): a sentence that names one only to deny it (无宽带,
     不含宽带) is about something else."""

@@ -1,11 +1,13 @@
-"""Which benefit a question asks about: the word before a kind of benefit (高龄补贴, 防贫保险, 临时救助).
+"""Which benefit a question asks about: the word before a kind of benefit (高龄补贴, 防贫保险, 临时救助),
+or, for a bare kind (养老金发多少, 有补助吗), any benefit of it.
 
 A county's documents hold many subsidies, insurances and loans; a sentence about one (大病保险最多支付
 40万元, 稳岗补贴每人每年1200元) answers nothing about another (防贫保险, 创业补贴). So the word that
 tells which one is a constraint like a place: it must stand in the sentence's passage, said as the
 question says it or sharing a character with the words right before the passage's own benefit word (种地补贴
-is the documents' 实际种粮农民一次性补贴; 高龄补贴 is no 交通补助). A section on the whole programme (the
-insurance plan's 理赔程序) is about every benefit its document names.
+is the documents' 实际种粮农民一次性补贴; 高龄补贴 is no 交通补助). A bare kind is met by a passage naming a
+benefit of it (养老金发多少 is not answered by an 积分超市's 1分相当于1元). A section on the whole programme
+(the insurance plan's 理赔程序) is about every benefit its document names.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ _REACH = 8
 
 @dataclass(frozen=True)
 class Benefit:
-    """A benefit the question names: the word telling which (`which`) and its kind's word (`kind`)."""
+    """A benefit the question names: the word telling which (`which`, empty for any of the kind) and
+    its kind's word (`kind`)."""
 
     which: str
     kind: str
@@ -83,11 +86,19 @@ class Benefit:
 
     def covered_by(self, document: str, sentence: str, title: str) -> bool:
         """A sentence of a section on the whole programme (四、理赔程序: 农户发生损失后…报案) is about every
-        benefit its document covers: the benefit is met when the document names it and the sentence
-        names no other benefit of its kind (the title's own, 农业保险 of 政策性农业保险工作方案, is none)."""
-        return self.said_in(document) and not self._another_in(sentence, title)
+        benefit its document covers: the benefit is met when the `title` (the document's, the section's,
+        the sentence before) names a programme of its kind, the document names the benefit and the
+        sentence names no other benefit of its kind (the title's own, 农业保险 of 政策性农业保险工作方案,
+        is none). An FAQ that answers 护理补贴 in one section says nothing of it beside a watch's price."""
+        return (
+            next(self._mentions(title), None) is not None
+            and self.said_in(document)
+            and not self._another_in(sentence, title)
+        )
 
     def _another_in(self, sentence: str, title: str) -> bool:
+        if not self.which:
+            return False  # any benefit of the kind is the asked one
         wanted = set(self.which) - _WEAK_CHARS
         for word, at in self._mentions(sentence):
             which = sentence[max(0, at - 2) : at]
@@ -109,7 +120,8 @@ class Benefit:
 
 
 def asked_benefits(question: str) -> tuple[Benefit, ...]:
-    """The benefits a question names by which one they are (高龄补贴, 水稻保险); none for a bare 有补贴吗."""
+    """The benefits a question names by which one they are (高龄补贴, 水稻保险), or by their kind alone
+    (有补贴吗, 农村养老金: the word for whom is no which)."""
     tokens = [(t.word, t.flag) for t in pos_tagger().cut(question, HMM=False)]
     found: list[Benefit] = []
     for i, (word, _flag) in enumerate(tokens):
@@ -124,7 +136,7 @@ def asked_benefits(question: str) -> tuple[Benefit, ...]:
             elif len(before) == 1 and i > 1 and len(tokens[i - 2][0]) == 1:
                 which = tokens[i - 2][0] + before  # 防贫保险: jieba reads 防 and 贫 apart
         if not _WORD.fullmatch(which) or which in _NOT_WHICH or set(which) & _FUNCTION_CHARS:
-            continue
+            which = ""
         benefit = Benefit(which, head)
         if benefit not in found:
             found.append(benefit)

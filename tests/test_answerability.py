@@ -245,10 +245,15 @@ def test_which_one_is_not_where() -> None:
 
 
 def test_questions_of_a_kind_that_cannot_be_checked_are_left_to_the_other_checks() -> None:
-    for question in ("低保怎么申请？", "宅基地审批要带什么材料？", "养老保险可以断缴吗？"):
+    for question in ("低保怎么申请？", "宅基地审批要带什么材料？"):
         asked = read_question(question)
         assert not asked.checkable
         assert answerable(asked, question, [("请向村委会提出书面申请。", "", "")])
+    # A benefit named by its kind alone is still a constraint on the passage.
+    question = "养老保险可以断缴吗？"
+    asked = read_question(question)
+    assert answerable(asked, question, [("中断缴费的，可以补缴。", "", "城乡居民养老保险 缴费")])
+    assert not answerable(asked, question, [("请向村委会提出书面申请。", "", "")])
 
 
 def test_an_asked_phone_number_is_read_as_such_and_never_refuses() -> None:

@@ -15,12 +15,12 @@ from assistant.policies import Benefit, asked_benefits
         ("防贫保险要俺自己掏钱不？", [Benefit("防贫", "保险")]),  # jieba reads 防 and 贫 apart
         ("家里着火了，能申请临时救助吗？", [Benefit("临时", "救助")]),
         ("城乡居民养老保险每年交多少", [Benefit("城乡居民", "养老保险")]),
-        # A bare kind, the word for whom or where, a verb before it: no benefit named.
-        ("脱贫户养牛有补助吗？", []),
-        ("农村养老金现在一个月发多少？", []),
-        ("养羊能买保险不？", []),
-        # The expansion a question gets (养老钱 -> 养老金) is no word of the villager's.
-        ("领的养老钱有多少? 养老金", []),
+        # A bare kind, the word for whom or where, a verb before it: any benefit of the kind.
+        ("脱贫户养牛有补助吗？", [Benefit("", "补助")]),
+        ("农村养老金现在一个月发多少？", [Benefit("", "养老金")]),
+        ("养羊能买保险不？", [Benefit("", "保险")]),
+        # The expansion a question gets (养老钱 -> 养老金) names the kind, not which one.
+        ("领的养老钱有多少? 养老金", [Benefit("", "养老金")]),
     ],
 )
 def test_the_benefit_a_question_names(question: str, benefits: list[Benefit]) -> None:
@@ -37,6 +37,8 @@ def test_the_benefit_a_question_names(question: str, benefits: list[Benefit]) ->
         (Benefit("防贫", "保险"), "超过部分还有大病保险，大病保险一年最多支付40万元。", False),
         (Benefit("创业", "补贴"), "返乡创业人员可以申请创业担保贷款；稳定就业的给予稳岗补贴。", False),
         (Benefit("高龄", "补贴"), "为80周岁以上低保独居老人免费发放手表，县财政承担第一年月费。", False),
+        (Benefit("", "养老金"), "基础养老金标准为每人每月260元。", True),
+        (Benefit("", "养老金"), "积分超市1分相当于1元，可兑换生活用品。", False),
     ],
 )
 def test_a_passage_names_the_benefit_before_its_kind_word(benefit: Benefit, text: str, said: bool) -> None:
@@ -78,3 +80,21 @@ def test_a_section_on_the_whole_programme_covers_the_benefits_its_document_names
     other = "大病保险的报销在出院时直接结算，不用报案。"
     assert not answers(asked, question, other, title, "", lambda: plan)
     assert not answers(asked, question, claim, title, "", lambda: "四、理赔程序\n农户发生损失后报案。")
+
+
+def test_only_a_section_of_the_programme_is_covered_by_its_document() -> None:
+    """An FAQ naming 护理补贴 in one section says nothing of it in its section on a watch: the title
+    must name a programme of the kind before the document covers the sentence."""
+    question = "俺家老汉是二级残疾，护理补贴一个月给多钱？"
+    asked = read_question(question)
+    faq = "五、老人守护手表\n老人手表售价399元。\n六、残疾人\n重度残疾人护理补贴每人每月100元。"
+    watch = "老人守护手表售价399元，办理套餐的用户加购价199元。"
+    assert not answers(asked, question, watch, "常见问题解答 五、老人守护手表", "", lambda: faq)
+    assert answers(asked, question, "重度残疾人护理补贴每人每月100元。", "常见问题解答 六、残疾人")
+
+
+def test_a_bare_kind_is_met_by_any_benefit_of_it() -> None:
+    question = "农村养老金现在一个月发多少？"
+    asked = read_question(question)
+    assert answers(asked, question, "基础养老金标准为每人每月260元。")
+    assert not answers(asked, question, "积分可以兑换生活用品，1分一般相当于1元。", "便民服务")
