@@ -32,7 +32,7 @@ AskedKind = Literal["time", "amount", "person", "place", "name", "phone"]
 
 _ASKS: dict[AskedKind, re.Pattern[str]] = {
     "time": re.compile(
-        r"什么时[候间]|啥时候|何时|(?<!多长)(?<!多少)时间(?!表)|日期|哪[一]?天|几号|几月|哪[一]?年|几点|开始于|截止到?哪"
+        r"什么时[候间]|啥时候|何时|何年|(?:哪个|什么)年份|(?<!多长)(?<!多少)时间(?!表)|日期|哪[一]?天|几号|几月|哪[一]?年|几点|开始于|截止到?哪"
     ),
     "amount": re.compile(
         r"(?<!电话)(?<!号码)(?<!热线)(?<!电话是)(?<!号码是)(?<!热线是)多少(?!个?(岗位|职位)?(是|为)?什么)|多钱|几[个户人亩元块万千百只台次家所名位]|比例|占比|几成|多大|多高|多重|多长(?!时间)"
@@ -429,6 +429,50 @@ def _unit_expression(question: str) -> re.Pattern[str] | None:
     return re.compile(rf"{_NUMBER}(?:{units})|百分之" if "%" in family else rf"{_NUMBER}(?:{units})")
 
 
+# A count asked with the thing counted (多少个校际交换项目, 几个方向): the thing said right after the
+# measure word in the question, and right after a number and the same measure word in a sentence.
+_COUNTED = re.compile(r"(?:多少|几)\s*([个项家所门类种批支座条篇部本])([\u4e00-\u9fff]{2,10})")
+_MEASURE_RUN = (
+    r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万]+)\s*(?:余|多)?\s*{measure}([\u4e00-\u9fff]{{0,10}})"
+)
+
+
+@lru_cache(maxsize=1024)
+def _counted(question: str) -> tuple[str, str, str] | None:
+    """(measure word, the counted thing's head word, the words before it) of a question asking how many
+    of something (多少个校际交换项目: 个, 项目, 校际交换), or None."""
+    asked = _COUNTED.search(question)
+    if asked is None:
+        return None
+    measure, thing = asked.groups()
+    words = [w for w in word_tokenizer().lcut(thing, HMM=False) if w]
+    head = words[-1] if len(words[-1]) >= 2 else thing[-2:]
+    return measure, head, thing[: len(thing) - len(head)]
+
+
+def _without_other_counts(question: str, text: str) -> str:
+    """`text` without the counts of other things than the question counts, in its measure word: 约40个
+    寒暑期项目 counts no 校际交换项目, 2个本科专业 no 方向. A count whose thing is not said after it (共3个，
+    分别是…) is kept."""
+    counted = _counted(question)
+    if counted is None:
+        return text
+    measure, head, modifier = counted
+    wanted = set(modifier) - _COMMON_CHARS
+
+    def other(match: re.Match[str]) -> str:
+        said = match.group(1)
+        if not said:
+            return match.group()
+        at = said.find(head)
+        if at < 0:
+            return " "  # a count of another thing
+        lead = set(said[:at]) - _COMMON_CHARS
+        return match.group() if not wanted or not lead or wanted & lead else " "
+
+    return re.sub(_MEASURE_RUN.format(measure=re.escape(measure)), other, text)
+
+
 def _holds_kind(
     kind: AskedKind, text: str, own: tuple[str, ...], question: str, focus: str | None = None
 ) -> bool:
@@ -442,6 +486,7 @@ def _holds_kind(
         # Not an amount: a date (10月25日), a number inside a title or a code (《壮志凌云2》, C919), a
         # phone or record number (12580, 0571-86201234).
         text = _ENUMERATOR.sub(" ", _CODE.sub(" ", _TITLE.sub(" ", _TIME.sub(" ", text))))
+        text = _without_other_counts(question, text)
         unit = _unit_expression(question)
         if unit is not None:  # a number in the asked unit (11500平方米) is no record number
             return bool(unit.search(text))
@@ -516,7 +561,8 @@ def answers(
     # passage mentions somewhere (2026年起 … does not date the 2025 figures).
     dated_by = f"{context} {' '.join(m.group() for m in _PAGE_DATE.finditer(passage))}"
     for year in asked.years:
-        if year not in sentence and (_DATED.search(sentence) or not _meets(year, sentence, dated_by)):
+        as_year = re.search(rf"(?<!\d){year}(?!\d|\s*级)", sentence)  # 2019级 is a class, not the year
+        if not as_year and (_DATED.search(sentence) or not _meets(year, sentence, dated_by)):
             return False
     for month in asked.months:
         if not re.search(rf"(?<!\d){month}月", f"{sentence} {around}"):

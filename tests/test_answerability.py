@@ -220,6 +220,23 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ),
         ("六十多岁的老人食堂吃一顿多少钱？", "70周岁以上老人就餐每餐收费5元。", "", False),
         ("六十多岁的老人食堂吃一顿多少钱？", "每餐收费8元。", "60至69周岁老人", True),
+        # A class (2019级) is not the year: another year's test of that class is another year's figure.
+        (
+            "2019年中法学院TFS4的优秀率是多少？",
+            "在2021年法语专业四级考试（TFS4）中，中法学院2019级学生优秀率达59%。",
+            "",
+            False,
+        ),
+        ("2019年中法学院TFS4的优秀率是多少？", "在2019年TFS4考试中，中法学院优秀率达48%。", "", True),
+        # A count of another thing (寒暑期项目, 专业) is no count of the asked one.
+        ("2022年人大有多少个校际交换项目？", "2022年有约40个寒暑期项目。", "", False),
+        ("2022年人大有多少个校际交换项目？", "2022年与200余所大学开展了100多个校际交换项目。", "", True),
+        ("数学专业目前设有几个方向？", "现有物理学、材料物理2个本科专业。", "", False),
+        ("数学专业目前设有几个方向？", "数学专业设有3个研究方向。", "", True),
+        ("数学专业目前设有几个方向？", "数学专业的方向共3个。", "", True),
+        # 何年 asks for a year.
+        ("数学学院于何年成立？", "数学学院是学校的重点学院。", "", False),
+        ("数学学院于何年成立？", "数学学院于2019年成立。", "", True),
     ],
 )
 def test_a_sentence_answers_only_what_it_states(
