@@ -431,7 +431,9 @@ def _unit_expression(question: str) -> re.Pattern[str] | None:
 
 # A count asked with the thing counted (多少个校际交换项目, 几个方向): the thing said right after the
 # measure word in the question, and right after a number and the same measure word in a sentence.
-_COUNTED = re.compile(r"(?:多少|几)\s*([个项家所门类种批支座条篇部本])([\u4e00-\u9fff]{2,10})")
+_COUNTED = re.compile(r"(?:多少|几)\s*([个项家所门类种批支座条篇部本])([\u4e00-\u9fff]{2,10})?")
+# ... or right before it (新能源小客车指标有多少个).
+_COUNTED_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,})(?:共有|共|有|是)\s*$")
 _MEASURE_RUN = (
     r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万]+)\s*(?:余|多)?\s*{measure}([\u4e00-\u9fff]{{0,10}})"
 )
@@ -440,14 +442,22 @@ _MEASURE_RUN = (
 @lru_cache(maxsize=1024)
 def _counted(question: str) -> tuple[str, str, str] | None:
     """(measure word, the counted thing's head word, the words before it) of a question asking how many
-    of something (多少个校际交换项目: 个, 项目, 校际交换), or None."""
+    of something (多少个校际交换项目: 个, 项目, 校际交换; 指标有多少个: 个, 指标, nothing), or None."""
     asked = _COUNTED.search(question)
     if asked is None:
         return None
     measure, thing = asked.groups()
-    words = [w for w in word_tokenizer().lcut(thing, HMM=False) if w]
-    head = words[-1] if len(words[-1]) >= 2 else thing[-2:]
-    return measure, head, thing[: len(thing) - len(head)]
+    if thing is None:
+        before = _COUNTED_BEFORE.search(question[: asked.start()])
+        if before is None:
+            return None
+        thing = before.group(1)
+    words = list(pos_tagger().cut(thing, HMM=False))
+    head = words[-1]
+    # Only a noun is a thing counted (几个考到A2的 counts people, by what they did).
+    if len(head.word) < 2 or not head.flag.startswith("n"):
+        return None
+    return measure, head.word, thing[: len(thing) - len(head.word)] if asked.group(2) else ""
 
 
 def _without_other_counts(question: str, text: str) -> str:
@@ -669,6 +679,26 @@ def _another_owners(role: str, question: str, before: str) -> bool:
     return all(parents) and len({p.group(1) for p in parents if p}) == 2
 
 
+@lru_cache(maxsize=1024)
+def _figure_qualifier(question: str, figure: str) -> str:
+    """The word right before a named figure in the question (参考 of 实际参考人数, 计划 of 招生计划人数):
+    a sentence that does not name the figure must say it to count the same thing. Empty when that word
+    is a name, a place or a year (青溪县GDP), which are constraints of their own."""
+    at = question.find(figure)
+    if at <= 0:
+        return ""
+    before = list(pos_tagger().cut(question[:at], HMM=False))
+    if not before:
+        return ""
+    word = before[-1]
+    if len(word.word) < 2 or not _WORD_CHARS.fullmatch(word.word) or word.flag.startswith(_WHO_FLAGS):
+        return ""
+    return word.word if word.flag.startswith(("n", "v")) else ""
+
+
+_WORD_CHARS = re.compile(r"[\u4e00-\u9fff]+")
+
+
 def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, ...], question: str) -> bool:
     """The sentence holds an expression of `kind`; when the question ties it to a word (谁制作, 颁奖时间),
     next to that word, said as the question says it, as the synonym table names it, or as a word
@@ -682,6 +712,11 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
         # A figure is named as such (产量 is no 测量), and only a sentence that names it must hold the
         # number beside it: 英语：计划20人 answers 招生计划人数 without saying 人数.
         if not any(word in sentence for word in said):
+            # The qualifier's own characters, not those the question says elsewhere (考 of 国考).
+            qualifier = _figure_qualifier(question, focus)
+            own_chars = set(qualifier) - _COMMON_CHARS - set(question.replace(qualifier, " "))
+            if qualifier and qualifier not in sentence and not own_chars & set(sentence):
+                return False  # 计划招录的3.71万人 is no 参考人数
             return _holds_kind(kind, sentence, own, question, focus)
     else:
         shared = set(focus) - _COMMON_CHARS
