@@ -307,22 +307,36 @@ def _states_figures(figures: set[tuple[str, str]], other: str) -> bool:
 def _agreeing(
     sentence: _Sentence, evidence: Sequence[Evidence], placed: dict[tuple[int, int], PlacedSentence]
 ) -> list[int]:
-    """The passage of another document that states the quoted sentence's figures too: a plain-words Q&A
-    (个人交400元，政府再补助700元以上) is cited with the policy's table row that sets them (个人缴费：400；
-    财政补助：不低于700), so the villager and the official see the rule behind the answer. Every figure
-    of the sentence must be in one sentence of the other document, one of them of two characters or
-    more (not a list's 1 and 2), and the two sentences must share a word besides the figures."""
+    """The passages of other documents that state the quoted sentence too, one per document, at most
+    `_MOST_AGREEING`: the same sentence (a page published again each year), or, for a sentence with
+    figures, one that states its figures: a plain-words Q&A (个人交400元，政府再补助700元以上) is cited
+    with the policy's table row that sets them (个人缴费：400；财政补助：不低于700), so the villager and the
+    official see the rule behind the answer. Every figure of the sentence must be in one sentence of the
+    other document, one of them of two characters or more (not a list's 1 and 2), and the two sentences
+    must share a word besides the figures."""
     figures = _figures(sentence.text)
-    if not any(len(number) > 1 for number, _ in figures):
-        return []
-    own = evidence[sentence.passage].hit.chunk.source
-    words = {w for w in lexical_tokens(sentence.text) if not _FIGURE.fullmatch(w)}
+    counted = any(len(number) > 1 for number, _ in figures)
+    words = {w for w in lexical_tokens(sentence.text) if not _FIGURE.fullmatch(w)} if counted else set()
+    seen = {evidence[sentence.passage].hit.chunk.source}
+    found: list[int] = []
     for (passage, _), other in placed.items():
-        if evidence[passage].hit.chunk.source == own:
+        source = evidence[passage].hit.chunk.source
+        if source in seen:
             continue
-        if _states_figures(figures, other.text) and words & set(lexical_tokens(other.text)):
-            return [evidence[passage].number]
-    return []
+        same = other.text == sentence.text
+        if same or (
+            counted and _states_figures(figures, other.text) and words & set(lexical_tokens(other.text))
+        ):
+            seen.add(source)
+            found.append(evidence[passage].number)
+            if len(found) == _MOST_AGREEING:
+                break
+    return found
+
+
+_MOST_AGREEING = 2
+"""Other documents cited beside a quoted sentence's own: enough to show the rule and its yearly copies,
+few enough for a villager to read past."""
 
 
 def _states(

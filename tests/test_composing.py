@@ -142,6 +142,19 @@ def test_a_plain_words_answer_is_cited_with_the_rule_that_states_its_figures() -
     assert "[1][2]" not in to_speech(draft.text)
 
 
+def test_a_sentence_every_yearly_copy_of_a_page_says_cites_them_all() -> None:
+    """A school's FAQ published each year repeats its answers word for word: the answer cites each copy
+    retrieved (up to two beside its own), whichever the reader keeps."""
+    text = "办学理念：高水平、有特色、国际性。办学愿景：创立世界一流的人文社科精英学院。"
+    copies = [
+        passage(n, text, title=f"{year}中法学院招生热点问答") for n, year in ((1, 2017), (2, 2020), (3, 2022))
+    ]
+    extra = passage(4, text, title="2023中法学院招生热点问答")
+    draft = ExtractiveComposer().compose("中法学院的办学理念是什么？", [*copies, extra])
+    assert draft.text.startswith("办学理念：高水平、有特色、国际性[1][2][3]。")
+    assert 4 not in draft.cited
+
+
 def test_list_numbers_alone_never_make_two_documents_agree() -> None:
     first = passage(1, "申请分3步：1. 提交申请；2. 村里审核；3. 乡镇审批。", title="宅基地办事指南")
     second = passage(2, "第3条 申请人提交申请书1份、照片2张。", title="宅基地管理办法")
