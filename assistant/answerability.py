@@ -393,6 +393,9 @@ _ASKS_MONEY = re.compile(
     r"(?:多少|多)钱|(?:发|给|补|交|缴|赔|掏|付|花|贷|借)了?(?:多少|多钱)(?![年月天日个次人亩岁户回趟])"
 )
 _MONEY = re.compile(rf"{_NUMBER}(?:万元|亿元|元|块|万|亿|%|％)|百分之|元[^：:，。；]{{0,8}}[：:]\s*\d")
+# ... and asked as 钱 (交多少钱, 能领多少钱), a sum only: 下降41% is no fee.
+_ASKS_SUM = re.compile(r"(?:多少|多)钱")
+_SUM = re.compile(rf"{_NUMBER}(?:万元|亿元|元|块|万|亿)|元[^：:，。；]{{0,8}}[：:]\s*\d")
 
 
 # The unit a named figure is counted in (参考人数 in people, 营收 in money, 增长率 in per cent): a
@@ -416,7 +419,7 @@ def _unit_expression(question: str) -> re.Pattern[str] | None:
     when it names none."""
     asked = _ASKED_UNIT.search(question)
     if asked is None and _ASKS_MONEY.search(question):
-        return _MONEY
+        return _SUM if _ASKS_SUM.search(question) else _MONEY
     if asked is not None:
         unit = asked.group(1)
         family: tuple[str, ...] = next((f for f in _UNIT_FAMILIES if unit in f), (unit,))

@@ -61,6 +61,9 @@ def test_a_sentence_about_another_benefit_of_the_kind_answers_nothing() -> None:
         ("宽带一个月多少钱？", "套餐：单宽带300M；月费（元/月）：40", True),
         ("水稻保险财政给补多少？", "险种：水稻完全成本保险；财政补贴比例：80%", True),
         ("养老保险要交多少年？", "累计缴费满15年的，可以按月领取养老金。", True),
+        # Asked as 钱, a sum only: a share is no fee.
+        ("2022年农村医保一个人交多少钱？", "2024年全县农村地区盗窃类案件比2022年下降41%。", False),
+        ("2022年农村医保一个人交多少钱？", "2022年度个人缴费标准为每人每年350元。", True),
     ],
 )
 def test_money_is_answered_by_a_sum(question: str, sentence: str, expected: bool) -> None:
