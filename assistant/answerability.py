@@ -437,6 +437,7 @@ def _unit_expression(question: str) -> re.Pattern[str] | None:
 _COUNTED = re.compile(r"(?:多少|几)\s*([个项家所门类种批支座条篇部本])([\u4e00-\u9fff]{2,10})?")
 # ... or right before it (新能源小客车指标有多少个).
 _COUNTED_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,})(?:共有|共|有|是)\s*$")
+_AFTER_THE_THING = ("u", "c", "p", "d", "r", "z", "y", "x", "m", "q")
 _MEASURE_RUN = (
     r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万]+)\s*(?:余|多)?\s*{measure}([\u4e00-\u9fff]{{0,10}})"
 )
@@ -454,13 +455,24 @@ def _counted(question: str) -> tuple[str, str, str] | None:
         before = _COUNTED_BEFORE.search(question[: asked.start()])
         if before is None:
             return None
-        thing = before.group(1)
-    words = list(pos_tagger().cut(thing, HMM=False))
-    head = words[-1]
-    # Only a noun is a thing counted (几个考到A2的 counts people, by what they did).
-    if len(head.word) < 2 or not head.flag.startswith("n"):
+        last = list(pos_tagger().cut(before.group(1), HMM=False))[-1]
+        if len(last.word) < 2 or not last.flag.startswith(("n", "j")):
+            return None
+        return measure, last.word, ""
+    # The thing ends where a function word starts the rest of the clause (几个方向可以选, 几个学院开设了);
+    # its head is the last noun before (几个考到A2的 counts people, by what they did: no noun, none).
+    words: list[str] = []
+    head = None
+    for pair in pos_tagger().cut(thing, HMM=False):
+        if pair.flag.startswith(_AFTER_THE_THING):
+            break
+        words.append(pair.word)
+        if len(pair.word) >= 2 and pair.flag.startswith(("n", "j")):
+            head = (len(words), pair.word)
+    if head is None:
         return None
-    return measure, head.word, thing[: len(thing) - len(head.word)] if asked.group(2) else ""
+    count, word = head
+    return measure, word, "".join(words[: count - 1])
 
 
 def _without_other_counts(question: str, text: str) -> str:

@@ -234,6 +234,9 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("数学专业目前设有几个方向？", "现有物理学、材料物理2个本科专业。", "", False),
         ("数学专业目前设有几个方向？", "数学专业设有3个研究方向。", "", True),
         ("数学专业目前设有几个方向？", "数学专业的方向共3个。", "", True),
+        # The thing counted ends where the clause goes on (几个方向可以选: 方向, not 选).
+        ("数学专业有几个方向可以选？", "现有物理学、材料物理2个本科专业。", "", False),
+        ("数学专业有几个方向可以选？", "数学专业设有3个研究方向。", "", True),
         ("2023年北京新能源小客车指标有多少个？", "结果会在6月15日、7月15日这两个时间点公布。", "", False),
         ("2023年北京新能源小客车指标有多少个？", "2023年北京新能源小客车指标总量为7万个。", "", True),
         # A figure not named in the sentence is counted the same only by the word qualifying it.
