@@ -437,6 +437,7 @@ def _unit_expression(question: str) -> re.Pattern[str] | None:
 _COUNTED = re.compile(r"(?:多少|几)\s*([个项家所门类种批支座条篇部本])([\u4e00-\u9fff]{2,10})?")
 # ... or right before it (新能源小客车指标有多少个).
 _COUNTED_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,})(?:共有|共|有|是)\s*$")
+_CHINESE_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
 _AFTER_THE_THING = ("u", "c", "p", "d", "r", "z", "y", "x", "m", "q")
 _MEASURE_RUN = (
     r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万]+)\s*(?:余|多)?\s*{measure}([\u4e00-\u9fff]{{0,10}})"
@@ -455,24 +456,24 @@ def _counted(question: str) -> tuple[str, str, str] | None:
         before = _COUNTED_BEFORE.search(question[: asked.start()])
         if before is None:
             return None
-        last = list(pos_tagger().cut(before.group(1), HMM=False))[-1]
-        if len(last.word) < 2 or not last.flag.startswith(("n", "j")):
-            return None
-        return measure, last.word, ""
+        last = [(t.word, t.flag) for t in pos_tagger().cut(before.group(1), HMM=False)][-1]
+        return (measure, last[0], "") if _a_thing(last) else None
     # The thing ends where a function word starts the rest of the clause (几个方向可以选, 几个学院开设了);
     # its head is the last noun before (几个考到A2的 counts people, by what they did: no noun, none).
-    words: list[str] = []
-    head = None
-    for pair in pos_tagger().cut(thing, HMM=False):
-        if pair.flag.startswith(_AFTER_THE_THING):
+    words: list[tuple[str, str]] = []
+    for t in pos_tagger().cut(thing, HMM=False):
+        if t.flag.startswith(_AFTER_THE_THING):
             break
-        words.append(pair.word)
-        if len(pair.word) >= 2 and pair.flag.startswith(("n", "j")):
-            head = (len(words), pair.word)
-    if head is None:
+        words.append((t.word, t.flag))
+    heads = [at for at, word in enumerate(words) if _a_thing(word)]
+    if not heads:
         return None
-    count, word = head
-    return measure, word, "".join(words[: count - 1])
+    return measure, words[heads[-1]][0], "".join(word for word, _ in words[: heads[-1]])
+
+
+def _a_thing(tagged: tuple[str, str]) -> bool:
+    word, flag = tagged
+    return len(word) >= 2 and flag.startswith(("n", "j"))
 
 
 def _without_other_counts(question: str, text: str) -> str:
@@ -706,12 +707,9 @@ def _figure_qualifier(question: str, figure: str) -> str:
     if not before:
         return ""
     word = before[-1]
-    if len(word.word) < 2 or not _WORD_CHARS.fullmatch(word.word) or word.flag.startswith(_WHO_FLAGS):
+    if not _CHINESE_WORD.fullmatch(word.word) or word.flag.startswith(_WHO_FLAGS):
         return ""
     return word.word if word.flag.startswith(("n", "v")) else ""
-
-
-_WORD_CHARS = re.compile(r"[\u4e00-\u9fff]+")
 
 
 def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, ...], question: str) -> bool:
@@ -729,9 +727,10 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
         if not any(word in sentence for word in said):
             # The qualifier's own characters, not those the question says elsewhere (考 of 国考).
             qualifier = _figure_qualifier(question, focus)
-            own_chars = set(qualifier) - _COMMON_CHARS - set(question.replace(qualifier, " "))
-            if qualifier and qualifier not in sentence and not own_chars & set(sentence):
-                return False  # 计划招录的3.71万人 is no 参考人数
+            if qualifier and qualifier not in sentence:
+                own_chars = set(qualifier) - _COMMON_CHARS - set(question.replace(qualifier, " "))
+                if not own_chars & set(sentence):
+                    return False  # 计划招录的3.71万人 is no 参考人数
             return _holds_kind(kind, sentence, own, question, focus)
     else:
         shared = set(focus) - _COMMON_CHARS
