@@ -237,6 +237,7 @@ class ExtractiveComposer:
             ]
             if not scored and asked.kinds and asked.kinds <= PREFERRED_KINDS:
                 scored = candidates
+            scored = _newest_editions(scored, evidence, placed)
             if not scored:
                 continue
             best = scored[0]
@@ -280,7 +281,8 @@ class ExtractiveComposer:
         parts = []
         cited: list[int] = []
         for sentence in chosen:
-            text = display(sentence.text).rstrip("。；;，,")
+            # A value under a label on its own line is read with its label (办学愿景：打造…新高地).
+            text = (placed[_key(sentence)].label + display(sentence.text)).rstrip("。；;，,")
             marks = [evidence[sentence.passage].number, *_agreeing(sentence, evidence, placed)]
             parts.append(text + "".join(f"[{mark}]" for mark in marks) + "。")
             cited.extend(mark for mark in marks if mark not in cited)
@@ -318,12 +320,13 @@ def _agreeing(
     counted = any(len(number) > 1 for number, _ in figures)
     words = {w for w in lexical_tokens(sentence.text) if not _FIGURE.fullmatch(w)} if counted else set()
     seen = {evidence[sentence.passage].hit.chunk.source}
+    mine = placed[_key(sentence)]
     found: list[int] = []
     for (passage, _), other in placed.items():
         source = evidence[passage].hit.chunk.source
         if source in seen:
             continue
-        same = other.text == sentence.text
+        same = _statement(mine) == _statement(other)
         if same or (
             counted and _states_figures(figures, other.text) and words & set(lexical_tokens(other.text))
         ):
@@ -339,6 +342,17 @@ _MOST_AGREEING = 2
 few enough for a villager to read past."""
 
 
+def _statement(sentence: PlacedSentence) -> str:
+    """A sentence as the yearly copies of a page share it: they differ in the spaces the web editor
+    left, in the mark a list item ends with, and in whether a label sits on a line of its own
+    (办学理念：高水平、有特色、国际性； / 办学理念： then 高水平、有特色、国际性。)."""
+    return _WHITESPACE.sub("", sentence.label + sentence.text).rstrip(_CLOSING)
+
+
+_WHITESPACE = re.compile(r"\s+")
+_CLOSING = "。；;，,.!！"
+
+
 def _states(
     asked: Asked,
     part: str,
@@ -348,6 +362,67 @@ def _states(
 ) -> bool:
     whole = partial(document, evidence[sentence.chunk].hit.chunk.source) if document else None
     return states_some(asked, part, sentence.text, sentence.context, sentence.passage, whole)
+
+
+_LABEL_LINE = re.compile(r"^[\u4e00-\u9fff]{2,8}\s*[:：]$")
+_FIELD = re.compile(r"^(?:[\d一二三四五六七八九十]+[.、．])?([\u4e00-\u9fff]{2,8})[:：].")
+_EDITION_SHARE = 12
+"""Characters a sentence needs before two documents that both say it count as editions of one page:
+a shared 联系电话：62511081 does not make two offices' pages one."""
+
+
+def _newest_editions(
+    scored: list[_Scored], evidence: Sequence[Evidence], placed: dict[tuple[int, int], PlacedSentence]
+) -> list[_Scored]:
+    """The candidates with each one a newer edition of its page fills in differently replaced by the
+    newest such: the 2020 FAQ's 办学愿景：创立世界一流… gives way, where it ranks, to the 2022 FAQ's
+    办学愿景： 打造“独树一帜”…. Documents are editions of one page when they say a sentence of some length
+    word for word; their dates are their `valid_from`."""
+    sharing: dict[str, set[str]] = {}
+    for sentence in placed.values():
+        statement = _statement(sentence)
+        if len(statement) >= _EDITION_SHARE:
+            sharing.setdefault(statement, set()).add(evidence[sentence.chunk].hit.chunk.source)
+    editions = [sources for sources in sharing.values() if len(sources) > 1]
+    if not editions:
+        return scored
+
+    def filling(candidate: _Scored) -> tuple[str, str, str, str] | None:
+        """The field the candidate fills, its statement, its document and the document's date."""
+        sentence = placed[_key(candidate.sentence)]
+        chunk = evidence[sentence.chunk].hit.chunk
+        statement = _statement(sentence)
+        field = _FIELD.match(statement)
+        return (
+            (field.group(1), statement, chunk.source, chunk.valid_from)
+            if field and chunk.valid_from
+            else None
+        )
+
+    filled = {id(candidate): filling(candidate) for candidate in scored}
+
+    def newer(candidate: _Scored) -> _Scored | None:
+        mine = filled[id(candidate)]
+        if mine is None:
+            return None
+        field, statement, source, date = mine
+        later = [
+            (theirs[3], other)
+            for other in scored
+            if (theirs := filled[id(other)])
+            and theirs[0] == field
+            and theirs[3] > date
+            and theirs[1] != statement
+            and any(source in sources and theirs[2] in sources for sources in editions)
+        ]
+        return max(later, key=lambda dated: dated[0])[1] if later else None
+
+    kept: list[_Scored] = []
+    for candidate in scored:
+        chosen = newer(candidate) or candidate
+        if chosen not in kept:
+            kept.append(chosen)
+    return kept
 
 
 def _key(sentence: _Sentence) -> tuple[int, int]:
@@ -362,6 +437,8 @@ class PlacedSentence(NamedTuple):
     context: str
     """What answerability reads beside it: the chunk's title and section and the sentence before."""
     passage: str
+    label: str = ""
+    """The label on the line before that the sentence fills in (办学愿景： above 打造…新高地), or ''."""
 
 
 def sentences_in_context(chunks: Sequence[Chunk]) -> Iterator[PlacedSentence]:
@@ -372,7 +449,8 @@ def sentences_in_context(chunks: Sequence[Chunk]) -> Iterator[PlacedSentence]:
         position = 0
         for sentence, run_in in _sentences(chunk.text):
             if not run_in:
-                yield PlacedSentence(index, position, sentence, f"{heading} {previous}", chunk.text)
+                label = previous if _LABEL_LINE.match(previous) else ""
+                yield PlacedSentence(index, position, sentence, f"{heading} {previous}", chunk.text, label)
                 position += 1
             previous = sentence
 

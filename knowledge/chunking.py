@@ -18,8 +18,8 @@ from knowledge.metadata import DocumentMeta
 from zhtext.sentences import split_sentences
 
 # Also bumped when a loader reads documents differently (3: plain-text titles that open with a year;
-# 4: fragments join a neighbour).
-CHUNKER_VERSION = "4"
+# 4: fragments join a neighbour; 5: a page's own date line is its valid_from).
+CHUNKER_VERSION = "5"
 
 _NUM = "一二三四五六七八九十百千零〇两"
 # A table row as the chunker writes it (rows below): 表头：值；表头：值.

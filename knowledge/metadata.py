@@ -17,6 +17,13 @@ _KIND_WORDS = {
     "case": {"case", "cases", "案例", "典型案例", "案例集"},
 }
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_DATE_LINE = re.compile(
+    r"^\s*(?:日期|发布日期|发布时间|发文日期|成文日期|印发日期|更新时间)\s*[:：]\s*"
+    r"(\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2})",
+    re.MULTILINE,
+)
+_DATE_LINE_WITHIN = 3
+"""Blocks a web page or notice puts before its body: title, date line, source line."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,15 @@ def parse_date(value: str) -> str:
         return ""
 
 
+def published(parsed: ParsedDocument) -> str:
+    """The date a saved web page or notice gives itself in a labelled line at its top (日期：2022-05-27,
+    发布时间：2023年5月31日) -> ISO, or ''. A date further down is an event's, not the document's."""
+    for block in parsed.blocks[:_DATE_LINE_WITHIN]:
+        if match := _DATE_LINE.search(block.text):
+            return parse_date(match.group(1))
+    return ""
+
+
 def document_meta(parsed: ParsedDocument, source: str) -> DocumentMeta:
     meta = parsed.meta
     path = PurePosixPath(source)
@@ -63,6 +79,8 @@ def document_meta(parsed: ParsedDocument, source: str) -> DocumentMeta:
         title=title,
         kind=kind or "other",
         region=meta.get("region", "").strip(),
-        valid_from=parse_date(meta.get("valid_from", "")),
+        # Without front matter a page's own date stands for when it took effect: of two yearly copies
+        # the newer one answers (assistant.extractive).
+        valid_from=parse_date(meta.get("valid_from", "")) or published(parsed),
         valid_to=parse_date(meta.get("valid_to", "")),
     )

@@ -8,7 +8,11 @@ from knowledge.hybrid import SearchHit
 
 
 def passage(
-    n: int, text: str, title: str = "青溪县城乡居民医保政策问答", section: str = "一、参保缴费"
+    n: int,
+    text: str,
+    title: str = "青溪县城乡居民医保政策问答",
+    section: str = "一、参保缴费",
+    valid_from: str = "",
 ) -> Evidence:
     """The `n`th retrieved passage (scored 1/n), from a document of its own."""
     chunk = Chunk(
@@ -19,6 +23,7 @@ def passage(
         title=title,
         section=section,
         kind="policy",
+        valid_from=valid_from,
     )
     return Evidence(n, SearchHit(chunk, score=1.0 / n, dense_score=0.9, lexical_score=5.0))
 

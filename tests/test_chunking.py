@@ -128,6 +128,18 @@ def test_metadata_from_front_matter_and_folder(tmp_path: Path) -> None:
     assert other.title == "note"
 
 
+def test_a_page_without_front_matter_is_dated_by_its_own_date_line() -> None:
+    page = parse_plain("2023年中法学院招生热点问答\n日期：2022-05-27\n办学理念：高水平、有特色、国际性。")
+    assert document_meta(page, "p00324.txt").valid_from == "2022-05-27"
+    notice = parse_plain("关于发放补贴的通知\n发布时间：2025年3月1日 来源：县农业农村局\n正文。")
+    assert document_meta(notice, "notice.txt").valid_from == "2025-03-01"
+    # Front matter wins; a date in the body is an event's, not the page's.
+    dated = parse_plain("---\nvalid_from: 2024-01-01\n---\n标题\n日期：2022-05-27\n正文。")
+    assert document_meta(dated, "dated.txt").valid_from == "2024-01-01"
+    body = parse_plain("标题\n第一段。\n第二段。\n日期：2022-05-27\n报名截止。")
+    assert document_meta(body, "body.txt").valid_from == ""
+
+
 @pytest.mark.parametrize(
     ("front", "folder", "kind"),
     [

@@ -155,6 +155,43 @@ def test_a_sentence_every_yearly_copy_of_a_page_says_cites_them_all() -> None:
     assert 4 not in draft.cited
 
 
+def test_a_copy_that_sets_its_label_on_a_line_of_its_own_says_the_same() -> None:
+    older = passage(1, "办学理念：高水平、有特色、国际性；", title="2020中法学院热点问题解答")
+    newer = passage(2, "办学理念：\n高水平、有特色、国际性。", title="2023年中法学院招生热点问答")
+    draft = ExtractiveComposer().compose("中法学院的办学理念是什么？", [older, newer])
+    assert draft.text.startswith("办学理念：高水平、有特色、国际性[1][2]。")
+
+
+_FAQ_2020 = "办学理念：高水平、有特色、国际性；\n办学愿景：创立世界一流、独具特色的人文社科精英学院；"
+_FAQ_2022 = "办学理念：\n高水平、有特色、国际性。\n办学愿景：\n打造“独树一帜”的中外合作办学新高地。"
+
+
+def test_a_newer_edition_of_a_page_answers_where_it_says_otherwise() -> None:
+    """The 2020 FAQ ranks first, but its 2022 edition (they share the 办学理念 line) changed the 愿景:
+    the newer one answers, read with its label."""
+    older = passage(1, _FAQ_2020, title="2020中法学院热点问题解答", valid_from="2020-07-10")
+    newer = passage(2, _FAQ_2022, title="2023年中法学院招生热点问答", valid_from="2022-05-27")
+    draft = ExtractiveComposer().compose("中法学院的办学愿景是什么？", [older, newer])
+    assert draft.text.startswith("办学愿景：打造“独树一帜”的中外合作办学新高地[2]。")
+    assert "创立世界一流" not in draft.text
+
+
+def test_only_an_edition_of_the_same_page_and_only_a_dated_one_replaces_an_answer() -> None:
+    question = "中法学院的办学愿景是什么？"
+    undated = [
+        passage(1, _FAQ_2020, title="2020中法学院热点问题解答"),
+        passage(2, _FAQ_2022, title="2023年问答"),
+    ]
+    assert "创立世界一流" in ExtractiveComposer().compose(question, undated).text
+    # A newer page that shares no sentence with the first is another page, not its next edition.
+    other = "办学愿景：\n打造“独树一帜”的中外合作办学新高地。"
+    pages = [
+        passage(1, _FAQ_2020, title="2020中法学院热点问题解答", valid_from="2020-07-10"),
+        passage(2, other, title="中法学院简介", valid_from="2022-05-27"),
+    ]
+    assert ExtractiveComposer().compose(question, pages).text.startswith("办学愿景：创立世界一流")
+
+
 def test_list_numbers_alone_never_make_two_documents_agree() -> None:
     first = passage(1, "申请分3步：1. 提交申请；2. 村里审核；3. 乡镇审批。", title="宅基地办事指南")
     second = passage(2, "第3条 申请人提交申请书1份、照片2张。", title="宅基地管理办法")
