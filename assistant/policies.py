@@ -52,6 +52,11 @@ _FUNCTION_CHARS = frozenset("有的是在了和与及或等个这那能会要可
 # ... nor do characters too common to tie two words together (种地 and 耕地 share only 地).
 _WEAK_CHARS = _FUNCTION_CHARS | frozenset("行发开时人年大中出上下会为不一生工作事成家业地理用动分主公日月部")
 _WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
+# 母猪上保险, 给牛买保险, 大棚能上保险吗: the thing insured, before the verb of taking insurance out (and a
+# modal before that verb), tells which insurance as 水稻 does in 水稻保险.
+_INSURING = frozenset({"上", "买", "投", "参加", "入", "办"})
+_MODALS = frozenset({"想", "能", "要", "可以", "可", "得", "也", "都", "还", "去", "就"})
+_THING_FLAGS = ("n",)
 _CLAUSE = re.compile(r"[，。；：:;,.！？!?、\s]")
 _REACH = 8
 """Characters before a benefit word in a passage within which the words naming which one stand."""
@@ -137,7 +142,33 @@ def asked_benefits(question: str) -> tuple[Benefit, ...]:
                 which = tokens[i - 2][0] + before  # 防贫保险: jieba reads 防 and 贫 apart
         if not _WORD.fullmatch(which) or which in _NOT_WHICH or set(which) & _FUNCTION_CHARS:
             which = ""
+        if not which and head == "保险":
+            which = _insured(tokens[:i])
         benefit = Benefit(which, head)
         if benefit not in found:
             found.append(benefit)
     return tuple(found)
+
+
+def _insured(before: list[tuple[str, str]]) -> str:
+    """The thing a villager insures, said before 上保险 / 买保险 (养的母猪上保险: 母猪; 给牛买保险: 牛, one
+    character being a whole word here), or '' when no such verb stands right before the kind."""
+    at = len(before) - 1
+    while at >= 0 and before[at][0] in _MODALS:
+        at -= 1
+    if at < 0 or before[at][0] not in _INSURING:
+        return ""
+    at -= 1
+    while at >= 0 and before[at][0] in _MODALS:
+        at -= 1
+    if at < 0:
+        return ""
+    word, flag = before[at]
+    if (
+        not flag.startswith(_THING_FLAGS)
+        or not re.fullmatch(r"[\u4e00-\u9fff]+", word)
+        or word in _NOT_WHICH
+        or set(word) & _FUNCTION_CHARS
+    ):
+        return ""
+    return word

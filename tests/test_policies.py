@@ -18,7 +18,11 @@ from assistant.policies import Benefit, asked_benefits
         # A bare kind, the word for whom or where, a verb before it: any benefit of the kind.
         ("脱贫户养牛有补助吗？", [Benefit("", "补助")]),
         ("农村养老金现在一个月发多少？", [Benefit("", "养老金")]),
-        ("养羊能买保险不？", [Benefit("", "保险")]),
+        ("我能上保险吗？", [Benefit("", "保险")]),
+        # The thing insured, before the verb of taking insurance out, tells which insurance.
+        ("养的母猪上保险，一头自个儿掏多钱？", [Benefit("母猪", "保险")]),
+        ("给牛上保险要多少钱", [Benefit("牛", "保险")]),
+        ("大棚能上保险吗？", [Benefit("大棚", "保险")]),
         # The expansion a question gets (养老钱 -> 养老金) names the kind, not which one.
         ("领的养老钱有多少? 养老金", [Benefit("", "养老金")]),
     ],
@@ -43,6 +47,15 @@ def test_the_benefit_a_question_names(question: str, benefits: list[Benefit]) ->
 )
 def test_a_passage_names_the_benefit_before_its_kind_word(benefit: Benefit, text: str, said: bool) -> None:
     assert benefit.said_in(text) is said
+
+
+def test_an_insured_thing_is_met_only_by_its_own_insurance() -> None:
+    question = "养的母猪上保险，一头自个儿掏多钱？"
+    asked = read_question(question)
+    row = "险种：能繁母猪保险；保险费：每头90元；财政补贴比例：80%；农户自缴：每头18元"
+    assert answers(asked, question, row, "", row)
+    illness = "超过部分还有大病保险，大病保险一年最多支付40万元。"
+    assert not answers(asked, question, illness, "", illness)
 
 
 def test_a_sentence_about_another_benefit_of_the_kind_answers_nothing() -> None:
