@@ -24,7 +24,7 @@ from assistant.normalize import synonym_names
 from assistant.policies import Benefit, asked_benefits
 from knowledge.cases import another_case
 from knowledge.chunking import row_parts
-from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, full_names, person_names
+from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, SURNAMES, full_names, person_names
 from knowledge.lexical import pos_tagger, word_tokenizer
 from zhtext.normalize import normalize_query, to_simplified
 
@@ -640,6 +640,8 @@ def _only_denied(term: str, sentence: str) -> bool:
 _COMMON_CHARS = frozenset("行发开时人年大中出上下会有为是的不一生工作事成家业地理用动分主公日月部")
 _FOCUS_WINDOW = 30
 """Characters either side of the asked thing's word within which its person, place or time is said."""
+_AGENT_REACH = 8
+"""Characters either side of the verb an asked person did (谁制作的) within which they are named."""
 _FIGURE_LEAD = 4
 _NUMBER_CHARS = frozenset("0123456789.,")
 _CLAUSE = re.compile(r"[，。；;,！？!?]")
@@ -739,7 +741,14 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
         if not role and focus not in _VILLAGER_VERBS:
             said += [w for w in _words(sentence) if len(w) >= 2 and shared & set(w)]
     # A role's holder is named right beside it (院长赵忠, 党委书记兼副院长林嘉), as retrieval does.
-    reach = HOLDER_REACH if kind == "person" and role else _FOCUS_WINDOW
+    # One who did an act is named right beside its verb (由邓小岚创办, 艺画开天制作): 谁制作的 is not
+    # answered by a research institute three clauses from a 制作成本.
+    agent = kind == "person" and not role and f"谁{focus}" in question
+    if agent and any(
+        name not in question for name in re.findall(rf"([{SURNAMES}][\u4e00-\u9fff]{{1,2}}){focus}", sentence)
+    ):
+        return True  # 蒋万安当选: a name jieba reads as 蒋 and 万安, right before the act
+    reach = HOLDER_REACH if kind == "person" and role else _AGENT_REACH if agent else _FOCUS_WINDOW
     for word in said:
         at = sentence.find(word)
         while at >= 0:

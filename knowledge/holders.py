@@ -44,7 +44,7 @@ def person_names(text: str) -> list[str]:
 
 
 # The hundred commonest surnames: jieba's HMM also calls 养牛, 水淹 and 老汉 people.
-_SURNAMES = frozenset(
+SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
     "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
@@ -56,7 +56,7 @@ def full_names(text: str) -> list[str]:
     """People named in full: three characters, a common surname first (王永昌, 吕小军); a villager's
     words jieba takes for names (养牛, 娶媳妇) are not."""
     text = _MONEY.sub(" ", text)  # 多少钱一平 is not 钱一平
-    return [n for n in person_names(text) if len(n) == 3 and n[0] in _SURNAMES]
+    return [n for n in person_names(text) if len(n) == 3 and n[0] in SURNAMES]
 
 
 def asked_role(question: str) -> str | None:

@@ -73,6 +73,9 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("2025年青溪县中考出分时间", "2025年青溪县中考将于6月17日至6月19日进行。", "", False),
         ("2025年地力补贴到账时间", "2025年耕地地力保护补贴于6月25日前全部发放到户。", "", True),
         ("《青溪谣》是谁制作的？", "《青溪谣》由青溪县文化馆李明团队制作。", "", True),
+        # One who did the act is named beside its verb, not a clause away from a 制作成本.
+        ("《青溪谣》是谁制作的？", "有人告诉青溪县文化馆，《青溪谣》的制作成本是每集5万元。", "", False),
+        ("《青溪谣》是谁制作的？", "《青溪谣》的制作方为青溪县文化馆。", "", True),
         ("《青溪谣》的导演是谁？", "“好像一出生活剧”，这其实是导演故意为之。", "", False),
         # A role only a person fills is answered by a person's name, said as the role is said (执导):
         # not a work's title, nor another role that shares a character with it (演员 for 导演).
