@@ -319,6 +319,10 @@ def _focus(question: str) -> dict[AskedKind, str]:
         # 哪年加入: a verb after 哪年 / 哪天 is still the event the time is of.
         which = match.group().startswith("哪") and kind != "time"
         after = [] if which else usable(tokens[last + 1 : last + 4], ("v",))
+        if kind == "time" and not after:
+            # 哪一年投入使用: jieba's dictionary calls some acts nouns; right after the question word
+            # one is still the event.
+            after = usable(tokens[last + 1 : last + 2], ("v", "n"))
         before = usable(tokens[max(0, index - 3) : index][::-1])[::-1]
         # 谁制作的, 何时施行, 啥时候去村里报: the verb after the question word (when to report, not when
         # the subsidy is anything); 颁奖时间, 航天员有谁: the word before a noun-like question word.

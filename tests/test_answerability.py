@@ -72,6 +72,9 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # A word jieba does not know (出分, split into 出 and 分) is still what the time goes with.
         ("2025年青溪县中考出分时间", "2025年青溪县中考将于6月17日至6月19日进行。", "", False),
         ("2025年地力补贴到账时间", "2025年耕地地力保护补贴于6月25日前全部发放到户。", "", True),
+        # An act jieba's dictionary calls a noun (投入使用), right after the question word, is the event.
+        ("县图书馆新馆于哪一年投入使用？", "4月25日上午，县长来到县图书馆调研。", "", False),
+        ("县图书馆新馆于哪一年投入使用？", "县图书馆新馆于2011年正式投入使用。", "", True),
         ("《青溪谣》是谁制作的？", "《青溪谣》由青溪县文化馆李明团队制作。", "", True),
         # One who did the act is named beside its verb, not a clause away from a 制作成本.
         ("《青溪谣》是谁制作的？", "有人告诉青溪县文化馆，《青溪谣》的制作成本是每集5万元。", "", False),
