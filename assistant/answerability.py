@@ -603,6 +603,8 @@ def answers(
         return False
     if any(_only_in_another_place(name, sentence) for name in asked.names):
         return False
+    if asked.kinds and _another_organisation(question, sentence):
+        return False
     if asked.benefits:
         said = normalize_query(f"{sentence} {around}")
         missing = [benefit for benefit in asked.benefits if not benefit.said_in(said)]
@@ -669,10 +671,36 @@ def _figure_lead(before: str) -> str:
 # (我校经济学院, 中国人民大学经济学院).
 # One character is a name too where nothing stands before it (文学院院长陈剑澜、哲学院院长臧峰宇), and the
 # 学 of 大学 never starts one (中国人民大学法学院 is 法学院's).
-_OWNER = re.compile(
+_OWNER_CHARS = (
     r"((?:(?![的是在了和与及或等那这个被由年月日号届我本该此、，。；：])(?!(?<=大)学)[\u4e00-\u9fff]){1,2})"
-    r"(学院|大学|研究院|研究所|中学|小学|医院|公司|集团|银行|合作社|协会|校区|图书馆)的?$"
 )
+_OWNER = re.compile(
+    _OWNER_CHARS + r"(学院|大学|研究院|研究所|中学|小学|医院|公司|集团|银行|合作社|协会|校区|图书馆)的?$"
+)
+# Schools and institutes, whose names a page keeps: a villager's 县医院 is the documents' 县人民医院, a
+# 农商银行 their 农村商业银行, and 大学 is also part of common nouns (大学英语, 好多大学).
+_ORGANISATIONS = re.compile(_OWNER_CHARS + r"(学院|研究院|研究所)")
+
+
+def _another_organisation(question: str, sentence: str) -> bool:
+    """The sentence is about another organisation of the kind the question names (高瓴人工智能学院于2019年
+    成立 for 数学学院于何年成立; 中法学院 for 法学院): it names one or more of that kind, none the question
+    names (of 青溪职业技术学院数学学院, 数学学院 is enough). One naming none (学院成立于…, on the school's own
+    page) may still be about it."""
+    asked = {(m.group(2), m.group(1)) for m in _ORGANISATIONS.finditer(question)}
+    said = {(m.group(2), m.group(1)) for m in _ORGANISATIONS.finditer(sentence)}
+    # A question's owner may carry a character of what stands before it (人大文学院 reads 大文), a
+    # sentence's never one more than the question's (中法学院 is not 法学院).
+    kinds = {kind for kind, _ in said} & {kind for kind, _ in asked}
+    return any(
+        not any(
+            asked_owner.endswith(owner)
+            for asked_kind, asked_owner in asked
+            for said_kind, owner in said
+            if asked_kind == said_kind == kind
+        )
+        for kind in kinds
+    )
 
 
 # The university a school belongs to (四川大学国际关系学院 is not 中国人民大学's).

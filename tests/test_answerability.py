@@ -75,6 +75,11 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # An act jieba's dictionary calls a noun (投入使用), right after the question word, is the event.
         ("县图书馆新馆于哪一年投入使用？", "4月25日上午，县长来到县图书馆调研。", "", False),
         ("县图书馆新馆于哪一年投入使用？", "县图书馆新馆于2011年正式投入使用。", "", True),
+        # Another school of the kind asked is another school's fact (中法学院 is not 法学院).
+        ("青溪大学数学学院于何年成立？", "青溪大学人工智能学院于2019年4月正式成立。", "", False),
+        ("青溪大学法学院的院长是谁？", "青溪大学中法学院院长杨伟国介绍了办学特色。", "", False),
+        ("青溪大学数学学院于何年成立？", "青溪大学2018年6月成立数学学院。", "", True),
+        ("人大文学院打哪年开始办汉学大会的？", "文学院从2007年开始，连续承办世界汉学大会。", "", True),
         ("《青溪谣》是谁制作的？", "《青溪谣》由青溪县文化馆李明团队制作。", "", True),
         # One who did the act is named beside its verb, not a clause away from a 制作成本.
         ("《青溪谣》是谁制作的？", "有人告诉青溪县文化馆，《青溪谣》的制作成本是每集5万元。", "", False),
