@@ -67,8 +67,16 @@ _DATED = re.compile(r"(?<![\d A-Za-z])(?:19|20)\d{2}(?=\s*年(?!级)|[-/.]\d)")
 _ORDINAL = re.compile(r"第\s*([0-9一二三四五六七八九十百零两]+)\s*([届次期批轮季])")
 _MODEL = re.compile(
     r"((?:(?![每第共约近超达前后为是有个])[\u4e00-\u9fff]){2})"
-    r"(\d{1,3}(?=系列|代|号|型|款|版|Pro|Max|Plus|Ultra)|[一二三四五六七八九十]{1,3}号)"
+    r"(\d{1,3}(?=系列|代|号|型|款|版|套餐|Pro|Max|Plus|Ultra)|[一二三四五六七八九十]{1,3}号)"
 )
+# A village the question names (白沙村的村规民约, 新塘村的民宿): another village's rule or price is no
+# answer. Not a village's name: where one is (农村, 回村, 我们村), which one (本村, 各村), what kind (行政村,
+# 示范村), nor 村 opening another word (村民, 村委会, 村规民约).
+_VILLAGE = re.compile(
+    r"((?:(?![回进到在驻出去来本全各我们该此每一两几个外邻这那哪某的了和与及或是有])[\u4e00-\u9fff]){2})"
+    r"村(?![民委里干规务庄子级集])"
+)
+_NOT_A_VILLAGE = frozenset({"农村", "乡村", "山村", "村村", "政村", "然村", "困村", "范村", "点村", "头村"})
 # A class of a ranked list (甲类 / 乙类 降分政策, 甲级): another class's rule is another rule.
 _GRADE = re.compile(r"([甲乙丙丁])([类级等])")
 _MONTH = re.compile(r"(?<![\d月])(\d{1,2})月(?!\d{1,2}[日号])")
@@ -353,7 +361,10 @@ def read_question(question: str) -> Asked:
     # A person the question names (王永昌是哪年加入…) is a constraint like a place: another person's
     # joining is no answer.
     proper = [*_proper_names(_CODE.sub(" ", rest)), *full_names(rest)]
-    names = [*titles, *codes, *(n for n in proper if n not in titles)]
+    villages = [f"{v}村" for v in _VILLAGE.findall(rest) if f"{v}村"[-2:] not in _NOT_A_VILLAGE]
+    # jieba's cut of a village it does not know (新塘村 as 塘村) gives way to the village.
+    proper = [n for n in proper if not any(n in v for v in villages)]
+    names = [*titles, *codes, *villages, *(n for n in proper if n not in titles)]
     editions = _editions(rest)
     names = [n for n in names if not any(n in e or e in n for e in editions)]
     return Asked(

@@ -80,6 +80,13 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("青溪大学法学院的院长是谁？", "青溪大学中法学院院长杨伟国介绍了办学特色。", "", False),
         ("青溪大学数学学院于何年成立？", "青溪大学2018年6月成立数学学院。", "", True),
         ("人大文学院打哪年开始办汉学大会的？", "文学院从2007年开始，连续承办世界汉学大会。", "", True),
+        # A village the question names is a constraint like a place; where a villager lives is not.
+        ("白沙村的村规民约里，彩礼最多能要多少？", "婚礼彩礼不超过5万元，酒席不超过15桌。", "桃源村村规民约", False),
+        ("桃源村的村规民约里，彩礼最多能要多少？", "婚礼彩礼不超过5万元，酒席不超过15桌。", "桃源村村规民约", True),
+        ("我们村的彩礼最多能要多少？", "婚礼彩礼不超过5万元，酒席不超过15桌。", "桃源村村规民约", True),
+        # A plan is a model like a phone's: another plan's row is no answer.
+        ("乡村融合198套餐一个月有多少流量？", "套餐名称：乡村融合88；手机通用流量（GB/月）：60", "", False),
+        ("乡村融合88套餐一个月有多少流量？", "套餐名称：乡村融合88；手机通用流量（GB/月）：60", "", True),
         ("《青溪谣》是谁制作的？", "《青溪谣》由青溪县文化馆李明团队制作。", "", True),
         # One who did the act is named beside its verb, not a clause away from a 制作成本.
         ("《青溪谣》是谁制作的？", "有人告诉青溪县文化馆，《青溪谣》的制作成本是每集5万元。", "", False),
