@@ -51,6 +51,8 @@ _NOT_WHICH = frozenset(
 _FUNCTION_CHARS = frozenset("有的是在了和与及或等个这那能会要可买交办领报上给把被对啥么哪些样")
 # ... nor do characters too common to tie two words together (种地 and 耕地 share only 地).
 _WEAK_CHARS = _FUNCTION_CHARS | frozenset("行发开时人年大中出上下会为不一生工作事成家业地理用动分主公日月部")
+# ... nor do a noun's prefixes and suffixes (稻子 is 水稻, 老母猪 能繁母猪).
+_WEAK_CHARS |= frozenset("子儿头老阿小")
 _WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
 # 母猪上保险, 给牛买保险, 大棚能上保险吗: the thing insured, before the verb of taking insurance out (and a
 # modal before that verb), tells which insurance as 水稻 does in 水稻保险.
@@ -82,10 +84,10 @@ class Benefit:
         (地力补贴: 耕地地力保护补贴; a page on 返乡创业 whose benefits are 稳岗补贴 names no 创业补贴)."""
         if any(name in text for name in self.names):
             return True
-        wanted = set(self.which) - _WEAK_CHARS
+        wanted, needed = self._telling()
         for _word, at in self._mentions(text):
             lead = _CLAUSE.split(text[max(0, at - _REACH) : at])[-1]
-            if self.which in lead or wanted & set(lead):
+            if self.which in lead or len(wanted & set(lead)) >= needed:
                 return True
         return False
 
@@ -104,16 +106,24 @@ class Benefit:
     def _another_in(self, sentence: str, title: str) -> bool:
         if not self.which:
             return False  # any benefit of the kind is the asked one
-        wanted = set(self.which) - _WEAK_CHARS
+        wanted, needed = self._telling()
         for word, at in self._mentions(sentence):
             which = sentence[max(0, at - 2) : at]
             if (
                 _WORD.fullmatch(which)
-                and not set(which) & (_FUNCTION_CHARS | wanted)
+                and not set(which) & _FUNCTION_CHARS
+                and len(set(which) & wanted) < needed
                 and which + word not in title
             ):
-                return True  # 大病保险 beside 防贫保险
+                return True  # 大病保险 beside 防贫保险, 岗位补贴 beside 稳岗补贴
         return False
+
+    def _telling(self) -> tuple[set[str], int]:
+        """The characters that tell this benefit from others of its kind, and how many of them a name
+        needs: a two-character word both (岗位补贴 is no 稳岗补贴); of a longer name one, the documents
+        saying it otherwise (插秧机补贴 is 农机购置与应用补贴's)."""
+        wanted = set(self.which) - _WEAK_CHARS
+        return wanted, len(wanted) if len(self.which) == 2 else 1
 
     def _mentions(self, text: str) -> Iterator[tuple[str, int]]:
         """Each word of this benefit's kind in `text`, with where it starts."""

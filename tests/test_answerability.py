@@ -72,6 +72,9 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # A word jieba does not know (出分, split into 出 and 分) is still what the time goes with.
         ("2025年青溪县中考出分时间", "2025年青溪县中考将于6月17日至6月19日进行。", "", False),
         ("2025年地力补贴到账时间", "2025年耕地地力保护补贴于6月25日前全部发放到户。", "", True),
+        # 打到卡上 is when the money is paid, not when it is applied for.
+        ("稳岗补贴每年什么时候打到卡上？", "稳岗补贴每年3月1日至4月30日申报。", "", False),
+        ("稳岗补贴每年什么时候打到卡上？", "稳岗补贴于每年6月30日前发放到社会保障卡。", "", True),
         # An act jieba's dictionary calls a noun (投入使用), right after the question word, is the event.
         ("县图书馆新馆于哪一年投入使用？", "4月25日上午，县长来到县图书馆调研。", "", False),
         ("县图书馆新馆于哪一年投入使用？", "县图书馆新馆于2011年正式投入使用。", "", True),
@@ -81,8 +84,18 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("青溪大学数学学院于何年成立？", "青溪大学2018年6月成立数学学院。", "", True),
         ("人大文学院打哪年开始办汉学大会的？", "文学院从2007年开始，连续承办世界汉学大会。", "", True),
         # A village the question names is a constraint like a place; where a villager lives is not.
-        ("白沙村的村规民约里，彩礼最多能要多少？", "婚礼彩礼不超过5万元，酒席不超过15桌。", "桃源村村规民约", False),
-        ("桃源村的村规民约里，彩礼最多能要多少？", "婚礼彩礼不超过5万元，酒席不超过15桌。", "桃源村村规民约", True),
+        (
+            "白沙村的村规民约里，彩礼最多能要多少？",
+            "婚礼彩礼不超过5万元，酒席不超过15桌。",
+            "桃源村村规民约",
+            False,
+        ),
+        (
+            "桃源村的村规民约里，彩礼最多能要多少？",
+            "婚礼彩礼不超过5万元，酒席不超过15桌。",
+            "桃源村村规民约",
+            True,
+        ),
         ("我们村的彩礼最多能要多少？", "婚礼彩礼不超过5万元，酒席不超过15桌。", "桃源村村规民约", True),
         # A plan is a model like a phone's: another plan's row is no answer.
         ("乡村融合198套餐一个月有多少流量？", "套餐名称：乡村融合88；手机通用流量（GB/月）：60", "", False),
