@@ -758,6 +758,15 @@ def _figure_qualifier(question: str, figure: str) -> str:
     return word.word if word.flag.startswith(("n", "v")) else ""
 
 
+@lru_cache(maxsize=256)
+def _named_before(verb: str) -> re.Pattern[str]:
+    """A full name (a common surname and one or two characters) right before `verb`."""
+    return re.compile(rf"({_SURNAME}[\u4e00-\u9fff]{{1,2}}){re.escape(verb)}")
+
+
+_SURNAME = "[" + "".join(sorted(SURNAMES)) + "]"
+
+
 def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, ...], question: str) -> bool:
     """The sentence holds an expression of `kind`; when the question ties it to a word (谁制作, 颁奖时间),
     next to that word, said as the question says it, as the synonym table names it, or as a word
@@ -788,9 +797,7 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
     # One who did an act is named right beside its verb (由邓小岚创办, 艺画开天制作): 谁制作的 is not
     # answered by a research institute three clauses from a 制作成本.
     agent = kind == "person" and not role and f"谁{focus}" in question
-    if agent and any(
-        name not in question for name in re.findall(rf"([{SURNAMES}][\u4e00-\u9fff]{{1,2}}){focus}", sentence)
-    ):
+    if agent and any(name not in question for name in _named_before(focus).findall(sentence)):
         return True  # 蒋万安当选: a name jieba reads as 蒋 and 万安, right before the act
     reach = HOLDER_REACH if kind == "person" and role else _AGENT_REACH if agent else _FOCUS_WINDOW
     for word in said:
