@@ -392,7 +392,8 @@ def _newest_editions(
         sentence = placed[_key(candidate.sentence)]
         chunk = evidence[sentence.chunk].hit.chunk
         statement = _statement(sentence)
-        field = _FIELD.match(statement)
+        # A table row's first heading (补贴项目：) is every row's: rows are records, not one field.
+        field = None if TABLE_ROW.match(sentence.text) else _FIELD.match(statement)
         return (
             (field.group(1), statement, chunk.source, chunk.valid_from)
             if field and chunk.valid_from

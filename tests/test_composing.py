@@ -176,6 +176,21 @@ def test_a_newer_edition_of_a_page_answers_where_it_says_otherwise() -> None:
     assert "创立世界一流" not in draft.text
 
 
+def test_a_newer_editions_table_row_is_another_record_not_a_new_value() -> None:
+    shared = "补贴资金通过社会保障卡直接发放到户，不得以现金发放。\n"
+    older = passage(
+        1,
+        shared + "补贴项目：耕地地力保护补贴；标准：每亩105元",
+        title="2024年补贴发放通报",
+        valid_from="2024-12-01",
+    )
+    newer = passage(
+        2, shared + "补贴项目：稻谷补贴；标准：每亩60元", title="2025年补贴实施方案", valid_from="2025-03-01"
+    )
+    draft = ExtractiveComposer().compose("耕地地力保护补贴标准是多少？", [older, newer])
+    assert draft.text.startswith("补贴项目：耕地地力保护补贴；标准：每亩105元[1]")
+
+
 def test_only_an_edition_of_the_same_page_and_only_a_dated_one_replaces_an_answer() -> None:
     question = "中法学院的办学愿景是什么？"
     undated = [
