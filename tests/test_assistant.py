@@ -18,6 +18,7 @@ from assistant.llm import LLMComposer
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
 from knowledge.base import KnowledgeBase
+from knowledge.ingest import ingest
 from xiangyin.settings import Settings
 
 HANDOFF = "请咨询桃源村村委会，电话0571-86300000。"
@@ -319,3 +320,34 @@ def test_a_price_is_read_from_the_table_rows_named_for_it(assistant: Assistant) 
     assert "单宽带300M" in answer.answer and "40" in answer.answer
     assert "单宽带500M" in answer.answer and "60" in answer.answer
     assert "乡村惠民卡" not in answer.answer
+
+
+def test_the_newer_edition_of_a_yearly_page_answers(kb: KnowledgeBase, tmp_path: Path) -> None:
+    """Two saved web pages, each dated by its own date line, the same FAQ a year apart: the 2024 one
+    ranks first, but the 2025 edition changed the 补贴标准 and answers; a sentence both say cites both."""
+    docs = tmp_path / "pages"
+    docs.mkdir()
+    for year, standard, window in (
+        ("2024", "105", "3月10日至3月31日到村委会"),
+        ("2025", "110", "3月5日至3月25日在小程序"),
+    ):
+        (docs / f"p{year}.txt").write_text(
+            f"{year}年耕地地力保护补贴问答\n日期：{year}-03-01\n"
+            "问：耕地地力保护补贴怎么发？\n答：补贴资金通过社会保障卡直接发放到户，不得以现金发放。\n"
+            f"问：耕地地力保护补贴标准是多少？\n答：补贴标准：每亩{standard}元。\n"
+            f"问：{year}年什么时候申报？\n答：{year}年{window}申报。\n",
+            encoding="utf-8",
+        )
+    ingest(kb, [docs])
+    assert {d.source: d.valid_from for d in kb.documents()} == {
+        "p2024.txt": "2024-03-01",
+        "p2025.txt": "2025-03-01",
+    }
+    settings = kb.settings.model_copy(update={"home": tmp_path / "assistant"})
+    assistant = Assistant(settings, knowledge_base=kb, sessions=SessionStore(tmp_path / "sessions.sqlite3"))
+    standard = assistant.ask("耕地地力保护补贴标准是多少？")
+    assert standard.answer.startswith("补贴标准：每亩110元"), standard.answer
+    assert "105" not in standard.answer
+    paid = assistant.ask("耕地地力保护补贴怎么发？")
+    assert paid.answer.startswith("补贴资金通过社会保障卡直接发放到户，不得以现金发放[1][2]"), paid.answer
+    assert {c.source for c in paid.citations} >= {"p2024.txt", "p2025.txt"}
