@@ -84,10 +84,10 @@ class Benefit:
         (地力补贴: 耕地地力保护补贴; a page on 返乡创业 whose benefits are 稳岗补贴 names no 创业补贴)."""
         if any(name in text for name in self.names):
             return True
-        wanted, needed = self._telling()
+        wanted = self._telling()
         for _word, at in self._mentions(text):
             lead = _CLAUSE.split(text[max(0, at - _REACH) : at])[-1]
-            if self.which in lead or len(wanted & set(lead)) >= needed:
+            if self.which in lead or wanted & set(lead):
                 return True
         return False
 
@@ -106,24 +106,22 @@ class Benefit:
     def _another_in(self, sentence: str, title: str) -> bool:
         if not self.which:
             return False  # any benefit of the kind is the asked one
-        wanted, needed = self._telling()
+        wanted = self._telling()
         for word, at in self._mentions(sentence):
             which = sentence[max(0, at - 2) : at]
             if (
                 _WORD.fullmatch(which)
-                and not set(which) & _FUNCTION_CHARS
-                and len(set(which) & wanted) < needed
+                and not set(which) & (_FUNCTION_CHARS | wanted)
                 and which + word not in title
             ):
-                return True  # 大病保险 beside 防贫保险, 岗位补贴 beside 稳岗补贴
+                return True  # 大病保险 beside 防贫保险
         return False
 
-    def _telling(self) -> tuple[set[str], int]:
-        """The characters that tell this benefit from others of its kind, and how many of them a name
-        needs: a two-character word both (岗位补贴 is no 稳岗补贴); of a longer name one, the documents
-        saying it otherwise (插秧机补贴 is 农机购置与应用补贴's)."""
-        wanted = set(self.which) - _WEAK_CHARS
-        return wanted, len(wanted) if len(self.which) == 2 else 1
+    def _telling(self) -> set[str]:
+        """The characters that tell this benefit from others of its kind; one of them is enough, the
+        documents saying a name otherwise (插秧机补贴 is 农机购置与应用补贴's) and a transcript mishearing
+        it (蒙村养老金 for 农村养老金)."""
+        return set(self.which) - _WEAK_CHARS
 
     def _mentions(self, text: str) -> Iterator[tuple[str, int]]:
         """Each word of this benefit's kind in `text`, with where it starts."""

@@ -43,10 +43,9 @@ def test_the_benefit_a_question_names(question: str, benefits: list[Benefit]) ->
         (Benefit("高龄", "补贴"), "为80周岁以上低保独居老人免费发放手表，县财政承担第一年月费。", False),
         (Benefit("", "养老金"), "基础养老金标准为每人每月260元。", True),
         (Benefit("", "养老金"), "积分超市1分相当于1元，可兑换生活用品。", False),
-        # A two-character name is both its characters; a noun's suffix or prefix tells nothing.
-        (Benefit("稳岗", "补贴"), "通过公益性岗位安置，岗位补贴每人每月800元。", False),
-        (Benefit("稳岗", "补贴"), "给予每人每年1200元稳岗补贴。", True),
+        # A noun's suffix or prefix tells nothing; one character of a name said otherwise is enough.
         (Benefit("稻子", "保险"), "险种：水稻完全成本保险；保险费：每亩40元", True),
+        (Benefit("老母猪", "保险"), "险种：能繁母猪保险；保险费：每头90元", True),
         (Benefit("养羊", "保险"), "险种：水稻完全成本保险；保险费：每亩40元", False),
         (Benefit("插秧机", "补贴"), "青溪县2025年农机购置与应用补贴实施公告", True),
     ],
