@@ -367,7 +367,7 @@ def read_question(question: str) -> Asked:
     # A person the question names (王永昌是哪年加入…) is a constraint like a place: another person's
     # joining is no answer.
     proper = [*_proper_names(_CODE.sub(" ", rest)), *full_names(rest)]
-    villages = [f"{v}村" for v in _VILLAGE.findall(rest) if f"{v}村"[-2:] not in _NOT_A_VILLAGE]
+    villages = [f"{v}村" for v in _VILLAGE.findall(rest) if f"{v[-1]}村" not in _NOT_A_VILLAGE]
     # jieba's cut of a village it does not know (新塘村 as 塘村) gives way to the village.
     proper = [n for n in proper if not any(n in v for v in villages)]
     names = [*titles, *codes, *villages, *(n for n in proper if n not in titles)]

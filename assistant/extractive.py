@@ -220,6 +220,7 @@ class ExtractiveComposer:
         placed = _placed(evidence)
         parts = sub_questions(question)
         document = lru_cache(maxsize=None)(self.document_text) if self.document_text else None
+        editions = _editions(evidence, placed)
         for index, part in enumerate(parts):
             # Each later part keeps a sentence for itself: 去哪里办？电话多少？ is not all 去哪里办.
             room = self.max_sentences - (len(parts) - 1 - index)
@@ -237,7 +238,7 @@ class ExtractiveComposer:
             ]
             if not scored and asked.kinds and asked.kinds <= PREFERRED_KINDS:
                 scored = candidates
-            scored = _newest_editions(scored, evidence, placed)
+            scored = _newest_editions(scored, evidence, placed, editions)
             if not scored:
                 continue
             best = scored[0]
@@ -371,19 +372,27 @@ _EDITION_SHARE = 12
 a shared 联系电话：62511081 does not make two offices' pages one."""
 
 
-def _newest_editions(
-    scored: list[_Scored], evidence: Sequence[Evidence], placed: dict[tuple[int, int], PlacedSentence]
-) -> list[_Scored]:
-    """The candidates with each one a newer edition of its page fills in differently replaced by the
-    newest such: the 2020 FAQ's 办学愿景：创立世界一流… gives way, where it ranks, to the 2022 FAQ's
-    办学愿景： 打造“独树一帜”…. Documents are editions of one page when they say a sentence of some length
-    word for word; their dates are their `valid_from`."""
+def _editions(evidence: Sequence[Evidence], placed: dict[tuple[int, int], PlacedSentence]) -> list[set[str]]:
+    """The evidence's documents grouped as editions of one page: those that say a sentence of some
+    length word for word (each group as found, a document may stand in several)."""
     sharing: dict[str, set[str]] = {}
     for sentence in placed.values():
         statement = _statement(sentence)
         if len(statement) >= _EDITION_SHARE:
             sharing.setdefault(statement, set()).add(evidence[sentence.chunk].hit.chunk.source)
-    editions = [sources for sources in sharing.values() if len(sources) > 1]
+    return [sources for sources in sharing.values() if len(sources) > 1]
+
+
+def _newest_editions(
+    scored: list[_Scored],
+    evidence: Sequence[Evidence],
+    placed: dict[tuple[int, int], PlacedSentence],
+    editions: list[set[str]],
+) -> list[_Scored]:
+    """The candidates with each one a newer edition of its page fills in differently replaced by the
+    newest such: the 2020 FAQ's 办学愿景：创立世界一流… gives way, where it ranks, to the 2022 FAQ's
+    办学愿景： 打造“独树一帜”…. `editions` are `_editions` of the evidence; their dates are their
+    `valid_from`."""
     if not editions:
         return scored
 
