@@ -182,11 +182,14 @@ class Asked:
     topics: tuple[str, ...] = ()
     """The question's topic words (宽带 of 宽带多少钱): a sentence that names one only to deny it (无宽带,
     不含宽带) is about something else."""
+    defined: str = ""
+    """The named thing a "what is it" question asks about (瓦格纳 of 俄罗斯瓦格纳是什么): a sentence answers
+    only by saying what it is."""
 
     @property
     def checkable(self) -> bool:
         constraints = (self.years, self.months, self.names, self.editions, self.benefits)
-        return bool(self.kinds or self.age or any(constraints))
+        return bool(self.kinds or self.age or self.defined or any(constraints))
 
     def own_words(self) -> tuple[str, ...]:
         """The question's own words: they are no answer when a sentence repeats them."""
@@ -355,6 +358,57 @@ def _focus(question: str) -> dict[AskedKind, str]:
     return found
 
 
+# 瓦格纳是什么, 什么是ChatGPT: what a named thing is.
+_WHAT_IS_AFTER = re.compile(r"(?:是|指)(?:什么|啥)(?:东西|意思)?[？?。!！]*$")
+_WHAT_IS_BEFORE = re.compile(r"^(?:什么|啥)(?:是|叫)(.+?)[？?。!！]*$")
+# Tags of a name: a person, place, organisation or other proper noun, a Latin-letter name.
+_DEFINED_FLAGS = ("nr", "ns", "nt", "nz", "eng")
+
+
+def _defined(question: str) -> str:
+    """The named thing a "what is it" question asks about (瓦格纳 of 俄罗斯瓦格纳是什么, ChatGPT of 百度推出的
+    类ChatGPT是什么), or "" when it asks about a common noun (禁用物质, 办学愿景), which the answering
+    sentence need not repeat (现任…主任 answers 现任职务是什么)."""
+    before = _WHAT_IS_BEFORE.match(question)
+    after = _WHAT_IS_AFTER.search(question)
+    if before is not None:
+        tokens = list(pos_tagger().cut(before.group(1), HMM=False))
+        if len(tokens) != 1:
+            return ""
+        word, flag = tokens[0].word, tokens[0].flag
+    elif after is not None:
+        tokens = list(pos_tagger().cut(question[: after.start()], HMM=False))
+        if not tokens:
+            return ""
+        word, flag = tokens[-1].word, tokens[-1].flag
+        if len(tokens) >= 2 and tokens[-2].word == "类":
+            word = "类" + word  # one like ChatGPT: what ChatGPT is does not say what Baidu's is
+    else:
+        return ""
+    named = flag.startswith(_DEFINED_FLAGS) or bool(_CODE.fullmatch(word))
+    return word if named and len(word) >= 2 else ""
+
+
+# Where a sentence says what something is: right after it (瓦格纳集团是…, 吉祥物为“兔小蕊”, 理念：…)
+# or right before it (以“…”为主题, 名为ChatGPT).
+_DEFINING_AFTER = re.compile(r"[^，。；,;]{0,3}?(?:是|为|系|即|指|叫|：|:|“|\"|「)")
+_DEFINING_BEFORE = re.compile(r"(?:是|为|叫|即|：|:|”|\")\s*$")
+_ASIDE = re.compile(r"[（(][^）)]{0,30}[）)]")
+
+
+def _defines(thing: str, sentence: str) -> bool:
+    """The sentence says what `thing` is, not only mentions it (授予瓦格纳合同工…, 类似于ChatGPT产品)."""
+    text = _ASIDE.sub("", normalize_query(sentence)).lower()
+    wanted = thing.lower()
+    at = text.find(wanted)
+    while at >= 0:
+        end = at + len(wanted)
+        if _DEFINING_AFTER.match(text, end) or _DEFINING_BEFORE.search(text[max(0, at - 3) : at]):
+            return True
+        at = text.find(wanted, end)
+    return False
+
+
 @lru_cache(maxsize=4096)
 def read_question(question: str) -> Asked:
     question = to_simplified(normalize_query(question))
@@ -383,6 +437,7 @@ def read_question(question: str) -> Asked:
         age=asked_age(question),
         benefits=asked_benefits(question),
         topics=tuple(topic_terms(question)),
+        defined=_defined(question),
     )
 
 
@@ -643,6 +698,8 @@ def answers(
             _other_edition(edition, sentence) or not _meets(edition, sentence, context)
         ):
             return False
+    if asked.defined and not _defines(asked.defined, sentence):
+        return False
     own = asked.own_words()
     focus = dict(asked.focus)
     return all(_stated(kind, focus.get(kind), sentence, own, question) for kind in asked.kinds)

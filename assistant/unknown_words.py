@@ -22,16 +22,22 @@ _CLAUSE_END = frozenset("，,。？?！!；;：:")
 _PHRASE_FLAGS = ("v", "m", "q", "p")
 
 
+def _alone(ch: str) -> bool:
+    """The character on its own is a verb, a numeral or measure, or a preposition."""
+    return any(
+        pair.flag.startswith(_PHRASE_FLAGS) for pair in pos_tagger().cut(ch, HMM=False) if pair.word == ch
+    )
+
+
 def _phrase(word: str) -> bool:
-    """The word is a glued phrase, a time or a count, or a doubled verb (问问), not a thing."""
+    """The word is a glued phrase, a time or a count, or a doubled verb (问问), not a thing. Of a longer
+    word only a verb and the word it takes (娶媳妇, 签合同) is a phrase: 丧葬费, 补偿款, 保修期 are things
+    whatever their characters are alone."""
     if len(word) == 2 and word[0] == word[1]:
         return True
-    return any(
-        pair.flag.startswith(_PHRASE_FLAGS)
-        for ch in word
-        for pair in pos_tagger().cut(ch, HMM=False)
-        if pair.word == ch
-    )
+    if len(word) >= 3:
+        return _alone(word[0]) and word_tokenizer().FREQ.get(word[1:], 0) > 0
+    return any(_alone(ch) for ch in word)
 
 
 def _located(question: str) -> set[str]:

@@ -276,6 +276,18 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # 何年 asks for a year.
         ("数学学院于何年成立？", "数学学院是学校的重点学院。", "", False),
         ("数学学院于何年成立？", "数学学院于2019年成立。", "", True),
+        # What a named thing is: said by a sentence saying what it is, not one only mentioning it.
+        ("俄罗斯瓦格纳是什么", "2023年，俄罗斯授予参与战斗的瓦格纳合同工退伍军人地位。", "", False),
+        ("俄罗斯瓦格纳是什么", "瓦格纳集团（Wagner Group）是俄罗斯的一家私营军事公司。", "", True),
+        ("俄罗斯瓦格纳是什么", "这家公司由普里戈任创办。", "", False),
+        ("什么是ChatGPT？", "各大公司都在追赶ChatGPT的热潮。", "", False),
+        ("什么是ChatGPT？", "ChatGPT是一个对话式语言模型。", "", True),
+        # One like ChatGPT is not ChatGPT.
+        ("百度推出的类ChatGPT是什么？", "ChatGPT是一个对话式语言模型。", "", False),
+        ("百度推出的类ChatGPT是什么？", "百度的类ChatGPT产品名为“文心一言”。", "", True),
+        # A common noun asked about (办学愿景, 职务) need not be repeated by the sentence answering it.
+        ("乌云毕力格教授的现任职务是什么？", "乌云毕力格现任国学院西域历史语言研究所副所长。", "", True),
+        ("健康中国学术年会的主题是什么？", "年会以“共筑健康中国”为主题在人民大学召开。", "", True),
     ],
 )
 def test_a_sentence_answers_only_what_it_states(
@@ -583,6 +595,10 @@ def test_a_question_naming_a_thing_no_document_mentions_is_refused(
         ("养兔子的产业奖补一只给多少钱？", ["兔子"], ["兔子"]),
         # Made of the documents' words (热线 and 电话), or where something happened.
         ("防返贫的热线电话是多少？", ["热线电话"], []),
+        # A longer word is a thing whatever its characters are alone (葬 is a verb, 丧葬费 a fee), unless
+        # it is a verb and its object (娶媳妇).
+        ("领养老金的老人去世了，有没有丧葬费？", ["丧葬费"], ["丧葬费"]),
+        ("桃源村娶媳妇彩礼有规定吗？", ["娶媳妇"], []),
         ("在县里工地干活被欠了工钱，打啥电话投诉？", ["工地"], []),
     ],
 )
