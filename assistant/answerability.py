@@ -265,6 +265,9 @@ _NOT_FOCUS = re.compile(
     r"|起来|下来|出来|上来|过来|进来|回来|下去|出去)$"
 )
 _ROLES = re.compile(r"主演|总导演|导演|创始人|获得者|得主")
+# 张颂文演的谁, 在剧中扮演的是谁: asks the part an actor plays, which a sentence names beside its verb.
+_PLAYED = re.compile(r"(?:饰演|扮演|出演|演)了?的?是?$")
+_PART = "饰演"
 _CLAUSE_END = re.compile(r"[，。？！；,.?!;\s]")
 _FOCUS_FLAGS = ("v", "n", "vn", "nz")
 # A villager's one-character verb and the documents' words for it: the time or place asked for is of
@@ -311,6 +314,9 @@ def _focus(question: str) -> dict[AskedKind, str]:
         role = _ROLES.search(match.group())
         if kind == "person" and role:
             found[kind] = role.group()  # 主演是谁, 创始人: the question word names the role itself
+            continue
+        if kind == "person" and _PLAYED.search(question[: match.start()]):
+            found[kind] = _PART  # 张颂文演的谁: the part played, named beside 饰演
             continue
         last = index
         while last + 1 < len(tokens) and (
@@ -820,6 +826,36 @@ def _figure_qualifier(question: str, figure: str) -> str:
     return word.word if word.flag.startswith(("n", "v")) else ""
 
 
+# A figure named right before its number, in a sentence that does not name the asked one: the number
+# is that figure's (研发投入超过150亿元 is no 营收).
+_OTHER_FIGURE = re.compile(
+    r"(?:投入|支出|成本|利润|投资|费用|预算|税收|市值|估值|融资|负债|资产)[^，。；,;\d]{0,4}\d[\d,.]*"
+    r"\s*(?:余|多)?[万亿千百]*(?:美元|港元|元|%|％)?"
+)
+# What says which figure, not whose (净收入, 营业收入, 2022年全年, 公司): left between an owner and
+# its figure.
+_WHICH_FIGURE = re.compile(
+    r"(?:19|20)\d{2}\s*年|全年度?|年度|公司|集团|总|净|营业|的|共计|累计|共|全|实现|达到|达|约|超过|\s"
+)
+
+
+def _figure_of_a_part(question: str, figure: str, before: str) -> bool:
+    """The figure is said of a part of what the question names, in the clause `before` it: 网易有道净收入
+    is a subsidiary's, not 网易's 营收."""
+    asked_at = question.find(figure)
+    clause = _CLAUSE.split(before)[-1]
+    for owner in read_question(question).topics:
+        if not _CHINESE_WORD.fullmatch(owner) or not 0 <= question.find(owner) < asked_at:
+            continue
+        at = clause.rfind(owner)
+        if at < 0:
+            continue
+        between = _WHICH_FIGURE.sub("", clause[at + len(owner) :])
+        if len(between) >= 2 and _CHINESE_WORD.fullmatch(between) and between not in question:
+            return True
+    return False
+
+
 @lru_cache(maxsize=256)
 def _named_before(verb: str) -> re.Pattern[str]:
     """A full name (a common surname and one or two characters) right before `verb`."""
@@ -836,7 +872,9 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
     broadcast is not the date of the production, nor a mountain ten words on the producer."""
     if focus is None:
         return _holds_kind(kind, sentence, own, question)
-    role = HUMAN_ROLE.search(focus) is not None
+    # A part played is named right beside its verb as a role's holder is (饰演高启强), and 导演 or 演员
+    # share no more than a character with it.
+    role = HUMAN_ROLE.search(focus) is not None or focus == _PART
     said = [*_variants(focus)] if focus not in _VILLAGER_VERBS else [*_VILLAGER_VERBS[focus]]
     if kind == "amount":
         # A figure is named as such (产量 is no 测量), and only a sentence that names it must hold the
@@ -848,7 +886,8 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
                 own_chars = set(qualifier) - _COMMON_CHARS - set(question.replace(qualifier, " "))
                 if not own_chars & set(sentence):
                     return False  # 计划招录的3.71万人 is no 参考人数
-            return _holds_kind(kind, sentence, own, question, focus)
+            # A number another figure names right before it is that figure's (研发投入超过150亿元).
+            return _holds_kind(kind, _OTHER_FIGURE.sub(" ", sentence), own, question, focus)
     else:
         shared = set(focus) - _COMMON_CHARS
         # A role is said as the table says it (执导 for 导演); a word sharing a character with it is
@@ -874,6 +913,9 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
                 )
             ):
                 at = sentence.find(word, at + 1)  # 副院长杨东, 艺术学院院长张淳 hold another office
+                continue
+            if kind == "amount" and _figure_of_a_part(question, focus, sentence[:at]):
+                at = sentence.find(word, at + 1)  # 网易有道净收入 is no 网易营收
                 continue
             lead = _figure_lead(sentence[max(0, at - reach) : at]) if kind == "amount" else None
             start = at - len(lead) if lead is not None else max(0, at - reach)
@@ -903,6 +945,7 @@ _SAID_AS = {
     "总量": ("总产量", "总额"),
     "导演": ("执导",),
     "主演": ("出演", "饰演", "领衔", "饰"),
+    _PART: ("扮演", "出演", "饰"),
 }
 
 

@@ -285,6 +285,21 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # One like ChatGPT is not ChatGPT.
         ("百度推出的类ChatGPT是什么？", "ChatGPT是一个对话式语言模型。", "", False),
         ("百度推出的类ChatGPT是什么？", "百度的类ChatGPT产品名为“文心一言”。", "", True),
+        # The part an actor plays is named beside 饰演, not anyone near 导演 or 演员.
+        (
+            "狂飙中的张颂文演的谁？",
+            "张颂文与周一围去剧组递名片，导演们正在讨论什么样的人不适合当演员。",
+            "",
+            False,
+        ),
+        ("狂飙中的张颂文演的谁？", "张颂文在《狂飙》中饰演高启强。", "", True),
+        # A subsidiary's or a segment's figure is not the company's; a number another figure names right
+        # before it is that figure's.
+        ("网易2022年全年营收多少？", "2022年网易有道净收入为50.13亿元。", "", False),
+        ("网易2022年全年营收多少？", "2022年网易游戏收入为700亿元。", "", False),
+        ("网易2022年全年营收多少？", "网易2022全年研发投入超过150亿元。", "", False),
+        ("网易2022年全年营收多少？", "2022年网易公司实现营收965亿元。", "", True),
+        ("网易2022年全年营收多少？", "网易2022年研发投入150亿元，全年净收入965亿元。", "", True),
         # A common noun asked about (办学愿景, 职务) need not be repeated by the sentence answering it.
         ("乌云毕力格教授的现任职务是什么？", "乌云毕力格现任国学院西域历史语言研究所副所长。", "", True),
         ("健康中国学术年会的主题是什么？", "年会以“共筑健康中国”为主题在人民大学召开。", "", True),
