@@ -62,6 +62,11 @@ _GENERIC_NOUNS = {
     "花钱",
     "怎么弄",
     "咋弄",
+    # 是什么意思, 啥含义: how a villager asks what a word means, not a subject.
+    "意思",
+    "啥意思",
+    "什么意思",
+    "含义",
 }
 
 

@@ -41,6 +41,9 @@ def test_topic_terms_skip_generic_words() -> None:
     assert topic_terms("宅基地审批要多长时间") == ["宅基地"]
     # Being approved is asked about a subject, never the subject (低保 批下来 is not about 批准建房).
     assert topic_terms("低保申请交上去,多久能批下来? 批准") == ["低保"]
+    # Asking what a word means is no subject: no document says 意思, and the question was refused.
+    assert topic_terms("静默认证是什么意思？") == ["静默"]
+    assert topic_terms("村村响是啥意思？") == ["村村响"]
 
 
 @pytest.mark.parametrize(
