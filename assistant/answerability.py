@@ -851,7 +851,9 @@ def _figure_of_a_part(question: str, figure: str, before: str) -> bool:
         if at < 0:
             continue
         between = _WHICH_FIGURE.sub("", clause[at + len(owner) :])
-        if len(between) >= 2 and _CHINESE_WORD.fullmatch(between) and between not in question:
+        # Another name shares no word with the question (全国高考报名人数 for 高考报名人数 is the same).
+        pairs = {between[i : i + 2] for i in range(len(between) - 1)}
+        if pairs and _CHINESE_WORD.fullmatch(between) and not any(p in question for p in pairs):
             return True
     return False
 
