@@ -28,12 +28,14 @@ from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, SURNAMES
 from knowledge.lexical import pos_tagger, word_tokenizer
 from zhtext.normalize import normalize_query, to_simplified
 
-AskedKind = Literal["time", "amount", "person", "place", "name", "phone"]
+AskedKind = Literal["time", "duration", "amount", "person", "place", "name", "phone"]
 
 _ASKS: dict[AskedKind, re.Pattern[str]] = {
     "time": re.compile(
         r"什么时[候间]|啥时候|何时|何年|(?:哪个|什么)年份|(?<!多长)(?<!多少)时间(?!表)|日期|哪[一]?天|几号|几月|哪[一]?年|几点|开始于|截止到?哪"
     ),
+    # 多久能批下来, 多长时间到账, 几天能装上: how long, as a span (5个工作日内, 72小时) or how often (每月).
+    "duration": re.compile(r"多久|多长时间|几天(?!后)"),
     "amount": re.compile(
         r"(?<!电话)(?<!号码)(?<!热线)(?<!电话是)(?<!号码是)(?<!热线是)多少(?!个?(岗位|职位)?(是|为)?什么)|多钱|几[个户人亩元块万千百只台次家所名位]|比例|占比|几成|多大|多高|多重|多长(?!时间)"
     ),
@@ -114,6 +116,13 @@ _TIME = re.compile(
     r"|[一二三四五六七八九十二十三十]+[日号]|周[一二三四五六日末]|星期[一二三四五六日天]|\d{1,2}[:：]\d{2}|\d{1,2}[点时]"
     r"|(?:19|20)\d{2}[-/.]\d{1,2}|(?:今|明|去|前|后)年|(?:本|下|上)个?月|即日起|当天|次日|[春夏秋冬]季|年[初底中]"
     r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}"
+)
+# A span (5个工作日内, 72小时, 半个月, 约7天) or how often (每月, 每周至少2次); not a year (2025年) nor a
+# day of a month (12月31日).
+_DURATION = re.compile(
+    r"(?<![\d月])(?!(?:19|20)\d{2}\s*年)(?:\d[\d.]*|[一二两三四五六七八九十百半]+)\s*(?:多|余)?\s*个?\s*"
+    r"(?:工作日|自然日|天|日|周|星期|月|季度|年|小时|钟头|分钟|秒)"
+    r"|每(?:个)?(?:工作日|天|日|周|星期|月|季度|半年|年)|当天|当日|当场|即时|立即|随时|马上|次日|即办"
 )
 _NAMED = re.compile(r"[“\"「『《][^”\"」』》]{1,30}[”\"」』》]|名[叫为]|叫做|取名|命名为")
 # News passages open with their publication date (Nov 19, 2022 ..., 日期：2023-12-16): when the page
@@ -260,7 +269,7 @@ def _other_code(code: str, text: str) -> bool:
 # The words a question's asked person, place or time goes with are found beside its question word;
 # these are never that word.
 _NOT_FOCUS = re.compile(
-    r"^(不.|没.|可以|开始|正式|时候|时间|日期|什么|哪里|哪儿|已经|应该|需要|能够|大概|一般|具体"
+    r"^(不.|没.|可以|开始|正式|时候|时间|日期|什么|哪里|哪儿|已经|应该|需要|能够|才能|大概|一般|具体"
     # A verb's direction (办起来, 批下来) is not the event.
     r"|起来|下来|出来|上来|过来|进来|回来|下去|出去)$"
 )
@@ -278,8 +287,11 @@ _VILLAGER_VERBS: dict[str, tuple[str, ...]] = {
     "领": ("领取", "发放", "到账"),
     "发": ("发放", "到账", "打到", "兑付"),
     "打": ("发放", "到账", "打到", "打入", "兑付", "拨付"),  # 打到卡上
-    "批": ("审批", "批准", "批复"),
+    "批": ("审批", "批准", "批复", "办结"),
 }
+# 等多久才能报 is as often 报销 as 申报: how long until 报 is no act of the documents'.
+_SPAN_VERBS = frozenset(_VILLAGER_VERBS) - {"报"}
+_DIRECTION = re.compile(r"(?:起来|下来|出来|上来|过来|进来|回来|下去|出去)$")
 _WH_TOKEN = re.compile(r"谁|哪里|哪儿|何时|何地|何处|时间|日期|时候|几号|哪天|哪年|几点")
 
 
@@ -298,7 +310,7 @@ def _focus(question: str) -> dict[AskedKind, str]:
     figure = _FIGURE.search(question)
     if figure is not None:
         found["amount"] = figure.group()  # 棉花产量: the figure stands beside its word, not 31个省 away
-    for kind in ("person", "place", "time"):
+    for kind in ("person", "place", "time", "duration"):
         match = _ASKS[kind].search(question)
         if not match:
             continue
@@ -325,15 +337,19 @@ def _focus(question: str) -> dict[AskedKind, str]:
             last += 1
 
         def usable(
-            words: list[tuple[str, str]], flags: tuple[str, ...] = _FOCUS_FLAGS, verbs: bool = kind == "time"
+            words: list[tuple[str, str]],
+            flags: tuple[str, ...] = _FOCUS_FLAGS,
+            acts: Collection[str] = {"time": _VILLAGER_VERBS.keys(), "duration": _SPAN_VERBS}.get(kind, ()),
         ) -> list[str]:
             kept = []
-            for word, flag in words:
-                if _CLAUSE_END.fullmatch(word):
+            for said, flag in words:
+                if _CLAUSE_END.fullmatch(said):
                     break  # 去哪里办？电话多少: the next clause asks something else
+                # 批下来 is the act 批 and its direction, as jieba glues them.
+                word = _DIRECTION.sub("", said) if len(said) > 2 else said
                 if len(word) >= 2 and flag.startswith(flags) and not _NOT_FOCUS.match(word):
                     kept.append(word)
-                elif verbs and word in _VILLAGER_VERBS:
+                elif word in acts:
                     kept.append(word)  # 啥时候去村里报: when to 申报, not when the subsidy is paid
             return kept
 
@@ -590,6 +606,8 @@ def _holds_kind(
         text = _TITLE.sub(" ", text)  # 《警察荣誉》 is a work, nobody and nowhere
     if kind == "time":
         return bool(_TIME.search(text))
+    if kind == "duration":
+        return bool(_DURATION.search(text))
     if kind == "amount":
         # Not an amount: a date (10月25日), a number inside a title or a code (《壮志凌云2》, C919), a
         # phone or record number (12580, 0571-86201234).
@@ -894,7 +912,8 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
         shared = set(focus) - _COMMON_CHARS
         # A role is said as the table says it (执导 for 导演); a word sharing a character with it is
         # another role (演员, 出演 beside 导演; 校长 beside 院长).
-        if not role and focus not in _VILLAGER_VERBS:
+        # A span is of the act said (放款), not of one sharing a character with it (贷款期限最长3年).
+        if not role and focus not in _VILLAGER_VERBS and kind != "duration":
             said += [w for w in _words(sentence) if len(w) >= 2 and shared & set(w)]
     # A role's holder is named right beside it (院长赵忠, 党委书记兼副院长林嘉), as retrieval does.
     # One who did an act is named right beside its verb (由邓小岚创办, 艺画开天制作): 谁制作的 is not

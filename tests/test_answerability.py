@@ -285,6 +285,15 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # One like ChatGPT is not ChatGPT.
         ("百度推出的类ChatGPT是什么？", "ChatGPT是一个对话式语言模型。", "", False),
         ("百度推出的类ChatGPT是什么？", "百度的类ChatGPT产品名为“文心一言”。", "", True),
+        # How long: a span or how often, of the act asked about (放款, 批下来 as 审批 or 办结).
+        ("一次性创业补贴交了申请多久能批下来？", "给予一次性创业补贴5000元，每户一次。", "", False),
+        ("低保申请多久能批下来？", "低保申请原则上在30个工作日内办结。", "", True),
+        ("多久能放款？", "贷款期限最长3年。", "", False),
+        ("多久能放款？", "自受理之日起7个工作日内放款。", "", True),
+        ("村里的账多久公开一次？", "村集体财务每月公开1次。", "", True),
+        ("村里的账多久公开一次？", "2025年村集体财务公开内容包括收入和支出。", "", False),
+        # 才能报 after 多久 is as often 报销 as 申报: the span need not stand beside either.
+        ("医保断了两年，再交要等多久才能报？", "参保后有3个月的固定待遇等待期。", "", True),
         # The part an actor plays is named beside 饰演, not anyone near 导演 or 演员.
         (
             "狂飙中的张颂文演的谁？",
