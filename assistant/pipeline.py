@@ -44,7 +44,7 @@ from assistant.sessions import SessionStorage, Turn, open_session_store
 from assistant.speech import to_speech
 from assistant.subject import about, subject
 from assistant.understanding import Understanding
-from assistant.unknown_words import named_things
+from assistant.unknown_words import named_things, unseen_names
 from knowledge.base import KnowledgeBase
 from knowledge.cases import other_cases_last
 from knowledge.embeddings import embedder_id
@@ -339,7 +339,9 @@ class Assistant:
         codes = [t for t in unknown if _CODE.search(t)]
         # In a transcript a word no document holds is as likely misheard: asking back sorts it out.
         things = [] if state.spoken else named_things(state.standalone, unknown, self.kb.catalog.token_counts)
-        state.unknown_terms = [*unknown, *years]
+        # A name jieba does not know (孝老卡) is no word of the index: it is looked for in the passages.
+        unseen = [] if state.spoken else unseen_names(state.standalone, passages)
+        state.unknown_terms = [*unknown, *unseen, *years]
         answerable_here, stating = self._stating(state)
         topics = topic_terms(state.standalone)
         text = passages.lower()
@@ -361,7 +363,8 @@ class Assistant:
             unsure = top_dense < self.settings.refusal_min_dense and not self.kb.pending(
                 [hit.chunk.id for hit in state.screened]
             )
-        weak = bool(years or codes or things) or unsure or (bool(unknown) and not self._covered(state))
+        named_elsewhere = bool(years or codes or things or unseen)
+        weak = named_elsewhere or unsure or (bool(unknown) and not self._covered(state))
         if weak or (self.settings.answerability and not answerable_here):
             state.reply_kind = "refusal"
 

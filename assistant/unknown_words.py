@@ -82,3 +82,28 @@ def named_things(
             continue
         things.append(word)
     return things
+
+
+# A name jieba's dictionary lacks comes as single characters (孝老卡: 孝, 老, 卡); nouns and adjectives
+# only, ending in a noun, so a villager's 俺爹都 or 交多少 is no name.
+_RUN_FLAGS = ("n", "a", "b", "j")
+_RUN_HEAD = ("n",)
+
+
+def unseen_names(question: str, passages: str) -> list[str]:
+    """Names in the question that jieba reads as a run of three or more single characters and that
+    no retrieved passage (`passages`, their text together) holds: the documents do not cover them
+    (县里的孝老卡一年能领多少钱？ finds the 医保 notice's 一年最多支付20万元)."""
+    found: list[str] = []
+    run: list[tuple[str, str]] = []
+    for pair in [*pos_tagger().cut(question, HMM=False), None]:
+        if pair is not None and len(pair.word) == 1 and pair.flag.startswith(_RUN_FLAGS):
+            run.append((pair.word, pair.flag))
+            continue
+        while run and not run[-1][1].startswith(_RUN_HEAD):
+            run.pop()
+        name = "".join(word for word, _ in run)
+        if len(name) >= 3 and name.lower() not in passages.lower():
+            found.append(name)
+        run = []
+    return found

@@ -25,7 +25,7 @@ from assistant.extractive import ExtractiveComposer, sentences_of
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
 from assistant.subject import about, subject
-from assistant.unknown_words import named_things
+from assistant.unknown_words import named_things, unseen_names
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
 from tests.answer_fixtures import evidence
@@ -599,6 +599,18 @@ def test_a_question_naming_a_thing_no_document_mentions_is_refused(
         # Where something happened is not what is asked about (no document mentions a 工地 either).
         wages = assistant.ask("在县里工地干活被欠了工钱，打啥电话投诉？")
         assert not wages.refused and "0571-86300456" in wages.answer, wages.answer
+        # A name jieba does not know comes as single characters (孝老卡), and no passage holds it.
+        card = assistant.ask("县里的孝老卡一年保费多少？")
+        assert card.refused, card.answer
+        assert "孝老卡" in card.unknown_terms
+
+
+def test_a_name_jieba_reads_as_single_characters_is_looked_for_in_the_passages() -> None:
+    assert unseen_names("县里的孝老卡一年能领多少钱？", "县医保一年最多支付20万元。") == ["孝老卡"]
+    assert unseen_names("县里的孝老卡一年能领多少钱？", "孝老卡每年发放600元。") == []
+    # A villager's own words are no name: a verb, a count or a pronoun breaks the run.
+    for question in ("俺爹都75了，能多给点不？", "交多少钱？", "养羊能买保险不？一只羊保费多少钱？"):
+        assert unseen_names(question, "") == []
 
 
 @pytest.mark.parametrize(
