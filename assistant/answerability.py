@@ -530,6 +530,22 @@ def _unit_expression(question: str) -> re.Pattern[str] | None:
     return re.compile(rf"{_NUMBER}(?:{units})|百分之" if "%" in family else rf"{_NUMBER}(?:{units})")
 
 
+# What an amount is asked per (一只羊保费多少, 住一晚上多少钱, 一亩给多少): a figure per 亩 is no price per
+# 只, and a year's income none per night. Only units a sentence cannot leave unsaid: a month or a year
+# goes without saying in 按第一档200元标准代缴.
+_PER = re.compile(r"[一每](?:个)?(亩|只|头|晚|夜|棵|株|斤|公斤|吨|平方米|平米)")
+_PER_FAMILIES = (("晚", "夜"), ("棵", "株"), ("斤", "公斤", "千克"), ("平方米", "平米", "㎡"))
+
+
+@lru_cache(maxsize=1024)
+def _per_unit(question: str) -> tuple[str, ...]:
+    """The unit the question asks its amount per, with the words documents say it with, or ()."""
+    asked = _PER.search(question)
+    if asked is None:
+        return ()
+    return next((f for f in _PER_FAMILIES if asked.group(1) in f), (asked.group(1),))
+
+
 # A count asked with the thing counted (多少个校际交换项目, 几个方向): the thing said right after the
 # measure word in the question, and right after a number and the same measure word in a sentence.
 _COUNTED = re.compile(r"(?:多少|几)\s*([个项家所门类种批支座条篇部本])([\u4e00-\u9fff]{2,10})?")
@@ -613,6 +629,9 @@ def _holds_kind(
         # phone or record number (12580, 0571-86201234).
         text = _ENUMERATOR.sub(" ", _CODE.sub(" ", _TITLE.sub(" ", _TIME.sub(" ", text))))
         text = _without_other_counts(question, text)
+        per = _per_unit(question)
+        if per and not any(u in text for u in per):
+            return False  # 每亩40元 is no price for 一只羊, 旅游收入1380万元 none for 住一晚
         unit = _unit_expression(question)
         if unit is not None:  # a number in the asked unit (11500平方米) is no record number
             return bool(unit.search(text))

@@ -285,6 +285,12 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # One like ChatGPT is not ChatGPT.
         ("百度推出的类ChatGPT是什么？", "ChatGPT是一个对话式语言模型。", "", False),
         ("百度推出的类ChatGPT是什么？", "百度的类ChatGPT产品名为“文心一言”。", "", True),
+        # An amount asked per 亩, 只 or night is stated per that unit: a price per 亩 is none per 只.
+        ("养羊能买保险不？一只羊保费多少钱？", "险种：水稻完全成本保险；保险费：每亩40元。", "", False),
+        ("养羊能买保险不？一只羊保费多少钱？", "险种：能繁母猪保险；保险费：每头90元。", "", False),
+        ("养羊能买保险不？一只羊保费多少钱？", "险种：肉羊保险；保险费（元/只）：20。", "", True),
+        ("新塘村的民宿住一晚上多少钱？", "引进民宿经营者12家，2024年旅游收入1380万元。", "", False),
+        ("新塘村的民宿住一晚上多少钱？", "新塘村民宿每晚150元起。", "", True),
         # How long: a span or how often, of the act asked about (放款, 批下来 as 审批 or 办结).
         ("一次性创业补贴交了申请多久能批下来？", "给予一次性创业补贴5000元，每户一次。", "", False),
         ("低保申请多久能批下来？", "低保申请原则上在30个工作日内办结。", "", True),
