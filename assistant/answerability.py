@@ -37,7 +37,7 @@ _ASKS: dict[AskedKind, re.Pattern[str]] = {
     # 多久能批下来, 多长时间到账, 几天能装上: how long, as a span (5个工作日内, 72小时) or how often (每月).
     "duration": re.compile(r"多久|多长时间|几天(?!后)"),
     "amount": re.compile(
-        r"(?<!电话)(?<!号码)(?<!热线)(?<!电话是)(?<!号码是)(?<!热线是)多少(?!个?(岗位|职位)?(是|为)?什么)|多钱|几[个户人亩元块万千百只台次家所名位]|比例|占比|几成|多大|多高|多重|多长(?!时间)"
+        r"(?<!电话)(?<!号码)(?<!热线)(?<!电话是)(?<!号码是)(?<!热线是)多少(?!个?(岗位|职位)?(是|为)?什么)|多钱|几[个户人亩元块万千百只台次家所名位项]|比例|占比|几成|多大|多高|多重|多长(?!时间)"
     ),
     "person": re.compile(r"谁|哪位|何人|哪些人(?!能|可以)|主演|总导演|导演是|创始人|获得者|得主"),
     # 在哪个球队, 在哪一届, 集中在哪些领域 ask which one, not where.
@@ -466,7 +466,7 @@ def read_question(question: str) -> Asked:
 # The unit a question asks its amount in (多少平方米, 几亩): an amount in another unit answers another
 # question (8万余册 is no floor area). Money (多少钱, 发多少) is read by `_ASKS_MONEY` below.
 _ASKED_UNIT = re.compile(
-    r"(?:多少|几)(平方米|平米|平方公里|亩|公顷|万元|亿元|元|岁|吨|公里|千米|米|小时|分钟|天|人|名|户|所|次|回|趟|分)"
+    r"(?:多少|几)(平方米|平米|平方公里|亩|公顷|万元|亿元|元|岁|吨|公里|千米|米|小时|分钟|天|人|名|户|所|家|项|次|回|趟|分)"
 )
 _UNIT_FAMILIES = (
     ("平方米", "平米", "㎡"),
@@ -480,7 +480,8 @@ _UNIT_FAMILIES = (
     ("天", "日", "工作日"),
     ("人", "名", "位", "人次"),
     ("户",),
-    ("所",),
+    ("所", "家", "个"),  # 多少家成员单位: 40所高校 or 45个成员, never 70余人
+    ("项", "个"),
     ("次", "回", "趟", "起"),  # a villager's 几回 is the documents' 次 (SOS呼救1860次)
     ("分",),
 )

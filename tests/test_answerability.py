@@ -285,6 +285,10 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # One like ChatGPT is not ChatGPT.
         ("百度推出的类ChatGPT是什么？", "ChatGPT是一个对话式语言模型。", "", False),
         ("百度推出的类ChatGPT是什么？", "百度的类ChatGPT产品名为“文心一言”。", "", True),
+        # How many organisations or items (多少家, 几项): counted in that measure, not in people.
+        ("联盟成员单位有多少家？", "联盟成员高校主要负责同志等70余人参加会议。", "", False),
+        ("联盟成员单位有多少家？", "目前联盟高校成员单位达60家。", "", True),
+        ("学校获得优秀成果奖几项？", "学校本次入选25项获奖成果。", "", True),
         # An amount asked per 亩, 只 or night is stated per that unit: a price per 亩 is none per 只.
         ("养羊能买保险不？一只羊保费多少钱？", "险种：水稻完全成本保险；保险费：每亩40元。", "", False),
         ("养羊能买保险不？一只羊保费多少钱？", "险种：能繁母猪保险；保险费：每头90元。", "", False),
