@@ -268,10 +268,11 @@ def _other_code(code: str, text: str) -> bool:
 
 # The words a question's asked person, place or time goes with are found beside its question word;
 # these are never that word.
+# A verb's direction (办起来, 批下来) is not the event.
+_DIRECTIONS = "起来|下来|出来|上来|过来|进来|回来|下去|出去"
 _NOT_FOCUS = re.compile(
     r"^(不.|没.|可以|开始|正式|时候|时间|日期|什么|哪里|哪儿|已经|应该|需要|能够|才能|大概|一般|具体"
-    # A verb's direction (办起来, 批下来) is not the event.
-    r"|起来|下来|出来|上来|过来|进来|回来|下去|出去)$"
+    rf"|{_DIRECTIONS})$"
 )
 _ROLES = re.compile(r"主演|总导演|导演|创始人|获得者|得主")
 # 张颂文演的谁, 在剧中扮演的是谁: asks the part an actor plays, which a sentence names beside its verb.
@@ -291,7 +292,7 @@ _VILLAGER_VERBS: dict[str, tuple[str, ...]] = {
 }
 # 等多久才能报 is as often 报销 as 申报: how long until 报 is no act of the documents'.
 _SPAN_VERBS = frozenset(_VILLAGER_VERBS) - {"报"}
-_DIRECTION = re.compile(r"(?:起来|下来|出来|上来|过来|进来|回来|下去|出去)$")
+_DIRECTION = re.compile(rf"(?:{_DIRECTIONS})$")
 _WH_TOKEN = re.compile(r"谁|哪里|哪儿|何时|何地|何处|时间|日期|时候|几号|哪天|哪年|几点")
 
 

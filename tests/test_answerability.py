@@ -301,10 +301,10 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("多久能放款？", "贷款期限最长3年。", "", False),
         ("多久能放款？", "自受理之日起7个工作日内放款。", "", True),
         ("村里的账多久公开一次？", "村集体财务每月公开1次。", "", True),
+        ("村里的账多久公开一次？", "2025年村集体财务公开内容包括收入和支出。", "", False),
         # A date (9月1日至10月31日) is no span.
         ("补助资金多久能到？", "秋季学期于9月1日至10月31日申报。", "", False),
         ("补助资金多久能到？", "补助资金在申报截止后60日内发放到社会保障卡。", "", True),
-        ("村里的账多久公开一次？", "2025年村集体财务公开内容包括收入和支出。", "", False),
         # 才能报 after 多久 is as often 报销 as 申报: the span need not stand beside either.
         ("医保断了两年，再交要等多久才能报？", "参保后有3个月的固定待遇等待期。", "", True),
         # The part an actor plays is named beside 饰演, not anyone near 导演 or 演员.
