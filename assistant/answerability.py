@@ -28,7 +28,7 @@ from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, SURNAMES
 from knowledge.lexical import pos_tagger, word_tokenizer
 from zhtext.normalize import normalize_query, to_simplified
 
-AskedKind = Literal["time", "duration", "amount", "person", "place", "name", "phone"]
+AskedKind = Literal["time", "duration", "amount", "person", "place", "name", "phone", "list"]
 
 _ASKS: dict[AskedKind, re.Pattern[str]] = {
     "time": re.compile(
@@ -45,6 +45,8 @@ _ASKS: dict[AskedKind, re.Pattern[str]] = {
         r"哪里|哪儿|在哪(?![个些一])|何地|何处|什么地方|哪个(城市|国家|省|地方|地区|县|村|镇)|哪座城市"
     ),
     "name": re.compile(r"叫什么|什么名字|名字是|名称是|叫啥"),
+    # 有哪些专业, 哪些地区的学生: which ones, named together (哲学、伦理学、宗教学; 英语和法语) or counted.
+    "list": re.compile(r"哪些(?!人)"),
     # 电话多少 asks for a number to dial, which an amount never is (0571-86213300 is no figure).
     "phone": re.compile(
         r"(?:电话|号码|热线)(?:号码)?是?(?:多少|几号|啥)|(?:哪个|什么|啥)(?:电话|号码|热线)|打哪个号"
@@ -107,6 +109,13 @@ _AMOUNT = re.compile(
 # List numbers (1、 （2）) and years written without 年 (2006-2023, 2023北京…) count nothing.
 _ENUMERATOR = re.compile(r"(?<![\d.])\d{1,2}\s*[、）)]|[（(]\d{1,2}[）)]")
 _BARE_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?![\d.%万亿元人户个名次吨亩辆台家所])")
+# Things named together: A、B; A和B, A及B, A与B, A或B; 1. A; a count of them (4个本科专业, 9所大学).
+_LISTED = re.compile(
+    r"[\u4e00-\u9fffA-Za-z0-9）)”」]\s*[、/]\s*[\u4e00-\u9fffA-Za-z（(“「]"
+    r"|[\u4e00-\u9fff]{2}(?:和|及|与|以及|或|或者)[\u4e00-\u9fff]{2}"
+    r"|(?:^|[：:\s])[（(]?[0-9一二三四五六七八九十]{1,2}[）)、.．]"
+    r"|[0-9一二两三四五六七八九十]+\s*[个所项种类门位家条]"
+)
 # A number to call about something: a landline, a mobile or a 123xx service line. The emergency and
 # anti-fraud numbers (110, 96110) are what a notice tells everyone to call, no office's number.
 _PHONE = re.compile(r"(?<!\d)(?:\d{3,4}-\d{7,8}|1[3-9]\d{9}|\d{7,8}|123\d{2})(?!\d)")
@@ -646,6 +655,8 @@ def _holds_kind(
         return bool(_NAMED.search(text))
     if kind == "phone":
         return bool(_PHONE.search(text))
+    if kind == "list":
+        return bool(_LISTED.search(text))
     if kind == "place":
         # 中国金鸡百花电影节 names the festival, not where it is held: a place directly before one of the
         # question's topic words is part of its name.
@@ -1057,11 +1068,15 @@ def misses_the_number(
     return bool(topics) and not names_any(topics, [*numbered, *titles])
 
 
+_FIGURES: frozenset[AskedKind] = frozenset({"amount", "duration", "time"})
+
+
 def about_something_else(asked: Asked, topics: Sequence[str], cited: Sequence[str]) -> bool:
-    """An answer to a question asking only for an amount whose `cited` passages (title, section and
-    text) name none of the question's `topics`, nor the documents' words for them: its figure is another
-    thing's (社保卡丢了补办一张要交多少钱？ answered with a watch card's 每月10元)."""
-    if asked.kinds != {"amount"} or not topics:
+    """An answer to a question asking only for an amount, a time or a span whose `cited` passages
+    (title, section and text) name none of the question's `topics`, nor the documents' words for them:
+    its figure is another thing's (社保卡丢了补办一张要交多少钱？ answered with a watch card's 每月10元,
+    低保多久能批下来 with a homestead's 批准之日起1年内开工)."""
+    if not asked.kinds or not asked.kinds <= _FIGURES or not topics:
         return False
     return not names_any(topics, cited)
 

@@ -14,6 +14,8 @@ class Synonym:
     term: str
     document_term: str
     replace: bool
+    # A misspelt document word (低宝): mended in the question the assistant reads, not only in its search.
+    typo: bool = False
 
 
 @lru_cache(maxsize=1)
@@ -24,7 +26,7 @@ def synonyms() -> tuple[Synonym, ...]:
         if not line.strip() or line.startswith("#"):
             continue
         term, document_term, mode = (part.strip() for part in line.split("\t"))
-        entries.append(Synonym(term, document_term, mode == "replace"))
+        entries.append(Synonym(term, document_term, mode in ("replace", "typo"), mode == "typo"))
     # Longest first, so 农村合作医疗 wins over 合作医疗.
     return tuple(sorted(entries, key=lambda s: len(s.term), reverse=True))
 
@@ -34,6 +36,14 @@ def synonym_names(term: str) -> frozenset[str]:
     """The term and every word the synonym table pairs it with, either way (新农合 and 城乡居民医保)."""
     paired = {s.document_term for s in synonyms() if s.term == term}
     return frozenset({term} | paired | {s.term for s in synonyms() if s.document_term == term})
+
+
+def mend_typos(question: str) -> str:
+    """低宝申请多久能批下来 -> 低保申请多久能批下来: what the question is about, as the documents spell it."""
+    for synonym in synonyms():
+        if synonym.typo:
+            question = question.replace(synonym.term, synonym.document_term)
+    return question
 
 
 def normalize_question(text: str) -> str:

@@ -38,7 +38,7 @@ from assistant.extractive import ExtractiveComposer, sentences_in_context
 from assistant.followup import topic_terms
 from assistant.hypotheses import Alternative, Reading, fuse_readings
 from assistant.intents import classify
-from assistant.normalize import synonyms
+from assistant.normalize import synonym_names, synonyms
 from assistant.replies import reply
 from assistant.sessions import SessionStorage, Turn, open_session_store
 from assistant.speech import to_speech
@@ -101,6 +101,8 @@ _YEAR = re.compile(r"(?<!\d)(20\d\d)(?=年)")
 COLLECTION_SUBJECT_SHARE = 0.5
 _CODE = re.compile(r"[a-z].*\d|\d.*[a-z]")
 _CONTACT = re.compile(r"咨询|热线|联系|服务电话|办理电话")
+# How many passages must hold a word before it is the documents' word rather than one they happen to use.
+_DOCUMENTS_WORD = 3
 _REPLY_KINDS = ("greeting", "thanks", "goodbye", "identity", "foreign", "refusal")
 
 
@@ -453,17 +455,26 @@ class Assistant:
         if draft.refused or (state.unknown_terms and draft.coverage < self.settings.refusal_unknown_coverage):
             state.reply_kind = "refusal"
 
-    @staticmethod
-    def _beside_the_question(question: str, draft: Draft, evidence: Sequence[Evidence]) -> bool:
-        """An answer to 电话多少 without a number for the asked topic, or to 多少钱 whose passages never
-        name what was asked about (answerability.misses_the_number, about_something_else)."""
+    def _beside_the_question(self, question: str, draft: Draft, evidence: Sequence[Evidence]) -> bool:
+        """An answer to 电话多少 without a number for the asked topic, or to 多少钱 / 多久 / 几点 whose
+        passages never name what was asked about (answerability.misses_the_number, about_something_else).
+        A time is asked in a villager's own words more often than a sum or a number (村里大喇叭几点以后不让响
+        for the documents' 云广播, whose 喇叭 stands once in a case story): of its passages only the words
+        the documents use are asked."""
         asked, topics = read_question(question), topic_terms(normalize_query(question))
         cited = [item for item in evidence if item.number in draft.cited]
         numbered = [item.hit.chunk.title for item in cited if holds_phone(item.text)]
         passages = [f"{item.hit.chunk.title} {item.hit.chunk.section} {item.text}" for item in cited]
+        named = topics if asked.kinds == {"amount"} else self._known(topics)
         return misses_the_number(asked, draft.text, topics, numbered) or about_something_else(
-            asked, topics, passages
+            asked, named, passages
         )
+
+    def _known(self, terms: Sequence[str]) -> list[str]:
+        """The terms the documents use (in `_DOCUMENTS_WORD` passages or more), or the synonym table gives
+        the documents' word for."""
+        counts = self.kb.catalog.token_counts([t.lower() for t in terms])
+        return [t for t in terms if counts.get(t.lower(), 0) >= _DOCUMENTS_WORD or len(synonym_names(t)) > 1]
 
     def _unknown_terms(self, question: str, spoken: bool = False) -> list[str]:
         """Topic words of the question that no passage of the knowledge base contains. A villager's word

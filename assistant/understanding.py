@@ -26,7 +26,7 @@ from functools import cached_property
 from assistant.followup import rewrite
 from assistant.homophones import HomophoneRepair
 from assistant.intents import classify
-from assistant.normalize import normalize_question, synonyms
+from assistant.normalize import mend_typos, normalize_question, synonyms
 from assistant.relative_years import RelativeYears
 from assistant.sessions import Turn
 from knowledge.catalog import Catalog
@@ -79,7 +79,7 @@ class Understanding:
         conversation's earlier turns."""
         if spoken:
             cleaned = self.homophones.repair(cleaned)
-        standalone = rewrite(cleaned, earlier_questions(history))
+        standalone = mend_typos(rewrite(cleaned, earlier_questions(history)))
         if spoken:
             standalone = self.sound_alikes.repair(standalone)
         standalone = self.relative_years.resolve(standalone)

@@ -51,6 +51,11 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # Dates, titles, codes and phone numbers are not amounts.
         ("2026年医保个人要交多少钱？", "2026年缴费工作将于9月1日开始，咨询电话12345。", "", False),
         ("《丰收2》的票房多少？", "《丰收2》定档10月1日。", "", False),
+        # Which ones (哪些) are named together or counted; one thing named alone answers no 哪些.
+        ("哲学院有哪些专业？", "哲学院拥有哲学、伦理学、宗教学、PPE4个本科专业。", "", True),
+        ("哲学院有哪些专业？", "哲学院设有哲学和宗教学两个系。", "", True),
+        ("哪些学科被评为A+？", "2017年，新闻传播学科进入国家“双一流”学科建设序列。", "", False),
+        ("写作课讲授哪些诗体？", "薛天纬开设的是古诗文写作课，非常受学生欢迎。", "", False),
         # A year the sentence does not hold is not met by another year, whatever the heading says.
         ("2025年种粮补贴每亩多少钱？", "2024年种粮补贴标准为每亩100元。", "2025年种粮补贴实施方案", False),
         ("2025年种粮补贴每亩多少钱？", "种粮补贴标准为每亩110元。", "2025年种粮补贴实施方案", True),
@@ -348,6 +353,8 @@ def test_which_one_is_not_where() -> None:
     assert read_question("第几届丰收节在哪一届评选中获奖？").kinds == frozenset()
     assert read_question("丰收节在哪个城市举办？").kinds == {"place"}
     assert read_question("丰收节在哪举办？").kinds == {"place"}
+    assert read_question("集中在哪些领域？").kinds == {"list"}
+    assert read_question("哪些人可以申请低保？").kinds == frozenset(), "who may apply is asked by conditions"
 
 
 def test_questions_of_a_kind_that_cannot_be_checked_are_left_to_the_other_checks() -> None:
@@ -401,6 +408,15 @@ def test_an_amount_answer_from_passages_that_never_name_the_asked_thing_is_about
     premium = "城乡居民医保政策问答 一、缴费 2025年度个人缴费标准为每人每年400元。"
     assert not about_something_else(read_question("新农合今年一个人交多少钱？"), ["新农合"], [premium])
     assert not about_something_else(read_question("社保卡丢了去哪补办？"), ["社保卡"], [watch])
+
+
+def test_a_time_or_span_from_passages_that_never_name_the_asked_thing_is_about_something_else() -> None:
+    homestead = "农村宅基地管理办法 第十条 批准建房后，申请人应当在批准之日起1年内开工、2年内竣工。"
+    dibao = "最低生活保障实施办法 三、审批 乡镇人民政府自受理低保申请之日起20个工作日内作出审核决定。"
+    how_long = read_question("低保申请交上去，多久能批下来？")
+    assert about_something_else(how_long, ["低保"], [homestead])
+    assert not about_something_else(how_long, ["低保"], [homestead, dibao])
+    assert about_something_else(read_question("低保什么时候发？"), ["低保"], [homestead])
 
 
 def test_villagers_words_are_not_taken_for_names() -> None:
@@ -616,6 +632,21 @@ def test_a_question_naming_a_thing_no_document_mentions_is_refused(
         card = assistant.ask("县里的孝老卡一年保费多少？")
         assert card.refused, card.answer
         assert "孝老卡" in card.unknown_terms
+
+
+def test_a_span_of_another_application_is_no_answer_however_the_subject_is_misspelt(
+    tmp_path: Path, embeddings: Embeddings
+) -> None:
+    docs = {
+        "homestead.md": "# 宅基地审批\n\n批准建房后，申请人应当在批准之日起1年内开工、2年内竣工。\n",
+        "dibao.md": SUBJECT_DOCS["dibao.md"],
+    }
+    with assistant_over(tmp_path, embeddings, docs) as assistant:
+        dibao = assistant.ask("低宝申请交上去，多久能批下来？")
+        assert dibao.refused, dibao.answer
+        assert dibao.standalone_question.startswith("低保申请"), "the misspelt word is read as the documents'"
+        homestead = assistant.ask("宅基地批下来以后多久要开工？")
+        assert not homestead.refused and "1年内开工" in homestead.answer, homestead.answer
 
 
 def test_a_name_jieba_reads_as_single_characters_is_looked_for_in_the_passages() -> None:

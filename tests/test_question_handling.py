@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.followup import is_follow_up, rewrite, topic_terms
-from assistant.normalize import normalize_question, synonyms
+from assistant.normalize import mend_typos, normalize_question, synonyms
 from assistant.questions import question_types
 
 
@@ -27,6 +27,13 @@ from assistant.questions import question_types
 )
 def test_normalize_question(question: str, expected: str) -> None:
     assert normalize_question(question) == expected
+
+
+def test_misspelt_document_words_are_mended_and_a_villagers_wording_is_left() -> None:
+    assert mend_typos("低宝申请交上去，多久能批下来？") == "低保申请交上去，多久能批下来？"
+    assert mend_typos("咋申请宅基第？") == "咋申请宅基地？"  # 咋 is wording, searched as 怎么 only
+    assert {s.term for s in synonyms() if s.typo} >= {"低宝", "医报", "补帖"}
+    assert all(s.replace for s in synonyms() if s.typo)
 
 
 def test_synonym_table_is_data_and_well_formed() -> None:
