@@ -59,7 +59,9 @@ PREFERRED_KINDS: frozenset[AskedKind] = frozenset({"phone"})
 
 # A figure named without a question word (2022年全国棉花产量, 重庆的GDP增长率) asks for that figure;
 # beside one (谁是首个票房达到300亿元的演员) it is only part of the description.
-_FIGURE = re.compile(r"数量|产量|总量|人数|营收|收入|票房|增长率|增速|涨幅|总额|规模|保有量|奖金")
+_FIGURE = re.compile(
+    r"数量|产量|总量|人数|营收|收入|票房|增长率|增速|涨幅|总额|规模|保有量|奖金|参考价|收购价|单价|售价|租金"
+)
 
 
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d))")
@@ -503,6 +505,9 @@ _ASKS_MONEY = re.compile(
 )
 _MONEY = re.compile(rf"{_NUMBER}(?:万元|亿元|元|块|万|亿|%|％)|百分之|元[^：:，。；]{{0,8}}[：:]\s*\d")
 # ... and asked as 钱 (交多少钱, 能领多少钱), a sum only: 下降41% is no fee.
+# A total (一共卖了多少钱) is never a rate: a clause with 每 or 人均 gives one per something.
+_ASKS_TOTAL = re.compile(r"一共|总共|共计|合计|总计|累计|总额|总数")
+_RATE_CLAUSE = re.compile(r"[^，。；;,]*(?:每|人均|户均|亩均|平均)[^，。；;,]*")
 _ASKS_SUM = re.compile(r"(?:多少|多)钱")
 _SUM = re.compile(rf"{_NUMBER}(?:万元|亿元|元|块|万|亿)|元[^：:，。；]{{0,8}}[：:]\s*\d")
 
@@ -640,6 +645,8 @@ def _holds_kind(
         # phone or record number (12580, 0571-86201234).
         text = _ENUMERATOR.sub(" ", _CODE.sub(" ", _TITLE.sub(" ", _TIME.sub(" ", text))))
         text = _without_other_counts(question, text)
+        if _ASKS_TOTAL.search(question):
+            text = _RATE_CLAUSE.sub(" ", text)  # 快递费补贴每单1元 is no total of sales
         per = _per_unit(question)
         if per and not any(u in text for u in per):
             return False  # 每亩40元 is no price for 一只羊, 旅游收入1380万元 none for 住一晚

@@ -51,6 +51,11 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # Dates, titles, codes and phone numbers are not amounts.
         ("2026年医保个人要交多少钱？", "2026年缴费工作将于9月1日开始，咨询电话12345。", "", False),
         ("《丰收2》的票房多少？", "《丰收2》定档10月1日。", "", False),
+        # A total is no rate, and a named price is a price of the thing named.
+        ("全县农产品在网上一共卖了多少钱？", "快递费补贴每单1元，每户每年最高2000元。", "", False),
+        ("全县农产品在网上一共卖了多少钱？", "全县农产品网络零售额达到6.8亿元。", "", True),
+        ("土地流转参考价一亩一年多少钱？", "耕地地力保护补贴标准为每亩110元。", "", False),
+        ("土地流转参考价一亩一年多少钱？", "水田流转参考价为每亩每年600元。", "", True),
         # Which ones (哪些) are named together or counted; one thing named alone answers no 哪些.
         ("哲学院有哪些专业？", "哲学院拥有哲学、伦理学、宗教学、PPE4个本科专业。", "", True),
         ("哲学院有哪些专业？", "哲学院设有哲学和宗教学两个系。", "", True),
