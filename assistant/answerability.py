@@ -300,6 +300,8 @@ _VILLAGER_VERBS: dict[str, tuple[str, ...]] = {
     "发": ("发放", "到账", "打到", "兑付"),
     "打": ("发放", "到账", "打到", "打入", "兑付", "拨付"),  # 打到卡上
     "批": ("审批", "批准", "批复", "办结"),
+    "看": ("走访", "看望", "探望", "探视", "巡查"),  # 多久去看一次老人
+    "换": ("更换", "换"),  # 密码多久换一回
 }
 # 等多久才能报 is as often 报销 as 申报: how long until 报 is no act of the documents'.
 _SPAN_VERBS = frozenset(_VILLAGER_VERBS) - {"报"}
