@@ -510,6 +510,10 @@ _MONEY = re.compile(rf"{_NUMBER}(?:万元|亿元|元|块|万|亿|%|％)|百分�
 # A total (一共卖了多少钱) is never a rate: a clause with 每 or 人均 gives one per something.
 _ASKS_TOTAL = re.compile(r"一共|总共|共计|合计|总计|累计|总额|总数")
 _RATE_CLAUSE = re.compile(r"[^，。；;,]*(?:每|人均|户均|亩均|平均)[^，。；;,]*")
+# ... nor a rule's limit (超过5000元的, 最高赔付10万元).
+_LIMIT = re.compile(
+    r"(?:超过|不超过|超出|最高|最多|最低|不低于|不少于|至少|低于|高于|上限|封顶)[^，。；;,\d]{0,4}[\d.,]+\s*[万亿千百]?\S?"
+)
 _ASKS_SUM = re.compile(r"(?:多少|多)钱")
 _SUM = re.compile(rf"{_NUMBER}(?:万元|亿元|元|块|万|亿)|元[^：:，。；]{{0,8}}[：:]\s*\d")
 
@@ -648,7 +652,8 @@ def _holds_kind(
         text = _ENUMERATOR.sub(" ", _CODE.sub(" ", _TITLE.sub(" ", _TIME.sub(" ", text))))
         text = _without_other_counts(question, text)
         if _ASKS_TOTAL.search(question):
-            text = _RATE_CLAUSE.sub(" ", text)  # 快递费补贴每单1元 is no total of sales
+            # 快递费补贴每单1元 is no total of sales, nor 自付费用超过5000元 or 最高赔付10万元.
+            text = _LIMIT.sub(" ", _RATE_CLAUSE.sub(" ", text))
         per = _per_unit(question)
         if per and not any(u in text for u in per):
             return False  # 每亩40元 is no price for 一只羊, 旅游收入1380万元 none for 住一晚

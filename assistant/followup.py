@@ -19,6 +19,8 @@ _TOPIC_FLAGS = ("n", "nz", "nt", "ns", "nr", "vn", "eng", "j", "l")
 # A bare count (俺爹都75了, 种了30亩) says something of the villager, not what the question is about; jieba
 # tags digits "eng" like model numbers (W3). Years (2025) stay topics: they constrain the answer.
 _COUNT = re.compile(r"\d{1,3}")
+# A question word jieba glued into a word (哪些地方, 哪几种, 老几) asks; it names no topic.
+_ASKING = re.compile(r"哪|啥|什么|多少|怎|咋|几[个种项类样天年月次回门所位条]|老几")
 _GENERIC_NOUNS = {
     "钱",
     "事",
@@ -62,6 +64,10 @@ _GENERIC_NOUNS = {
     "花钱",
     "怎么弄",
     "咋弄",
+    # Adverbs jieba's dictionary tags as nouns (一共 j, 专门 n): how, not what, a question asks.
+    "一共",
+    "总共",
+    "专门",
     # 是什么意思, 啥含义: how a villager asks what a word means, not a subject.
     "意思",
     "啥意思",
@@ -82,7 +88,8 @@ def topic_terms(question: str) -> list[str]:
     for pair in pos_tagger().cut(question, HMM=False):
         word, flag = pair.word.strip(), pair.flag
         topical = (flag.startswith(_TOPIC_FLAGS) or word in _domain_words()) and not _COUNT.fullmatch(word)
-        if len(word) >= 2 and topical and word not in _GENERIC_NOUNS and word not in terms:
+        asking = _ASKING.search(word)
+        if len(word) >= 2 and topical and not asking and word not in _GENERIC_NOUNS and word not in terms:
             terms.append(word)
     return terms
 

@@ -4,7 +4,9 @@
 another crop, however well they cover the rest of the question. Other unknown words are a villager's
 phrasing of what the documents do cover: jieba glues phrases into one word (水冲, 领钱, 替人) and calls
 times and counts nouns (日子, 年头, 个数), compounds are made of the documents' words (热线电话: 热线,
-电话), a place where something happened (在县里工地干活被欠了工钱) is not what is asked about, and a
+电话), a place where something happened or someone goes (在县里工地干活被欠了工钱, 去省城的大医院住院)
+and the family member or part of the body a trouble is about (家里男人得了重病, 俺心脏不好) are not what
+is asked about, and a
 villager describing what the documents name (学电脑的那个信息学院) uses words of their own.
 """
 
@@ -40,18 +42,32 @@ def _phrase(word: str) -> bool:
     return any(_alone(ch) for ch in word)
 
 
+# Words after which a noun says where something happens or where someone goes (在县里工地干活, 去省城的
+# 大医院住院, 闺女嫁到外村).
+_TO_A_PLACE = frozenset({"在", "去", "到", "回", "往", "从"})
+
+
 def _located(question: str) -> set[str]:
-    """Nouns standing after 在 in their clause: where something happens (在县里工地干活)."""
+    """Nouns standing after 在, 去, 到 … in their clause, before its next verb: where something happens
+    or someone goes."""
     located: set[str] = set()
     after_at = False
     for pair in pos_tagger().cut(question, HMM=False):
-        if pair.word in _CLAUSE_END or pair.flag.startswith("v"):
-            after_at = False
-        elif pair.word == "在":
+        if pair.word in _TO_A_PLACE or pair.word.endswith("到"):
             after_at = True
+        elif pair.word in _CLAUSE_END or pair.flag.startswith("v"):
+            after_at = False
         elif after_at and pair.flag.startswith("n"):
             located.add(pair.word)
     return located
+
+
+# Who in the family, or which part of the body, a villager's trouble is about (家里男人得了重病, 俺心脏不好):
+# whom the documents' rules are for, never a thing they must name.
+_KIN_AND_BODY = frozenset(
+    {"男人", "女人", "媳妇", "老婆", "老公", "丈夫", "妻子", "闺女", "女儿", "儿子", "老汉", "老伴", "家人"}
+    | {"心脏", "身体", "腰", "腿", "眼睛", "床上"}
+)
 
 
 # 学电脑的那个信息学院, 给县里中学娃的那个圆梦名额: a villager describes what the documents name, and the
@@ -75,7 +91,8 @@ def named_things(
     described = _described(question).lower()
     things: list[str] = []
     for word in unknown:
-        if word not in nouns or word in located or word in described or _phrase(word):
+        situation = word in located or word in described or word in _KIN_AND_BODY
+        if word not in nouns or situation or _phrase(word):
             continue
         parts = [p for p in word_tokenizer().cut_for_search(word) if len(p) >= 2 and p != word]
         if parts and any(n > 0 for n in known(parts).values()):

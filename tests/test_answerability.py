@@ -54,6 +54,8 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # A total is no rate, and a named price is a price of the thing named.
         ("全县农产品在网上一共卖了多少钱？", "快递费补贴每单1元，每户每年最高2000元。", "", False),
         ("全县农产品在网上一共卖了多少钱？", "全县农产品网络零售额达到6.8亿元。", "", True),
+        ("全县农产品在网上一共卖了多少钱？", "自付费用超过5000元的，最高赔付10万元。", "", False),
+        ("全县农产品在网上一共卖了多少钱？", "奖补标准：每头150元；单项上限：3000元", "", False),
         ("土地流转参考价一亩一年多少钱？", "耕地地力保护补贴标准为每亩110元。", "", False),
         ("土地流转参考价一亩一年多少钱？", "水田流转参考价为每亩每年600元。", "", True),
         # Which ones (哪些) are named together or counted; one thing named alone answers no 哪些.
@@ -691,6 +693,11 @@ def test_a_name_jieba_reads_as_single_characters_is_looked_for_in_the_passages()
         ("领养老金的老人去世了，有没有丧葬费？", ["丧葬费"], ["丧葬费"]),
         ("桃源村娶媳妇彩礼有规定吗？", ["娶媳妇"], []),
         ("在县里工地干活被欠了工钱，打啥电话投诉？", ["工地"], []),
+        # Where someone goes, whose trouble it is: not what the documents must name.
+        ("要是去省城的大医院住院，看病的钱给报多少？", ["省城"], []),
+        ("俺家闺女嫁到外村了，村里的地还给她留着不？", ["外村"], []),
+        ("俺心脏不好是冠心病，长期看门诊拿药，一年最多能报多少？", ["心脏"], []),
+        ("我儿子在厂里交的职工养老保险，退休后一个月能领多少？", ["厂里", "职工"], ["职工"]),
     ],
 )
 def test_which_unknown_words_name_a_thing(question: str, unknown: list[str], things: list[str]) -> None:

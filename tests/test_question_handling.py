@@ -51,6 +51,11 @@ def test_topic_terms_skip_generic_words() -> None:
     # Asking what a word means is no subject: no document says 意思, and the question was refused.
     assert topic_terms("静默认证是什么意思？") == ["静默"]
     assert topic_terms("村村响是啥意思？") == ["村村响"]
+    # A question word jieba glues into a word (哪些地方, 哪几种) asks, and 一共 or 专门 say how.
+    assert topic_terms("人大文学院本科念完的娃，大多去哪些地方上班？") == ["人大", "文学院"]
+    assert "哪几种" not in topic_terms("古诗的课都讲哪几种诗？")
+    assert topic_terms("有个专门打的电话是多少？") == []
+    assert "一共" not in topic_terms("全县老人戴的手表一共喊了多少回救命？")
 
 
 @pytest.mark.parametrize(
