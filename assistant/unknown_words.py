@@ -6,8 +6,8 @@ phrasing of what the documents do cover: jieba glues phrases into one word (水�
 times and counts nouns (日子, 年头, 个数), compounds are made of the documents' words (热线电话: 热线,
 电话), a place where something happened or someone goes (在县里工地干活被欠了工钱, 去省城的大医院住院)
 and the family member or part of the body a trouble is about (家里男人得了重病, 俺心脏不好) are not what
-is asked about, and a
-villager describing what the documents name (学电脑的那个信息学院) uses words of their own.
+is asked about, and a villager describing what the documents name (学电脑的那个信息学院) uses words of
+their own.
 """
 
 from __future__ import annotations
