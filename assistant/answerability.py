@@ -135,6 +135,8 @@ _DURATION = re.compile(
     r"(?:工作日|自然日|天|日|周|星期|月|季度|年|小时|钟头|分钟|秒)(?!\s*\d)"
     r"|每(?:个)?(?:工作日|天|日|周|星期|月|季度|半年|年)|当天|当日|当场|即时|立即|随时|马上|次日|即办"
 )
+# A news page's byline stamp (第一财经 03-11 16:59): when it was posted, not when the asked thing happened.
+_STAMP = re.compile(r"(?<![\d-])\d{2}-\d{2}\s+\d{1,2}:\d{2}(?![\d:])")
 _NAMED = re.compile(r"[“\"「『《][^”\"」』》]{1,30}[”\"」』》]|名[叫为]|叫做|取名|命名为")
 # News passages open with their publication date (Nov 19, 2022 ..., 日期：2023-12-16): when the page
 # was written, not when the asked thing happened; it is context, not part of the sentence.
@@ -643,7 +645,7 @@ def _holds_kind(
     if kind in ("person", "place"):
         text = _TITLE.sub(" ", text)  # 《警察荣誉》 is a work, nobody and nowhere
     if kind == "time":
-        return bool(_TIME.search(text))
+        return bool(_TIME.search(_STAMP.sub(" ", text)))
     if kind == "duration":
         return bool(_DURATION.search(text))
     if kind == "amount":
