@@ -53,7 +53,7 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("《丰收2》的票房多少？", "《丰收2》定档10月1日。", "", False),
         # A news page's byline stamp says when it was posted.
         ("硅谷银行破产时间", "从爆雷到破产，硅谷银行的48小时. 第一财经 03-11 16:59 作者：丁源", "", False),
-        ("硅谷银行破产时间", "硅谷银行于3月10日被监管机构关闭。", "", True),
+        ("硅谷银行破产时间", "硅谷银行于3月10日宣告破产。", "", True),
         # A total is no rate, and a named price is a price of the thing named.
         ("全县农产品在网上一共卖了多少钱？", "快递费补贴每单1元，每户每年最高2000元。", "", False),
         ("全县农产品在网上一共卖了多少钱？", "全县农产品网络零售额达到6.8亿元。", "", True),
