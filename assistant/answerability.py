@@ -28,8 +28,9 @@ from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, SURNAMES
 from knowledge.lexical import pos_tagger, word_tokenizer
 from zhtext.normalize import normalize_query, to_simplified
 
-AskedKind = Literal["time", "duration", "amount", "person", "place", "name", "phone", "list"]
+AskedKind = Literal["time", "duration", "amount", "person", "place", "name", "phone", "list", "which"]
 
+_WHICH_KINDS = "专业|系|大学|学校|学院|球队|银行|医院|公司|部门|单位|电视台|频道|路|街|集"
 _ASKS: dict[AskedKind, re.Pattern[str]] = {
     "time": re.compile(
         r"什么时[候间]|啥时候|何时|何年|(?:哪个|什么)年份|(?<!多长)(?<!多少)时间(?!表)|日期|哪[一]?天|几号|几月|哪[一]?年|几点|开始于|截止到?哪"
@@ -47,6 +48,8 @@ _ASKS: dict[AskedKind, re.Pattern[str]] = {
     "name": re.compile(r"叫什么|什么名字|名字是|名称是|叫啥"),
     # 有哪些专业, 哪些地区的学生: which ones, named together (哲学、伦理学、宗教学; 英语和法语) or counted.
     "list": re.compile(r"哪些(?!人)"),
+    # 哪个专业, 哪所大学, 哪条路: which one of a kind, named by a word of it (哲学专业, 岭南大学, 人民路).
+    "which": re.compile(rf"哪(?:个|一|家|所|条|支|座|部)(?:{_WHICH_KINDS})"),
     # 电话多少 asks for a number to dial, which an amount never is (0571-86213300 is no figure).
     "phone": re.compile(
         r"(?:电话|号码|热线)(?:号码)?是?(?:多少|几号|啥)|(?:哪个|什么|啥)(?:电话|号码|热线)|打哪个号"
@@ -673,6 +676,8 @@ def _holds_kind(
         return bool(_PHONE.search(text))
     if kind == "list":
         return bool(_LISTED.search(text))
+    if kind == "which":
+        return _names_one_of_its_kind(question, text)
     if kind == "place":
         # 中国金鸡百花电影节 names the festival, not where it is held: a place directly before one of the
         # question's topic words is part of its name.
@@ -697,6 +702,34 @@ def _holds_kind(
         )
         or [n for n in _proper_names(text, _WHO_FLAGS) if n not in question]
     )
+
+
+# The words one of a kind is named with (中国人民大学 is a 学校, 利雅得胜利队 a 球队, 人民大道 a 路).
+_SAID_OF_A_KIND = {
+    "学校": ("学校", "大学", "学院", "院校", "中学", "小学"),
+    "大学": ("大学", "学院", "学校"),
+    "球队": ("球队", "队"),
+    "公司": ("公司", "集团", "企业"),
+    "路": ("路", "街", "大道"),
+    "街": ("街", "路", "大道"),
+}
+# Characters before a kind's word that name none of it (各村, 本专业, 该银行, 哪个学校).
+_NOT_ONE = frozenset("各本该每哪这那其此某个等")
+
+
+def _names_one_of_its_kind(question: str, text: str) -> bool:
+    """`text` names one of the kind the question asks which of (哲学专业 for 哪个专业, 人民路 for 哪条路),
+    beyond the question's own words."""
+    asked = _ASKS["which"].search(question)
+    if asked is None:
+        return False
+    kind = asked.group()[2:]
+    said = "|".join(_SAID_OF_A_KIND.get(kind, (kind,)))
+    for found in re.finditer(rf"[\u4e00-\u9fffA-Za-z0-9]{{2}}(?:{said})", text):
+        named = found.group()
+        if named[1] not in _NOT_ONE and named not in question:
+            return True
+    return False
 
 
 def _meets(constraint: str, sentence: str, context: str) -> bool:

@@ -51,6 +51,12 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # Dates, titles, codes and phone numbers are not amounts.
         ("2026年医保个人要交多少钱？", "2026年缴费工作将于9月1日开始，咨询电话12345。", "", False),
         ("《丰收2》的票房多少？", "《丰收2》定档10月1日。", "", False),
+        # Which one of a kind (哪个专业, 哪条路, 哪个学校) is named by a word of that kind.
+        ("王永昌是哪个专业的研究生？", "王永昌，马克思主义哲学专业研究生毕业。", "", True),
+        ("王永昌是哪个专业的研究生？", "王永昌作为政府官员的形象睿智而有深度。", "", False),
+        ("县人民医院在哪条路上？", "到乡镇医疗保障服务站或县人民医院慢特病认定点申请。", "", False),
+        ("哪个学校参与民法典编纂的人最多？", "中国人民大学法学学科是参与民法典编纂人数最多的。", "", True),
+        ("案例讲的是哪个学校？", "各学校都可以推荐案例。", "", False),
         # A news page's byline stamp says when it was posted.
         ("硅谷银行破产时间", "从爆雷到破产，硅谷银行的48小时. 第一财经 03-11 16:59 作者：丁源", "", False),
         ("硅谷银行破产时间", "硅谷银行于3月10日宣告破产。", "", True),
@@ -364,7 +370,7 @@ def test_the_passage_dates_and_names_a_sentence_that_holds_no_other_year() -> No
 
 
 def test_which_one_is_not_where() -> None:
-    assert read_question("2023年张三在哪个球队？").kinds == frozenset()
+    assert read_question("2023年张三在哪个球队？").kinds == {"which"}, "which team, not where"
     assert read_question("第几届丰收节在哪一届评选中获奖？").kinds == frozenset()
     assert read_question("丰收节在哪个城市举办？").kinds == {"place"}
     assert read_question("丰收节在哪举办？").kinds == {"place"}
