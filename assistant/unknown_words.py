@@ -44,7 +44,7 @@ def _phrase(word: str) -> bool:
 
 # Words after which a noun says where something happens or where someone goes (在县里工地干活, 去省城的
 # 大医院住院, 闺女嫁到外村).
-_TO_A_PLACE = frozenset({"在", "去", "到", "回", "往", "从"})
+_TO_A_PLACE = frozenset({"在", "去", "到", "回", "往", "从", "嫁到", "搬到", "迁到", "来到", "回到", "转到"})
 
 
 def _located(question: str) -> set[str]:
@@ -53,7 +53,7 @@ def _located(question: str) -> set[str]:
     located: set[str] = set()
     after_at = False
     for pair in pos_tagger().cut(question, HMM=False):
-        if pair.word in _TO_A_PLACE or pair.word.endswith("到"):
+        if pair.word in _TO_A_PLACE:
             after_at = True
         elif pair.word in _CLAUSE_END or pair.flag.startswith("v"):
             after_at = False

@@ -705,6 +705,7 @@ def test_a_name_jieba_reads_as_single_characters_is_looked_for_in_the_passages()
         # Where someone goes, whose trouble it is: not what the documents must name.
         ("要是去省城的大医院住院，看病的钱给报多少？", ["省城"], []),
         ("俺家闺女嫁到外村了，村里的地还给她留着不？", ["外村"], []),
+        ("电视上看到打农药的飞机，国家补多少？", ["飞机"], ["飞机"]),  # 看到 goes nowhere
         ("俺心脏不好是冠心病，长期看门诊拿药，一年最多能报多少？", ["心脏"], []),
         ("我儿子在厂里交的职工养老保险，退休后一个月能领多少？", ["厂里", "职工"], ["职工"]),
     ],
