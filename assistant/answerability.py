@@ -514,9 +514,10 @@ _MONEY = re.compile(rf"{_NUMBER}(?:万元|亿元|元|块|万|亿|%|％)|百分�
 # ... and asked as 钱 (交多少钱, 能领多少钱), a sum only: 下降41% is no fee.
 _ASKS_SUM = re.compile(r"(?:多少|多)钱")
 _SUM = re.compile(rf"{_NUMBER}(?:万元|亿元|元|块|万|亿)|元[^：:，。；]{{0,8}}[：:]\s*\d")
-# A total (一共卖了多少钱) is never a rate: a clause with 每 or 人均 gives one per something.
+# A total (一共卖了多少钱) is never a rate: a clause with 每, 人均 or a unit per something (月费（元/月）)
+# gives one per something.
 _ASKS_TOTAL = re.compile(r"一共|总共|共计|合计|总计|累计|总额|总数")
-_RATE_CLAUSE = re.compile(r"[^，。；;,]*(?:每|人均|户均|亩均|平均)[^，。；;,]*")
+_RATE_CLAUSE = re.compile(r"[^，。；;,]*(?:每|人均|户均|亩均|平均|元/)[^，。；;,]*")
 # ... nor a rule's limit (超过5000元的, 最高赔付10万元).
 _LIMIT = re.compile(
     r"(?:超过|不超过|超出|最高|最多|最低|不低于|不少于|至少|低于|高于|上限|封顶)[^，。；;,\d]{0,4}[\d.,]+\s*[万亿千百]?\S?"
