@@ -718,19 +718,23 @@ _SAID_OF_A_KIND = {
 _NOT_ONE = frozenset("各本该每哪这那其此某个等")
 
 
+@lru_cache(maxsize=1024)
+def _one_of_the_kind(question: str) -> re.Pattern[str] | None:
+    """Two characters and a word of the kind the question asks which of (学专业 for 哪个专业), or None."""
+    asked = _ASKS["which"].search(question)
+    if asked is None:
+        return None
+    kind = asked.group()[2:]
+    return re.compile(rf"[\u4e00-\u9fffA-Za-z0-9]{{2}}(?:{'|'.join(_SAID_OF_A_KIND.get(kind, (kind,)))})")
+
+
 def _names_one_of_its_kind(question: str, text: str) -> bool:
     """`text` names one of the kind the question asks which of (哲学专业 for 哪个专业, 人民路 for 哪条路),
     beyond the question's own words."""
-    asked = _ASKS["which"].search(question)
-    if asked is None:
-        return False
-    kind = asked.group()[2:]
-    said = "|".join(_SAID_OF_A_KIND.get(kind, (kind,)))
-    for found in re.finditer(rf"[\u4e00-\u9fffA-Za-z0-9]{{2}}(?:{said})", text):
-        named = found.group()
-        if named[1] not in _NOT_ONE and named not in question:
-            return True
-    return False
+    named = _one_of_the_kind(question)
+    return named is not None and any(
+        found.group()[1] not in _NOT_ONE and found.group() not in question for found in named.finditer(text)
+    )
 
 
 def _meets(constraint: str, sentence: str, context: str) -> bool:

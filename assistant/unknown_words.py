@@ -66,7 +66,7 @@ def _located(question: str) -> set[str]:
 # whom the documents' rules are for, never a thing they must name.
 _KIN_AND_BODY = frozenset(
     {"男人", "女人", "媳妇", "老婆", "老公", "丈夫", "妻子", "闺女", "女儿", "儿子", "老汉", "老伴", "家人"}
-    | {"心脏", "身体", "腰", "腿", "眼睛", "床上"}
+    | {"心脏", "身体", "眼睛", "床上"}
 )
 
 
