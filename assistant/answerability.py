@@ -28,7 +28,7 @@ from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, SURNAMES
 from knowledge.lexical import pos_tagger, word_tokenizer
 from zhtext.normalize import normalize_query, to_simplified
 
-AskedKind = Literal["time", "duration", "amount", "person", "place", "name", "phone", "list", "which"]
+AskedKind = Literal["time", "duration", "amount", "person", "place", "name", "phone", "list", "which", "post"]
 
 _WHICH_KINDS = "专业|系|大学|学校|学院|球队|银行|医院|公司|部门|单位|电视台|频道|路|街|集"
 _ASKS: dict[AskedKind, re.Pattern[str]] = {
@@ -50,6 +50,8 @@ _ASKS: dict[AskedKind, re.Pattern[str]] = {
     "list": re.compile(r"哪些(?!人)"),
     # 哪个专业, 哪所大学, 哪条路: which one of a kind, named by a word of it (哲学专业, 岭南大学, 人民路).
     "which": re.compile(rf"哪(?:个|一|家|所|条|支|座|部)(?:{_WHICH_KINDS})"),
+    # 现任职务是什么, 担任什么职务: a post (副所长, 委员), not the person holding one.
+    "post": re.compile(r"职务|职位|职称|头衔|担任什么|任什么职"),
     # 电话多少 asks for a number to dial, which an amount never is (0571-86213300 is no figure).
     "phone": re.compile(
         r"(?:电话|号码|热线)(?:号码)?是?(?:多少|几号|啥)|(?:哪个|什么|啥)(?:电话|号码|热线)|打哪个号"
@@ -95,6 +97,8 @@ _NOT_A_VILLAGE = frozenset(
 _GRADE = re.compile(r"([甲乙丙丁])([类级等])")
 _MONTH = re.compile(r"(?<![\d月])(\d{1,2})月(?!\d{1,2}[日号])")
 _TITLE = re.compile(r"《([^》]{1,40})》")
+# A name the question quotes (“双一流”, “古代文本文化国际研究中心”) is a constraint like a title.
+_QUOTED = re.compile(r"[“「『\"]([^”」』\"]{2,20})[”」』\"]")
 _CODE = re.compile(r"[A-Za-z][A-Za-z0-9.+-]*\d[A-Za-z0-9]*|[A-Z]{2,}[A-Za-z]*")
 # Everyday abbreviations name no particular thing (a document says 管理端 or 小程序 for the APP).
 _COMMON_ABBREVIATIONS = frozenset({"APP", "APK", "WIFI", "SIM", "GPS", "SOS", "QQ", "TV", "PDF", "ID", "OK"})
@@ -179,6 +183,12 @@ _OF_A_PLACE = re.compile(r"总统|总理|首相|主席|外长|领导人|大使|�
 # in a list of who agreed (美国、加拿大与墨西哥将…) is not where the summit is.
 _AT = re.compile(r"[在于到赴至向]|落户|来到|前往|地[点址][:：]?|举办地|所在地")
 _HELD = re.compile(r".{0,3}?(?:举行|举办|召开|开幕|揭幕|承办|主办)")
+# A post (副所长, 中心主任, 双聘教授): a title the question does not already give (乌云毕力格教授的职务
+# is not answered by 蒙古学教授).
+_POST = re.compile(
+    r"(?:副|常务|执行|名誉|荣誉|双聘|特聘|兼职)?(?:所长|院长|校长|系主任|主任|书记|主席|会长|理事长|理事|委员|部长"
+    r"|局长|处长|馆长|主编|秘书长|董事长|总经理|经理|教授|研究员|讲师|院士|顾问|首席专家)"
+)
 _PERSON_HINT = re.compile(
     rf"{_NAME_CHAR}{{2,3}}(?:先生|女士|同志|书记|主任|局长|县长|市长|村长|总理|总统|主席|教授|导演|老师|医生)"
     rf"|由{_NAME_CHAR}{{2,4}}[、，和与]"
@@ -456,8 +466,8 @@ def read_question(question: str) -> Asked:
     kinds = frozenset(kind for kind, pattern in _ASKS.items() if pattern.search(question))
     if not kinds and _FIGURE.search(question):
         kinds = frozenset(["amount"])
-    titles = _TITLE.findall(question)
-    rest = _TITLE.sub(" ", question)
+    titles = [*_TITLE.findall(question), *_QUOTED.findall(question)]
+    rest = _QUOTED.sub(" ", _TITLE.sub(" ", question))
     codes = [c for c in _CODE.findall(rest) if not c.isdigit() and c.upper() not in _COMMON_ABBREVIATIONS]
     # A person the question names (王永昌是哪年加入…) is a constraint like a place: another person's
     # joining is no answer.
@@ -582,8 +592,18 @@ _COUNTED_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,})(?:共有|共|有|是)\s*$")
 _CHINESE_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
 _AFTER_THE_THING = ("u", "c", "p", "d", "r", "z", "y", "x", "m", "q")
 _MEASURE_RUN = (
-    r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万]+)\s*(?:余|多)?\s*{measure}([\u4e00-\u9fff]{{0,10}})"
+    r"(?:\d[\d,.]*|[一二两三四五六七八九十百千万]+)\s*(?:余|多)?\s*({measure})(?:[（(][^）)]{{0,4}}[）)])?"
+    r"([\u4e00-\u9fff]{{0,10}})"
 )
+# Measure words that count something else than a 个 or a 项 does: people (1000名本科学生), buildings and
+# rooms (22栋公寓, 5453间宿舍), vehicles, animals.
+_OTHER_MEASURES = "名|位|人|栋|间|套|张|册|件|台|辆|头|只"
+# Where the thing after such a count ends (jieba tags 本科 as a pronoun: not an end).
+_AFTER_A_COUNTED_THING = ("v", "p", "u", "c", "d", "x", "m", "q", "y", "z")
+# The thing a count follows in its clause (入选学科13个, 学科共92个); 有 leaves it open whose count it is
+# (人大有68个 is the university's).
+_COUNTED_RIGHT_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,}?)(?:共计|合计|总计|共|达|约)?\s*$")
+_CLAUSE_MARK = re.compile(r"[，。；;,：:！？!?]")
 
 
 @lru_cache(maxsize=1024)
@@ -619,9 +639,9 @@ def _a_thing(tagged: tuple[str, str]) -> bool:
 
 
 def _without_other_counts(question: str, text: str) -> str:
-    """`text` without the counts of other things than the question counts, in its measure word: 约40个
-    寒暑期项目 counts no 校际交换项目, 2个本科专业 no 方向. A count whose thing is not said after it (共3个，
-    分别是…) is kept."""
+    """`text` without the counts of other things than the question counts: 约40个寒暑期项目 counts no 校际
+    交换项目, 2个本科专业 no 方向, 1000名本科学生 and 22栋公寓 none either, nor does 入选学科13个. A count
+    whose thing is said neither after nor right before it (共3个，分别是…; 人大有68个) is kept."""
     counted = _counted(question)
     if counted is None:
         return text
@@ -629,16 +649,32 @@ def _without_other_counts(question: str, text: str) -> str:
     wanted = set(modifier) - _COMMON_CHARS
 
     def other(match: re.Match[str]) -> str:
-        said = match.group(1)
+        said = match.group(2)
         if not said:
-            return match.group()
+            if match.group(1) != measure:
+                return match.group()
+            before = _COUNTED_RIGHT_BEFORE.search(_CLAUSE_MARK.split(text[: match.start()])[-1])
+            if before is None:
+                return match.group()
+            last = [(t.word, t.flag) for t in pos_tagger().cut(before.group(1), HMM=False)][-1]
+            thing = _a_thing(last) and not last[1].startswith((*_NAME_FLAGS, "nr"))
+            return " " if thing and head not in last[0] and last[0] not in head else match.group()
+        if match.group(1) != measure:
+            # Only the noun it counts: 1000名本科学生 参加交流项目 counts students.
+            counted_thing = ""
+            for t in pos_tagger().cut(said, HMM=False):
+                if t.flag != "vn" and t.flag.startswith(_AFTER_A_COUNTED_THING):
+                    break
+                counted_thing += t.word
+            return match.group() if not counted_thing or head in counted_thing else " "
         at = said.find(head)
         if at < 0:
             return " "  # a count of another thing
         lead = set(said[:at]) - _COMMON_CHARS
         return match.group() if not wanted or not lead or wanted & lead else " "
 
-    return re.sub(_MEASURE_RUN.format(measure=re.escape(measure)), other, text)
+    measures = re.escape(measure) if measure in _OTHER_MEASURES else f"{re.escape(measure)}|{_OTHER_MEASURES}"
+    return re.sub(_MEASURE_RUN.format(measure=measures), other, text)
 
 
 def _holds_kind(
@@ -679,6 +715,8 @@ def _holds_kind(
         return bool(_LISTED.search(text))
     if kind == "which":
         return _names_one_of_its_kind(question, text)
+    if kind == "post":
+        return any(post.group() not in question for post in _POST.finditer(text))
     if kind == "place":
         # 中国金鸡百花电影节 names the festival, not where it is held: a place directly before one of the
         # question's topic words is part of its name.
@@ -770,8 +808,10 @@ def answers(
     around = f"{context} {passage}"
     # A sentence about another year is about another year, whatever its page says; one without a year
     # is dated by what stands beside it or by its page's date line (日期：2023-12-16), not by any year its
-    # passage mentions somewhere (2026年起 … does not date the 2025 figures).
-    dated_by = f"{context} {' '.join(m.group() for m in _PAGE_DATE.finditer(passage))}"
+    # passage mentions somewhere (2026年起 … does not date the 2025 figures). A title or a sentence before
+    # naming another year dates it before the page does: 2016年招生简章, posted in 2015, holds 2016's plan.
+    page_dates = "" if _DATED.search(context) else " ".join(m.group() for m in _PAGE_DATE.finditer(passage))
+    dated_by = f"{context} {page_dates}"
     for year in asked.years:
         as_year = re.search(rf"(?<!\d){year}(?!\d|\s*级)", sentence)  # 2019级 is a class, not the year
         if not as_year and (_DATED.search(sentence) or not _meets(year, sentence, dated_by)):

@@ -285,6 +285,12 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("2022年人大有多少个校际交换项目？", "2022年有约40个寒暑期项目。", "", False),
         ("2022年人大有多少个校际交换项目？", "2022年与200余所大学开展了100多个校际交换项目。", "", True),
         ("数学专业目前设有几个方向？", "现有物理学、材料物理2个本科专业。", "", False),
+        # ... in another measure word (1000名学生, 22栋公寓), or with the other thing right before it.
+        ("2022年人大有多少个校际交换项目？", "2022年选派约1000名本科学生参加交流项目。", "", False),
+        ("2022年人大有多少个校际交换项目？", "2022年共有22栋学生公寓，涵盖5453间（套）宿舍。", "", False),
+        ("2022年人大有多少个校际交换项目？", "2022年学科共92个，人大入选学科13个。", "", False),
+        ("2022年人大有多少个校际交换项目？", "2022年人大有68个。", "", True),
+        ("2022年人大有多少个校际交换项目？", "2022年交换项目共68个。", "", True),
         ("数学专业目前设有几个方向？", "数学专业设有3个研究方向。", "", True),
         ("数学专业目前设有几个方向？", "数学专业的方向共3个。", "", True),
         # The thing counted ends where the clause goes on (几个方向可以选: 方向, not 选).
@@ -295,6 +301,17 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # A figure not named in the sentence is counted the same only by the word qualifying it.
         ("2023年国考实际参考人数", "2023年国考计划招录的3.71万人，同比扩招18.7%。", "", False),
         ("2023年国考实际参考人数", "2023年国考实际参考152万人。", "", True),
+        # A quoted name is a constraint like a title.
+        ("文学院的“古代文本文化国际研究中心”由哪位教授领衔？", "文学院由王教授领衔。", "", False),
+        (
+            "文学院的“古代文本文化国际研究中心”由哪位教授领衔？",
+            "文学院古代文本文化国际研究中心由柯马丁教授领衔。",
+            "",
+            True,
+        ),
+        # A post asked for is a title the question does not already give.
+        ("乌云毕力格教授的现任职务是什么？", "被聘为波恩大学蒙古学教授。", "", False),
+        ("乌云毕力格教授的现任职务是什么？", "现任西域历史语言研究所副所长。", "", True),
         # 何年 asks for a year.
         ("数学学院于何年成立？", "数学学院是学校的重点学院。", "", False),
         ("数学学院于何年成立？", "数学学院于2019年成立。", "", True),
@@ -368,6 +385,14 @@ def test_the_passage_dates_and_names_a_sentence_that_holds_no_other_year() -> No
     assert answers(asked, question, "图书室每天上午8点开门。", "", passage)
     assert not answers(asked, question, "2019年图书室晚上9点关门。", "", passage)
     assert not answers(asked, question, "日期：2025-03-01", "", passage), "a page's date line is no answer"
+
+
+def test_a_title_naming_another_year_dates_a_sentence_before_its_page_does() -> None:
+    question = "2015年英语保送生招生计划人数是多少？"
+    asked = read_question(question)
+    passage = "日期：2015\n英语：计划20人；"
+    assert not answers(asked, question, "英语：计划20人；", "2016年外语类保送生招生简章", passage)
+    assert answers(asked, question, "英语：计划20人；", "外语类保送生招生简章", passage)
 
 
 def test_which_one_is_not_where() -> None:
