@@ -115,8 +115,8 @@ _AMOUNT = re.compile(
     r"\d[\d,.]*\s*(?:%|万|亿|千|百|元|块|美元|人|户|亩|个|辆|次|名|吨|公斤|千克|斤|台|家|所|岁|倍|成|米|公里|平方米|小时|天|日|月|年|分|点)?"
     r"|[零一二两三四五六七八九十百千]+[万亿]?(?:元|人|户|亩|个|辆|次|名|吨|台|家|所|岁|倍|成)|百分之"
 )
-# List numbers (1、 （2）) and years written without 年 (2006-2023, 2023北京…) count nothing.
-_ENUMERATOR = re.compile(r"(?<![\d.])\d{1,2}\s*[、）)]|[（(]\d{1,2}[）)]")
+# List numbers (1、 （2） 2.) and years written without 年 (2006-2023, 2023北京…) count nothing.
+_ENUMERATOR = re.compile(r"(?<![\d.])\d{1,2}\s*[、）)]|[（(]\d{1,2}[）)]|(?:^|(?<=\s))\d{1,2}\s*[.．](?!\d)")
 _BARE_YEAR = re.compile(r"(?<![\d.])(?:19|20)\d{2}(?![\d.%万亿元人户个名次吨亩辆台家所])")
 # Things named together: A、B; A和B, A及B, A与B, A或B; 1. A; a count of them (4个本科专业, 9所大学).
 _LISTED = re.compile(
@@ -339,6 +339,8 @@ def _focus(question: str) -> dict[AskedKind, str]:
     figure = _FIGURE.search(question)
     if figure is not None:
         found["amount"] = figure.group()  # 棉花产量: the figure stands beside its word, not 31个省 away
+    elif fee := next((w for w, _ in tokens if len(w) >= 2 and w[-1] == "费" and w not in _NOT_A_FEE), None):
+        found["amount"] = fee
     for kind in ("person", "place", "time", "duration"):
         match = _ASKS[kind].search(question)
         if not match:
@@ -549,6 +551,14 @@ _FIGURE_UNITS: dict[str, tuple[str, ...]] = {
 }
 
 
+# A rate or share (录取率, 报销比例, 占比) is said as one (76%, 七成, 三分之一): the gap between two rates
+# (差距6个百分点) or a head count is not it. Rates of change, a currency's rate and a frequency are
+# said otherwise.
+_ASKS_RATE = re.compile(r"[\u4e00-\u9fff]率|比例|占比|比重")
+_NOT_A_SHARE = re.compile(r"增长率|增速|涨幅|百分点|汇率|频率|效率|速率|功率|倍")
+_SHARE = re.compile(rf"{_NUMBER}(?:%|％|成)(?!个?百分点)|百分之|分之")
+
+
 @lru_cache(maxsize=1024)
 def _unit_expression(question: str) -> re.Pattern[str] | None:
     """A number in the unit the question asks for (多少平方米, or its named figure's: 参考人数), or None
@@ -561,9 +571,12 @@ def _unit_expression(question: str) -> re.Pattern[str] | None:
         family: tuple[str, ...] = next((f for f in _UNIT_FAMILIES if unit in f), (unit,))
     else:
         figure = _FIGURE.search(question)
-        if figure is None or figure.group() not in _FIGURE_UNITS:
+        if figure is not None and figure.group() in _FIGURE_UNITS:
+            family = _FIGURE_UNITS[figure.group()]
+        elif _ASKS_RATE.search(question) and not _NOT_A_SHARE.search(question):
+            return _SHARE
+        else:
             return None
-        family = _FIGURE_UNITS[figure.group()]
     units = "|".join(re.escape(u) for u in sorted(family, key=len, reverse=True))
     return re.compile(rf"{_NUMBER}(?:{units})|百分之" if "%" in family else rf"{_NUMBER}(?:{units})")
 
@@ -976,10 +989,27 @@ _OTHER_FIGURE = re.compile(
     r"(?:投入|支出|成本|利润|投资|费用|预算|税收|市值|估值|融资|负债|资产)[^，。；,;\d]{0,4}\d[\d,.]*"
     r"\s*(?:余|多)?[万亿千百]*(?:美元|港元|元|%|％)?"
 )
-# What says which figure, not whose (净收入, 营业收入, 2022年全年, 公司): left between an owner and
-# its figure.
+# A fee the question names (报名费, 学费, 保费) is a figure of its own, where an amount is asked.
+_NOT_A_FEE = frozenset(
+    {"费用", "经费", "免费", "收费", "缴费", "交费", "消费", "花费", "浪费", "付费", "自费"}
+)
+_OTHER_FEE = re.compile(r"([\u4e00-\u9fff]{1,2})费[^，。；,;\d]{0,4}\d[\d,.]*\s*(?:余|多)?[万亿千百]*元?")
+
+
+def _without_other_fees(focus: str, sentence: str) -> str:
+    """`sentence` without the amounts of fees other than the asked one: 学费10000元 is no 报名费; 保险费 is
+    the 保费 said in full."""
+    if not focus.endswith("费"):
+        return sentence
+    asked = set(focus[:-1])
+    return _OTHER_FEE.sub(lambda m: m.group() if asked & set(m.group(1)) else " ", sentence)
+
+
+# What says which figure, not whose (净收入, 营业收入, 2022年全年, 公司), and the acts tying an owner to
+# its figure (专业测试收取报名费): left between an owner and its figure.
 _WHICH_FIGURE = re.compile(
     r"(?:19|20)\d{2}\s*年|全年度?|年度|公司|集团|总|净|营业|的|共计|累计|共|全|实现|达到|达|约|超过|\s"
+    r"|收取|缴纳|交纳|支付|征收|发放|给予"
 )
 
 
@@ -1033,7 +1063,9 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
                 if not own_chars & set(sentence):
                     return False  # 计划招录的3.71万人 is no 参考人数
             # A number another figure names right before it is that figure's (研发投入超过150亿元).
-            return _holds_kind(kind, _OTHER_FIGURE.sub(" ", sentence), own, question, focus)
+            return _holds_kind(
+                kind, _without_other_fees(focus, _OTHER_FIGURE.sub(" ", sentence)), own, question, focus
+            )
     else:
         shared = set(focus) - _COMMON_CHARS
         # A role is said as the table says it (执导 for 导演); a word sharing a character with it is

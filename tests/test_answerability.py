@@ -301,6 +301,16 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # A figure not named in the sentence is counted the same only by the word qualifying it.
         ("2023年国考实际参考人数", "2023年国考计划招录的3.71万人，同比扩招18.7%。", "", False),
         ("2023年国考实际参考人数", "2023年国考实际参考152万人。", "", True),
+        # A heading's list number (2.专业特色) counts nothing.
+        ("数学专业目前设有几个方向？", "2.专业特色与亮点", "", False),
+        # A rate is said as one: the gap between two rates (6个百分点) is not it.
+        ("2013年全国高考平均录取率是多少？", "差距从2013年的6个百分点缩小至4个百分点。", "", False),
+        ("2013年全国高考平均录取率是多少？", "2013年全国高考平均录取率为76%。", "", True),
+        ("住院报销比例是多少？", "报销七成。", "", True),
+        # A fee the question names is no other fee (学费 for 报名费), said in full or not (保险费 for 保费).
+        ("艺术类专业测试报名费是多少？", "艺术类学生学费标准为10000元/学年。", "", False),
+        ("艺术类专业测试报名费是多少？", "我校专业测试收取报名费100元/生。", "", True),
+        ("种小麦一亩保费多少？", "小麦保险费每亩12元。", "", True),
         # A quoted name is a constraint like a title.
         ("文学院的“古代文本文化国际研究中心”由哪位教授领衔？", "文学院由王教授领衔。", "", False),
         (
