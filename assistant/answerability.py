@@ -30,7 +30,7 @@ from zhtext.normalize import normalize_query, to_simplified
 
 AskedKind = Literal["time", "duration", "amount", "person", "place", "name", "phone", "list", "which", "post"]
 
-_WHICH_KINDS = "专业|系|大学|学校|学院|球队|银行|医院|公司|部门|单位|电视台|频道|路|街|集"
+_WHICH_KINDS = "专业|系|大学|学校|学院|球队|银行|医院|公司|部门|单位|电视台|频道|路|街|集|领域|行业|学科"
 _ASKS: dict[AskedKind, re.Pattern[str]] = {
     "time": re.compile(
         r"什么时[候间]|啥时候|何时|何年|(?:哪个|什么)年份|(?<!多长)(?<!多少)时间(?!表)|日期|哪[一]?天|几号|几月|哪[一]?年|几点|开始于|截止到?哪"
@@ -339,8 +339,8 @@ def _focus(question: str) -> dict[AskedKind, str]:
     figure = _FIGURE.search(question)
     if figure is not None:
         found["amount"] = figure.group()  # 棉花产量: the figure stands beside its word, not 31个省 away
-    elif fee := next((w for w, _ in tokens if len(w) >= 2 and w[-1] == "费" and w not in _NOT_A_FEE), None):
-        found["amount"] = fee
+    elif money := _money_named(question, [w for w, _ in tokens]):
+        found["amount"] = money
     for kind in ("person", "place", "time", "duration"):
         match = _ASKS[kind].search(question)
         if not match:
@@ -986,23 +986,38 @@ def _figure_qualifier(question: str, figure: str) -> str:
 # A figure named right before its number, in a sentence that does not name the asked one: the number
 # is that figure's (研发投入超过150亿元 is no 营收).
 _OTHER_FIGURE = re.compile(
-    r"(?:投入|支出|成本|利润|投资|费用|预算|税收|市值|估值|融资|负债|资产)[^，。；,;\d]{0,4}\d[\d,.]*"
+    r"(?:投入|支出|成本|利润|投资|费用|预算|税收|市值|估值|融资|负债|资产|[\u4e00-\u9fff]{2}额)[^，。；,;\d]{0,4}\d[\d,.]*"
     r"\s*(?:余|多)?[万亿千百]*(?:美元|港元|元|%|％)?"
 )
-# A fee the question names (报名费, 学费, 保费) is a figure of its own, where an amount is asked.
+# A fee the question names (报名费, 学费, 保费) is a figure of its own where an amount is asked; a fund
+# (衔接资金) or a grant (养老金, 助学金) where money is asked.
 _NOT_A_FEE = frozenset(
     {"费用", "经费", "免费", "收费", "缴费", "交费", "消费", "花费", "浪费", "付费", "自费"}
 )
-_OTHER_FEE = re.compile(r"([\u4e00-\u9fff]{1,2})费[^，。；,;\d]{0,4}\d[\d,.]*\s*(?:余|多)?[万亿千百]*元?")
+_FUND = re.compile(r"[\u4e00-\u9fff]{2}资金")
+_OTHER_MONEY = re.compile(
+    r"([\u4e00-\u9fff]{1,2})(?:费|资金|金)[^，。；,;\d]{0,4}\d[\d,.]*\s*(?:余|多)?[万亿千百]*元?"
+)
 
 
-def _without_other_fees(focus: str, sentence: str) -> str:
-    """`sentence` without the amounts of fees other than the asked one: 学费10000元 is no 报名费; 保险费 is
-    the 保费 said in full."""
-    if not focus.endswith("费"):
+def _money_named(question: str, words: Sequence[str]) -> str | None:
+    """The fee, fund or grant the question asks the amount of (报名费, 衔接资金, 养老金), or None."""
+    fee = next((w for w in words if len(w) >= 2 and w[-1] == "费" and w not in _NOT_A_FEE), None)
+    if fee is not None or not _ASKS_MONEY.search(question):
+        return fee
+    fund = _FUND.search(question)
+    if fund is not None:
+        return fund.group()
+    return next((w for w in words if len(w) >= 3 and w[-1] == "金" and not w.endswith("基金")), None)
+
+
+def _without_other_money(focus: str, sentence: str) -> str:
+    """`sentence` without the amounts of fees, funds and grants other than the asked one: 学费10000元 is no
+    报名费, 种粮补贴资金5418.5万元 no 衔接资金; 保险费 is the 保费 said in full."""
+    if not focus.endswith(("费", "金")):
         return sentence
-    asked = set(focus[:-1])
-    return _OTHER_FEE.sub(lambda m: m.group() if asked & set(m.group(1)) else " ", sentence)
+    asked = set(focus.removesuffix("资金").removesuffix("金").removesuffix("费"))
+    return _OTHER_MONEY.sub(lambda m: m.group() if asked & set(m.group(1)) else " ", sentence)
 
 
 # What says which figure, not whose (净收入, 营业收入, 2022年全年, 公司), and the acts tying an owner to
@@ -1064,7 +1079,7 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
                     return False  # 计划招录的3.71万人 is no 参考人数
             # A number another figure names right before it is that figure's (研发投入超过150亿元).
             return _holds_kind(
-                kind, _without_other_fees(focus, _OTHER_FIGURE.sub(" ", sentence)), own, question, focus
+                kind, _without_other_money(focus, _OTHER_FIGURE.sub(" ", sentence)), own, question, focus
             )
     else:
         shared = set(focus) - _COMMON_CHARS
