@@ -220,11 +220,14 @@ class Asked:
     defined: str = ""
     """The named thing a "what is it" question asks about (瓦格纳 of 俄罗斯瓦格纳是什么): a sentence answers
     only by saying what it is."""
+    subject: str = ""
+    """The thing a question without a question word asks for by naming it (多数党 of 美国中期选举后众议院
+    多数党, 冠军 of 卡塔尔世界杯的冠军): a sentence answers only by naming it too."""
 
     @property
     def checkable(self) -> bool:
         constraints = (self.years, self.months, self.names, self.editions, self.benefits)
-        return bool(self.kinds or self.age or self.defined or any(constraints))
+        return bool(self.kinds or self.age or self.defined or self.subject or any(constraints))
 
     def own_words(self) -> tuple[str, ...]:
         """The question's own words: they are no answer when a sentence repeats them."""
@@ -462,6 +465,22 @@ def _defines(thing: str, sentence: str) -> bool:
     return False
 
 
+# Any word asking something, or asking yes or no (要不要, 能…不, 吗): such a question's last noun is
+# not what it asks for.
+_ASKING = re.compile(
+    r"吗|么|呢|吧|啊|是否|能否|可否|怎|咋|如何|什么|啥|哪|谁|几|多少|多大|多久|多长|何|有没有|(.)不\1|[不没]$|不[？?]|没有[？?]?$"
+)
+
+
+def _bare_subject(question: str) -> str:
+    """The noun a question without any question word ends with (2022年金鹰奖最佳电视剧: 电视剧), or ""."""
+    stripped = question.strip().rstrip("？?。！!")
+    if not stripped or _ASKING.search(stripped):
+        return ""
+    last = list(pos_tagger().cut(stripped, HMM=False))[-1]
+    return last.word if len(last.word) >= 2 and last.flag.startswith(("n", "vn")) else ""
+
+
 @lru_cache(maxsize=4096)
 def read_question(question: str) -> Asked:
     question = to_simplified(normalize_query(question))
@@ -491,6 +510,7 @@ def read_question(question: str) -> Asked:
         benefits=asked_benefits(question),
         topics=tuple(topic_terms(question)),
         defined=_defined(question),
+        subject="" if kinds else _bare_subject(question),
     )
 
 
@@ -861,6 +881,8 @@ def answers(
             _other_edition(edition, sentence) or not _meets(edition, sentence, context)
         ):
             return False
+    if asked.subject and not any(word in sentence for word in (asked.subject, *_variants(asked.subject))):
+        return False
     if asked.defined and not _defines(asked.defined, sentence):
         return False
     own = asked.own_words()
@@ -984,7 +1006,7 @@ def _figure_qualifier(question: str, figure: str) -> str:
 
 
 # A figure named right before its number, in a sentence that does not name the asked one: the number
-# is that figure's (研发投入超过150亿元 is no 营收).
+# is that figure's (研发投入超过150亿元 is no 营收, 网络零售额6.8亿元 no 衔接资金).
 _OTHER_FIGURE = re.compile(
     r"(?:投入|支出|成本|利润|投资|费用|预算|税收|市值|估值|融资|负债|资产|[\u4e00-\u9fff]{2}额)[^，。；,;\d]{0,4}\d[\d,.]*"
     r"\s*(?:余|多)?[万亿千百]*(?:美元|港元|元|%|％)?"
@@ -996,7 +1018,7 @@ _NOT_A_FEE = frozenset(
 )
 _FUND = re.compile(r"[\u4e00-\u9fff]{2}资金")
 _OTHER_MONEY = re.compile(
-    r"([\u4e00-\u9fff]{1,2})(?:费|资金|金)[^，。；,;\d]{0,4}\d[\d,.]*\s*(?:余|多)?[万亿千百]*元?"
+    r"([\u4e00-\u9fff]{1,2})(?:费|资金|金)[^，。；,;\d（(]{0,4}\d[\d,.]*\s*(?:余|多)?[万亿千百]*元?"
 )
 
 

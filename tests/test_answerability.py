@@ -318,6 +318,10 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # Which field: a field named (可降解农药领域), not 等领域.
         ("王教授团队在哪个领域取得了突破？", "王教授团队从事光热转换、医用材料等领域的科研工作。", "", False),
         ("王教授团队在哪个领域取得了突破？", "王教授团队在可降解农药领域取得突破。", "", True),
+        # A question without a question word asks for the thing it ends with: a sentence names it.
+        ("2022年美国中期选举后众议院多数党？", "2022年美国中期选举涵盖众议院所有435个席位。", "", False),
+        ("2022年美国中期选举后众议院多数党？", "2022年美国中期选举后共和党成为众议院多数党。", "", True),
+        ("卡塔尔世界杯的冠军", "阿根廷队夺得卡塔尔世界杯冠军。", "", True),
         # A quoted name is a constraint like a title.
         ("文学院的“古代文本文化国际研究中心”由哪位教授领衔？", "文学院由王教授领衔。", "", False),
         (
@@ -410,6 +414,12 @@ def test_a_title_naming_another_year_dates_a_sentence_before_its_page_does() -> 
     passage = "日期：2015\n英语：计划20人；"
     assert not answers(asked, question, "英语：计划20人；", "2016年外语类保送生招生简章", passage)
     assert answers(asked, question, "英语：计划20人；", "外语类保送生招生简章", passage)
+
+
+def test_a_yes_no_question_asks_for_no_thing_it_names() -> None:
+    assert read_question("地租给别人种，要不要签合同？").subject == ""
+    assert read_question("请人用机器插秧，有补贴没有？").subject == ""
+    assert read_question("2022年金鹰奖最佳电视剧").subject == "电视剧"
 
 
 def test_which_one_is_not_where() -> None:
