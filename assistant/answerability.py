@@ -123,7 +123,8 @@ _LISTED = re.compile(
     r"[\u4e00-\u9fffA-Za-z0-9）)”」]\s*[、/]\s*[\u4e00-\u9fffA-Za-z（(“「]"
     r"|[\u4e00-\u9fff]{2}(?:和|及|与|以及|或|或者)[\u4e00-\u9fff]{2}"
     r"|(?:^|[：:\s])[（(]?[0-9一二三四五六七八九十]{1,2}[）)、.．]"
-    r"|[0-9一二两三四五六七八九十]+\s*[个所项种类门位家条]"
+    # A count of several (4个本科专业), not an article (第一个, 一个教学班).
+    r"|(?<![第\d一二两三四五六七八九十])(?:\d+|[一二两三四五六七八九十]{2,}|[两三四五六七八九十])\s*[个所项种类门位家条]"
 )
 # A number to call about something: a landline, a mobile or a 123xx service line. The emergency and
 # anti-fraud numbers (110, 96110) are what a notice tells everyone to call, no office's number.

@@ -318,6 +318,9 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # Which field: a field named (可降解农药领域), not 等领域.
         ("王教授团队在哪个领域取得了突破？", "王教授团队从事光热转换、医用材料等领域的科研工作。", "", False),
         ("王教授团队在哪个领域取得了突破？", "王教授团队在可降解农药领域取得突破。", "", True),
+        # 第一个 is no count of several.
+        ("古典学实验班从哪些专业选拔学生？", "古典学班是全国第一个古典学本科教学班。", "", False),
+        ("古典学实验班从哪些专业选拔学生？", "古典学班从中文、历史、哲学三个专业选拔学生。", "", True),
         # A question without a question word asks for the thing it ends with: a sentence names it.
         ("2022年美国中期选举后众议院多数党？", "2022年美国中期选举涵盖众议院所有435个席位。", "", False),
         ("2022年美国中期选举后众议院多数党？", "2022年美国中期选举后共和党成为众议院多数党。", "", True),
