@@ -637,7 +637,6 @@ _AFTER_A_COUNTED_THING = ("v", "p", "u", "c", "d", "x", "m", "q", "y", "z")
 # The thing a count follows in its clause (入选学科13个, 学科共92个); 有 leaves it open whose count it is
 # (人大有68个 is the university's).
 _COUNTED_RIGHT_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,}?)(?:共计|合计|总计|共|达|约)?\s*$")
-_CLAUSE_MARK = re.compile(r"[，。；;,：:！？!?]")
 
 
 @lru_cache(maxsize=1024)
@@ -687,7 +686,8 @@ def _without_other_counts(question: str, text: str) -> str:
         if not said:
             if match.group(1) != measure:
                 return match.group()
-            before = _COUNTED_RIGHT_BEFORE.search(_CLAUSE_MARK.split(text[: match.start()])[-1])
+            # Its run of characters ends at the count, so it never reaches into another clause.
+            before = _COUNTED_RIGHT_BEFORE.search(text[: match.start()])
             if before is None:
                 return match.group()
             last = [(t.word, t.flag) for t in pos_tagger().cut(before.group(1), HMM=False)][-1]
