@@ -534,7 +534,8 @@ _UNIT_FAMILIES = (
     ("户",),
     ("所", "家", "个"),  # 多少家成员单位: 40所高校 or 45个成员, never 70余人
     ("项", "个"),
-    ("次", "回", "趟", "起"),  # a villager's 几回 is the documents' 次 (SOS呼救1860次)
+    ("次", "回", "趟", "起"),
+    ("本", "册"),  # a villager's 几回 is the documents' 次 (SOS呼救1860次)
     ("分",),
 )
 _NUMBER = r"(?:\d[\d,.]*|[零一二两三四五六七八九十百千万亿]+)\s*(?:余|多|万|亿|千|百)?\s*(?:个)?"
@@ -623,6 +624,7 @@ def _per_unit(question: str) -> tuple[str, ...]:
 _COUNTED = re.compile(r"(?:多少|几)\s*([个项家所门类种批支座条篇部本])([\u4e00-\u9fff]{2,10})?")
 # ... or right before it (新能源小客车指标有多少个).
 _COUNTED_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,})(?:共有|共|有|是)\s*$")
+_ALTOGETHER = re.compile(r"(?:一共|总共|共计|合计|总计)$")
 _CHINESE_WORD = re.compile(r"[\u4e00-\u9fff]{2,}")
 _AFTER_THE_THING = ("u", "c", "p", "d", "r", "z", "y", "x", "m", "q")
 _MEASURE_RUN = (
@@ -643,15 +645,18 @@ _COUNTED_RIGHT_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,}?)(?:共计|合计|总�
 def _counted(question: str) -> tuple[str, str, str] | None:
     """(measure word, the counted thing's head word, the words before it) of a question asking how many
     of something (多少个校际交换项目: 个, 项目, 校际交换; 指标有多少个: 个, 指标, nothing), or None."""
+    # A quoted name inside the thing (多少个入选“双一流”建设学科) is part of it.
+    question = re.sub(r"[“”「」『』\"]", "", question)
     asked = _COUNTED.search(question)
     if asked is None:
         return None
     measure, thing = asked.groups()
     if thing is None:
         before = _COUNTED_BEFORE.search(question[: asked.start()])
-        if before is None:
-            return None
-        last = [(t.word, t.flag) for t in pos_tagger().cut(before.group(1), HMM=False)][-1]
+        thing = _ALTOGETHER.sub("", before.group(1)) if before is not None else ""
+        if len(thing) < 2:
+            return None  # 一共有多少本 names nothing counted
+        last = [(t.word, t.flag) for t in pos_tagger().cut(thing, HMM=False)][-1]
         return (measure, last[0], "") if _a_thing(last) else None
     # The thing ends where a function word starts the rest of the clause (几个方向可以选, 几个学院开设了);
     # its head is the last noun before (几个考到A2的 counts people, by what they did: no noun, none).
@@ -707,8 +712,27 @@ def _without_other_counts(question: str, text: str) -> str:
         lead = set(said[:at]) - _COMMON_CHARS
         return match.group() if not wanted or not lead or wanted & lead else " "
 
-    measures = re.escape(measure) if measure in _OTHER_MEASURES else f"{re.escape(measure)}|{_OTHER_MEASURES}"
+    kin = "|".join(re.escape(m) for m in _measure_family(measure))
+    measures = kin if measure in _OTHER_MEASURES else f"{kin}|{_OTHER_MEASURES}"
     return re.sub(_MEASURE_RUN.format(measure=measures), other, text)
+
+
+def _measure_family(measure: str) -> tuple[str, ...]:
+    """The measure word and those a document counts the same things with (个: 所, 家, 项)."""
+    kin = [unit for family in _UNIT_FAMILIES if measure in family for unit in family]
+    return tuple(dict.fromkeys([measure, *kin]))
+
+
+@lru_cache(maxsize=1024)
+def _count_expression(question: str) -> re.Pattern[str] | None:
+    """A count of what the question counts (多少个国家: 61个, 61个国家, 国家61个), or None when it asks no
+    count of a thing: a bare number (1), an age (86岁) or a rank (第26名) is no count of countries."""
+    counted = _counted(question)
+    if counted is None:
+        return None
+    measure, head, _ = counted
+    units = "|".join(re.escape(u) for u in sorted(_measure_family(measure), key=len, reverse=True))
+    return re.compile(rf"(?<!第){_NUMBER}(?:{units}|{re.escape(head)})")
 
 
 def _holds_kind(
@@ -733,7 +757,7 @@ def _holds_kind(
         per = _per_unit(question)
         if per and not any(u in text for u in per):
             return False  # 每亩40元 is no price for 一只羊, 旅游收入1380万元 none for 住一晚
-        unit = _unit_expression(question)
+        unit = _unit_expression(question) or _count_expression(question)
         if unit is not None:  # a number in the asked unit (11500平方米) is no record number
             return bool(unit.search(text))
         text = _IDENTIFIER.sub(" ", _BARE_YEAR.sub(" ", text))
@@ -861,6 +885,8 @@ def answers(
         return False
     if asked.kinds and _another_organisation(question, sentence):
         return False
+    if _for_other_groups(question, sentence):
+        return False
     if asked.benefits:
         said = normalize_query(f"{sentence} {around}")
         missing = [benefit for benefit in asked.benefits if not benefit.said_in(said)]
@@ -961,6 +987,26 @@ def _another_organisation(question: str, sentence: str) -> bool:
         )
         for kind in kinds
     )
+
+
+# The groups a policy singles out (脱贫户, 低保对象, 返乡创业人员), each by the word every name of it
+# holds; a villager's 五保户 are the documents' 特困人员.
+_GROUP = re.compile(
+    r"低保|五保|特困|脱贫|返贫|致贫|监测户|监测对象|边缘户|残疾|返乡|退役军人|农民工|高校毕业生|孤寡|留守"
+)
+_SAME_GROUP = {"五保": "特困", "孤寡": "特困"}
+
+
+def _groups(text: str) -> set[str]:
+    return {_SAME_GROUP.get(g, g) for g in _GROUP.findall(text)}
+
+
+def _for_other_groups(question: str, sentence: str) -> bool:
+    """The sentence is a rule for other groups than the one the question asks about: 返乡创业人员's loan
+    says nothing of what 脱贫户 may borrow. A sentence naming no group is a rule for everyone."""
+    asked = _groups(question)
+    said = _groups(sentence)
+    return bool(asked and said) and not asked & said
 
 
 # The university a school belongs to (四川大学国际关系学院 is not 中国人民大学's).

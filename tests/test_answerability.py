@@ -298,6 +298,20 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("数学专业有几个方向可以选？", "数学专业设有3个研究方向。", "", True),
         ("2023年北京新能源小客车指标有多少个？", "结果会在6月15日、7月15日这两个时间点公布。", "", False),
         ("2023年北京新能源小客车指标有多少个？", "2023年北京新能源小客车指标总量为7万个。", "", True),
+        # A count is a number in the asked measure word or its kin, not any number (86岁, a table's 1),
+        # and a quoted name inside the counted thing is part of it.
+        ("人大与多少个国家的高校建立了伙伴关系？", "今天，人大迎来了86岁生日！", "", False),
+        ("人大与多少个国家的高校建立了伙伴关系？", "参与了8所海外孔子学院建设。", "", False),
+        ("人大与多少个国家的高校建立了伙伴关系？", "人大同61个国家和地区的310所高校建立了伙伴关系。", "", True),
+        ("2018年有多少个入选“双一流”建设学科？", "2018年荣获CAS大学奖，全球仅有三所高校获此殊荣。", "", False),
+        ("2018年有多少个入选“双一流”建设学科？", "2018年，学校共有14个学科入选“双一流”建设学科。", "", True),
+        ("人大文库的藏书一共有多少本？", "人大文库藏有研究生论文8万余册。", "", True),
+        # A rule for other groups (返乡创业人员) says nothing of the asked one; the documents' word for a
+        # villager's group (特困人员 for 五保户) is the same group.
+        ("脱贫户贷款能贷多少？", "符合条件的返乡创业人员可以申请创业担保贷款，个人贷款最高30万元。", "", False),
+        ("脱贫户贷款能贷多少？", "脱贫户可以申请小额信贷，每户最高5万元。", "", True),
+        ("脱贫户贷款能贷多少？", "小额信贷每户最高5万元。", "", True),
+        ("五保户一个月给多少钱？", "特困人员基本生活标准为每人每月1100元。", "", True),
         # A figure not named in the sentence is counted the same only by the word qualifying it.
         ("2023年国考实际参考人数", "2023年国考计划招录的3.71万人，同比扩招18.7%。", "", False),
         ("2023年国考实际参考人数", "2023年国考实际参考152万人。", "", True),
