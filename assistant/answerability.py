@@ -778,7 +778,12 @@ def _holds_kind(
     if kind == "place":
         # 中国金鸡百花电影节 names the festival, not where it is held: a place directly before one of the
         # question's topic words is part of its name.
-        topics = read_question(question).topics
+        # A place the question itself names is no answer, even where the collection's own name is no
+        # constraint (中国人民大学苏州校区位于哪里 is not answered by 位于中国人民大学).
+        read = read_question(question)
+        for name in sorted(read.names, key=len, reverse=True):
+            text = text.replace(name, " ")
+        topics = read.topics
         return any(
             name not in question
             and not _OF_A_PLACE.match(text, end)

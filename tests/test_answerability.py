@@ -19,6 +19,7 @@ from assistant.answerability import (
     answers,
     misses_the_number,
     read_question,
+    without_names,
 )
 from assistant.checking import check
 from assistant.extractive import ExtractiveComposer, sentences_of
@@ -452,6 +453,17 @@ def test_a_yes_no_question_asks_for_no_thing_it_names() -> None:
     assert read_question("地租给别人种，要不要签合同？").subject == ""
     assert read_question("请人用机器插秧，有补贴没有？").subject == ""
     assert read_question("2022年金鹰奖最佳电视剧").subject == "电视剧"
+
+
+def test_a_place_the_question_names_is_no_answer_where_its_name_is_no_constraint() -> None:
+    """The collection's own name (中国人民大学) is no constraint on a university's pages, and still no
+    answer to where its campus is."""
+    question = "中法学院所在的中国人民大学苏州校区位于哪里？"
+    asked = without_names(read_question(question), ["中国人民大学"])
+    assert not answers(
+        asked, question, "中法学院位于中国人民大学苏州校区，立足长三角前沿的科教创新区。", "中法学院"
+    )
+    assert answers(asked, question, "中国人民大学苏州校区位于江苏省苏州市独墅湖科教创新区。", "中法学院")
 
 
 def test_which_one_is_not_where() -> None:
