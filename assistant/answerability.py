@@ -1270,16 +1270,18 @@ def holds_phone(text: str) -> bool:
 def misses_the_number(
     asked: Asked, answer: str, topics: Sequence[str] = (), titles: Sequence[str] = ()
 ) -> bool:
-    """A question asking only for a phone number, answered without one, or only with numbers whose
-    sentences and cited documents' `titles` name none of the question's `topics` (县气象局的电话 answered
-    with a platform's 客服电话): the passages held no number for it, and the hand-off gives one to call.
-    The phone is preferred, not required, before composing, because the contact line often closes a
-    document outside the matched chunk; the answer has read it."""
-    if asked.kinds != {"phone"}:
+    """A question asking only for a phone number, answered without one, or a question asking for one
+    (alone or beside a place: 医保的事去哪里办？电话多少？) answered only with numbers whose sentences and
+    cited documents' `titles` name none of the question's `topics` (县气象局的电话 answered with a
+    platform's 客服电话): the passages held no number for it, and the hand-off gives one to call. A
+    two-part question answered without any number keeps its other part's answer. The phone is
+    preferred, not required, before composing, because the contact line often closes a document outside
+    the matched chunk; the answer has read it."""
+    if "phone" not in asked.kinds:
         return False
     numbered = [s for s in re.split(r"(?<=[。！？])", answer) if holds_phone(s)]
     if not numbered:
-        return True
+        return asked.kinds == {"phone"}
     return bool(topics) and not names_any(topics, [*numbered, *titles])
 
 

@@ -514,7 +514,12 @@ def test_an_answer_to_a_phone_question_must_hold_a_number() -> None:
         ["青溪县城乡居民医保政策问答（2025年版）"],
     )
     # A second question beside it (去哪里办) may be answered without a number.
-    assert not misses_the_number(read_question("医保的事去哪里办？电话多少？"), "到乡镇便民服务中心办理[1]。")
+    two = read_question("医保的事去哪里办？电话多少？")
+    assert not misses_the_number(two, "到乡镇便民服务中心办理[1]。")
+    # ... but not with another office's number.
+    other = "在乡镇卫生院挂号时打开二维码[1]。客服电话：0571-86258000[2]。"
+    assert misses_the_number(two, other, ["医保"], ["青溪数字乡村平台使用手册"])
+    assert not misses_the_number(two, other, ["医保"], ["青溪县城乡居民医保政策问答"])
 
 
 def test_an_amount_answer_from_passages_that_never_name_the_asked_thing_is_about_something_else() -> None:
