@@ -28,7 +28,9 @@ from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, SURNAMES
 from knowledge.lexical import pos_tagger, word_tokenizer
 from zhtext.normalize import normalize_query, to_simplified
 
-AskedKind = Literal["time", "duration", "amount", "person", "place", "name", "phone", "list", "which", "post"]
+AskedKind = Literal[
+    "time", "duration", "amount", "person", "place", "name", "phone", "list", "which", "post", "theme"
+]
 
 _WHICH_KINDS = "专业|系|大学|学校|学院|球队|银行|医院|公司|部门|单位|电视台|频道|路|街|集|领域|行业|学科"
 _ASKS: dict[AskedKind, re.Pattern[str]] = {
@@ -52,6 +54,8 @@ _ASKS: dict[AskedKind, re.Pattern[str]] = {
     "which": re.compile(rf"哪(?:个|一|家|所|条|支|座|部)(?:{_WHICH_KINDS})"),
     # 现任职务是什么, 担任什么职务: a post (副所长, 委员), not the person holding one.
     "post": re.compile(r"职务|职位|职称|头衔|担任什么|任什么职"),
+    # 年会的主题是什么: a theme, said as one.
+    "theme": re.compile(r"主题(?:是|为)?(?:什么|啥)"),
     # 电话多少 asks for a number to dial, which an amount never is (0571-86213300 is no figure).
     "phone": re.compile(
         r"(?:电话|号码|热线)(?:号码)?是?(?:多少|几号|啥)|(?:哪个|什么|啥)(?:电话|号码|热线)|打哪个号"
@@ -773,6 +777,9 @@ def _holds_kind(
         return bool(_LISTED.search(text))
     if kind == "which":
         return _names_one_of_its_kind(question, text)
+    if kind == "theme":
+        # Of the whole, not of a part of it (分会场二主题为… is no 年会's theme).
+        return any(not _A_PART.search(text[: m.start()]) for m in _THEME.finditer(text))
     if kind == "post":
         return any(post.group() not in question for post in _POST.finditer(text))
     if kind == "place":
@@ -804,6 +811,11 @@ def _holds_kind(
         )
         or [n for n in _proper_names(text, _WHO_FLAGS) if n not in question]
     )
+
+
+# A theme said (主题为, 以“…”为主题, 题为), and the parts of an event a theme may be of instead.
+_THEME = re.compile(r"主题|题为|为题")
+_A_PART = re.compile(r"(?:分会场|分论坛|子论坛|平行论坛|板块|单元)[一二三四五六七八九十\d]*的?$")
 
 
 # The words one of a kind is named with (中国人民大学 is a 学校, 利雅得胜利队 a 球队, 人民大道 a 路).

@@ -363,6 +363,10 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             "",
             True,
         ),
+        # A theme is said as one, of the whole event, not of one of its parts.
+        ("第二届学术年会的主题是什么？", "第二届学术年会分会场二主题为“课题进展汇报”。", "", False),
+        ("第二届学术年会的主题是什么？", "召开第二届学术年会，共话健康中国，具有重要意义。", "", False),
+        ("第二届学术年会的主题是什么？", "第二届学术年会以“共筑健康中国”为主题召开。", "", True),
         # A post asked for is a title the question does not already give.
         ("乌云毕力格教授的现任职务是什么？", "被聘为波恩大学蒙古学教授。", "", False),
         ("乌云毕力格教授的现任职务是什么？", "现任西域历史语言研究所副所长。", "", True),
