@@ -904,6 +904,8 @@ def answers(
         return False
     if _for_other_groups(question, sentence):
         return False
+    if "time" in asked.kinds and _FIRST_TIME.search(question) and not _SAID_FIRST.search(sentence):
+        return False  # 何时首次举办…开放日 is not answered by when 信息学院开放日 is held this year
     if asked.benefits:
         said = normalize_query(f"{sentence} {around}")
         missing = [benefit for benefit in asked.benefits if not benefit.said_in(said)]
@@ -1004,6 +1006,14 @@ def _another_organisation(question: str, sentence: str) -> bool:
         )
         for kind in kinds
     )
+
+
+# When something was done the first time (首次, 第一次) is said with it: the first (首次, 首届, 首个), a
+# beginning (始于, 开始, 创办), or the earliest.
+_FIRST_TIME = re.compile(r"首次|第一次|头一回|头一次")
+_SAID_FIRST = re.compile(
+    r"首次|首届|首个|首批|首创|第一次|第一届|第一个|始于|开始|起步|创办|创立|开创|最早|率先"
+)
 
 
 # The groups a policy singles out (脱贫户, 低保对象, 返乡创业人员), each by the word every name of it

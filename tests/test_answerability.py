@@ -363,6 +363,9 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             "",
             True,
         ),
+        # When something was first done is said with its being the first.
+        ("何时首次举办招生录取现场开放日？", "2015年信息学院开放日活动于4月份举办。", "", False),
+        ("何时首次举办招生录取现场开放日？", "2014年7月17日，学校首次举办招生录取现场开放日。", "", True),
         # A theme is said as one, of the whole event, not of one of its parts.
         ("第二届学术年会的主题是什么？", "第二届学术年会分会场二主题为“课题进展汇报”。", "", False),
         ("第二届学术年会的主题是什么？", "召开第二届学术年会，共话健康中国，具有重要意义。", "", False),
