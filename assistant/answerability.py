@@ -904,6 +904,8 @@ def answers(
         return False
     if _for_other_groups(question, sentence):
         return False
+    if asked.kinds and _another_alliance(question, sentence, context):
+        return False
     if "time" in asked.kinds and _FIRST_TIME.search(question) and not _SAID_FIRST.search(sentence):
         return False  # 何时首次举办…开放日 is not answered by when 信息学院开放日 is held this year
     if asked.benefits:
@@ -1006,6 +1008,24 @@ def _another_organisation(question: str, sentence: str) -> bool:
         )
         for kind in kinds
     )
+
+
+# An alliance or society, told from another by the two characters before its kind word (大学联盟,
+# 高校联盟).
+_ALLIANCE = re.compile(r"([\u4e00-\u9fff]{2})(联盟|协会|学会|研究会)")
+
+
+def _another_alliance(question: str, sentence: str, context: str) -> bool:
+    """A sentence that names no alliance of the kind the question names is about the one its title or
+    the sentence before names: 目前有24家成员单位 on a page headed 世界人文社会科学高校联盟年会 says nothing
+    of 中国自主的知识体系大学联盟's members. A sentence naming one is left to the other checks (目前联盟高校
+    成员单位达60家 names it by its kind word only)."""
+    asked = {(m.group(2), m.group(1)) for m in _ALLIANCE.finditer(question)}
+    kinds = {kind for kind, _ in asked}
+    if not kinds or any(kind in sentence for kind in kinds):
+        return False
+    said = {(m.group(2), m.group(1)) for m in _ALLIANCE.finditer(context) if m.group(2) in kinds}
+    return bool(said) and not said & asked
 
 
 # When something was done the first time (首次, 第一次) is said with it: the first (首次, 首届, 首个), a

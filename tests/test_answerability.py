@@ -363,6 +363,25 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             "",
             True,
         ),
+        # A sentence naming no alliance is about the one its title names.
+        (
+            "中国自主的知识体系大学联盟成员单位有多少家？",
+            "目前有24家成员单位，包括15家正式成员单位和9家观察员单位。",
+            "中国人民大学承办世界人文社会科学高校联盟年会",
+            False,
+        ),
+        (
+            "中国自主的知识体系大学联盟成员单位有多少家？",
+            "目前有60家成员单位。",
+            "中国自主的知识体系大学联盟",
+            True,
+        ),
+        (
+            "中国自主的知识体系大学联盟成员单位有多少家？",
+            "中国的联盟高校成员单位达60家。",
+            "中国人民大学承办世界人文社会科学高校联盟年会",
+            True,
+        ),
         # When something was first done is said with its being the first.
         ("何时首次举办招生录取现场开放日？", "2015年信息学院开放日活动于4月份举办。", "", False),
         ("何时首次举办招生录取现场开放日？", "2014年7月17日，学校首次举办招生录取现场开放日。", "", True),
