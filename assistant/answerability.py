@@ -906,6 +906,8 @@ def answers(
         return False
     if asked.kinds and _another_alliance(question, sentence, context):
         return False
+    if _another_programme(question, sentence):
+        return False
     if "time" in asked.kinds and _FIRST_TIME.search(question) and not _SAID_FIRST.search(sentence):
         return False  # 何时首次举办…开放日 is not answered by when 信息学院开放日 is held this year
     if asked.benefits:
@@ -1026,6 +1028,21 @@ def _another_alliance(question: str, sentence: str, context: str) -> bool:
         return False
     said = {(m.group(2), m.group(1)) for m in _ALLIANCE.finditer(context) if m.group(2) in kinds}
     return bool(said) and not said & asked
+
+
+# A special admission programme, told from another by who runs it (国家专项计划, 高校专项计划, 地方专项计划).
+_PROGRAMME = re.compile(r"([\u4e00-\u9fff]{2})专项计划")
+
+
+def _another_programme(question: str, sentence: str) -> bool:
+    """The sentence is about another programme than the question names: “圆梦计划”（即高校专项计划）定向招收…
+    says nothing of whom the 国家专项计划 takes. A programme the question names by its quoted name (“圆梦
+    计划”) in the sentence keeps it."""
+    asked = set(_PROGRAMME.findall(question))
+    said = set(_PROGRAMME.findall(sentence))
+    if not asked or not said or asked & said:
+        return False
+    return not any(name in sentence for name in _QUOTED.findall(question))
 
 
 # When something was done the first time (首次, 第一次) is said with it: the first (首次, 首届, 首个), a

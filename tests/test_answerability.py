@@ -382,6 +382,19 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             "中国人民大学承办世界人文社会科学高校联盟年会",
             True,
         ),
+        # Another admission programme (高校专项计划) says nothing of the asked one's.
+        (
+            "国家专项计划定向招收哪些地区的学生？",
+            "“圆梦计划”（即高校专项计划）定向招收边远、原贫困、民族等地区的农村学生。",
+            "",
+            False,
+        ),
+        (
+            "国家专项计划定向招收哪些地区的学生？",
+            "国家专项计划定向招收集中连片特殊困难县、国家级扶贫开发重点县的学生。",
+            "",
+            True,
+        ),
         # When something was first done is said with its being the first.
         ("何时首次举办招生录取现场开放日？", "2015年信息学院开放日活动于4月份举办。", "", False),
         ("何时首次举办招生录取现场开放日？", "2014年7月17日，学校首次举办招生录取现场开放日。", "", True),
