@@ -538,8 +538,8 @@ _UNIT_FAMILIES = (
     ("户",),
     ("所", "家", "个"),  # 多少家成员单位: 40所高校 or 45个成员, never 70余人
     ("项", "个"),
-    ("次", "回", "趟", "起"),
-    ("本", "册"),  # a villager's 几回 is the documents' 次 (SOS呼救1860次)
+    ("次", "回", "趟", "起"),  # a villager's 几回 is the documents' 次 (SOS呼救1860次)
+    ("本", "册"),  # 一共有多少本: 8万余册
     ("分",),
 )
 _NUMBER = r"(?:\d[\d,.]*|[零一二两三四五六七八九十百千万亿]+)\s*(?:余|多|万|亿|千|百)?\s*(?:个)?"
@@ -783,10 +783,10 @@ def _holds_kind(
     if kind == "post":
         return any(post.group() not in question for post in _POST.finditer(text))
     if kind == "place":
-        # 中国金鸡百花电影节 names the festival, not where it is held: a place directly before one of the
-        # question's topic words is part of its name.
         # A place the question itself names is no answer, even where the collection's own name is no
-        # constraint (中国人民大学苏州校区位于哪里 is not answered by 位于中国人民大学).
+        # constraint (中国人民大学苏州校区位于哪里 is not answered by 位于中国人民大学); 中国金鸡百花电影节
+        # names the festival, not where it is held: a place directly before one of the question's topic
+        # words is part of its name.
         read = read_question(question)
         for name in sorted(read.names, key=len, reverse=True):
             text = text.replace(name, " ")
