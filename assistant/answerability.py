@@ -594,7 +594,7 @@ def _unit_expression(question: str) -> re.Pattern[str] | None:
         return _SUM if _ASKS_SUM.search(question) else _MONEY
     if asked is not None:
         unit = asked.group(1)
-        family: tuple[str, ...] = next((f for f in _UNIT_FAMILIES if unit in f), (unit,))
+        family = _measure_family(unit)
     else:
         figure = _FIGURE.search(question)
         if figure is not None and figure.group() in _FIGURE_UNITS:
