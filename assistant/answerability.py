@@ -21,7 +21,7 @@ from typing import Literal
 from assistant.ages import AgeSpan, asked_age, fits_age
 from assistant.followup import topic_terms
 from assistant.normalize import synonym_names
-from assistant.policies import Benefit, asked_benefits
+from assistant.policies import NOT_WHICH, Benefit, asked_benefits
 from knowledge.cases import another_case
 from knowledge.chunking import row_parts
 from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, SURNAMES, full_names, person_names
@@ -174,6 +174,10 @@ _ORGANISATION = re.compile(
 # 向谁申请, 谁负责) asks for an office or a person on duty: the people a policy is for (农户和服务组织
 # 每亩补贴30元) do not answer it.
 _ASKS_PARTY = re.compile(r"(?:发给|给|归|找|交给|向|跟)谁|谁(?:来|负责|办|审批|审核|出钱|承担|发放|管)")
+# 补贴给谁, 归谁: who receives, named in a clause that gives (发给承包农户, 补贴对象为…农民), not a group a
+# benefit's name holds (实际种粮农民一次性补贴由每亩15元调整为16元) nor who publicises it (各乡镇要做好宣传).
+_ASKS_RECEIVER = re.compile(r"(?:发给|补给|给|归)谁")
+_GIVING = re.compile(r"给|归|对象|发放|领取|享受|打到|补给")
 _ASKS_CONTACT = re.compile(r"(?:找|向|跟|问)谁|谁(?:来|负责|办|审批|审核|管)")
 _OFFICE = re.compile(
     r"委员会|村委会|政府|部门|服务中心|服务站|办事处|银行|医院|卫生院|卫生室|窗口|专干|协办员|网格员|干部"
@@ -225,13 +229,16 @@ class Asked:
     defined: str = ""
     """The named thing a "what is it" question asks about (瓦格纳 of 俄罗斯瓦格纳是什么): a sentence answers
     only by saying what it is."""
+    about: tuple[str, ...] = ()
+    """Of a question asking no kind of fact (a yes/no, a how-to), the topic words one of which an answer
+    names (`_about_it`)."""
     subject: str = ""
     """The thing a question without a question word asks for by naming it (多数党 of 美国中期选举后众议院
     多数党, 冠军 of 卡塔尔世界杯的冠军): a sentence answers only by naming it too."""
 
     @property
     def checkable(self) -> bool:
-        constraints = (self.years, self.months, self.names, self.editions, self.benefits)
+        constraints = (self.years, self.months, self.names, self.editions, self.benefits, self.about)
         return bool(self.kinds or self.age or self.defined or self.subject or any(constraints))
 
     def own_words(self) -> tuple[str, ...]:
@@ -416,6 +423,15 @@ def _focus(question: str) -> dict[AskedKind, str]:
             words = before[-1:]
         if words:
             found[kind] = words[0]
+    # 兴趣小组叫什么: the name is of the thing named right before the question word, beside which a
+    # sentence names it (最活跃的兴趣小组叫“新风雅诗社”), not a slogan quoted about something else.
+    named = _ASKS["name"].search(question)
+    if named is not None:
+        lead = [
+            (t.word, t.flag) for t in pos_tagger().cut(question[: named.start()].rstrip("叫的是"), HMM=False)
+        ]
+        if lead and len(lead[-1][0]) >= 2 and lead[-1][1].startswith("n"):
+            found["name"] = lead[-1][0]
     return found
 
 
@@ -504,6 +520,7 @@ def read_question(question: str) -> Asked:
     names = [*titles, *codes, *villages, *(n for n in proper if n not in titles)]
     editions = _editions(rest)
     names = [n for n in names if not any(n in e or e in n for e in editions)]
+    topics, benefits = topic_terms(question), asked_benefits(question)
     return Asked(
         kinds=kinds,
         years=tuple(dict.fromkeys(_YEAR.findall(question))),
@@ -512,8 +529,9 @@ def read_question(question: str) -> Asked:
         editions=tuple(dict.fromkeys(editions)),
         focus=tuple(_focus(question).items()),
         age=asked_age(question),
-        benefits=asked_benefits(question),
-        topics=tuple(topic_terms(question)),
+        benefits=benefits,
+        topics=tuple(topics),
+        about=() if kinds else _about(topics, benefits),
         defined=_defined(question),
         subject="" if kinds else _bare_subject(question),
     )
@@ -800,6 +818,8 @@ def _holds_kind(
         )
     if focus is not None and HUMAN_ROLE.search(focus):
         return bool(_PERSON_HINT.search(text) or [n for n in person_names(text) if n not in question])
+    if _ASKS_RECEIVER.search(question):
+        text = " ".join(c for c in _CLAUSE.split(text) if _GIVING.search(c))
     # An answer naming someone: jieba's person tags are unreliable on their own (吴京 comes back as a
     # place), so people, places and organisations all count, beyond those the question names.
     return bool(
@@ -920,6 +940,8 @@ def answers(
                 return False
     if any(_only_denied(term, sentence) for term in asked.topics):
         return False
+    if asked.about and not _about_it(asked, sentence, context):
+        return False
     # An age is a constraint like a year: the sentence's own age groups must take it in, or, where it
     # names none, the groups beside it (the table row's heading, the sentence before).
     if asked.age is not None:
@@ -941,6 +963,29 @@ def answers(
 
 
 _DENIAL = re.compile(r"(?:无|不含|不包含|不包括|没有|不提供|不支持)$")
+
+
+def _about(topics: Sequence[str], benefits: Sequence[Benefit]) -> tuple[str, ...]:
+    """The topic words that say what a question asking no kind of fact is about: not a kind of benefit
+    (有补贴没有), nor the normaliser's added words for one (基础养老金 for 养老金), nor which benefit it is
+    (both checked as the benefit's own name), nor for whom or where (老人, 农村: 高龄补贴90岁以上的呢 is
+    answered by a table row of 90至99周岁)."""
+    kinds = {benefit.kind for benefit in benefits}
+    skipped = {benefit.which for benefit in benefits} | NOT_WHICH
+    return tuple(t for t in topics if t not in skipped and not any(kind in t for kind in kinds))
+
+
+def _about_it(asked: Asked, sentence: str, context: str) -> bool:
+    """A question asking no kind of fact is answered by a sentence about its subject: one naming, in
+    itself or beside it, at least one of its topic words (`Asked.about`), or the documents' word for
+    it, or the very benefit asked (打工回村开个农家乐，有创业补贴吗 by 返乡农民工…给予一次性创业补贴).
+    二轮承包到期了，地还是我的吗 is not answered by how subsidy areas rest on 第二轮土地承包面积, nor
+    脱贫户养牛有补助吗 by a training allowance."""
+    around = f"{sentence} {context}"
+    if names_any(asked.about, [around]):
+        return True
+    said = normalize_query(sentence)  # the benefit in the sentence itself, not the section around
+    return any(benefit.which and benefit.said_in(said) for benefit in asked.benefits)
 
 
 def _only_denied(term: str, sentence: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -33,9 +34,18 @@ def synonyms() -> tuple[Synonym, ...]:
 
 @lru_cache(maxsize=1024)
 def synonym_names(term: str) -> frozenset[str]:
-    """The term and every word the synonym table pairs it with, either way (新农合 and 城乡居民医保)."""
+    """The term and every word the synonym table pairs it with, either way (新农合 and 城乡居民医保); for
+    raising an animal (养牛) the animal, as a table row names it."""
     paired = {s.document_term for s in synonyms() if s.term == term}
-    return frozenset({term} | paired | {s.term for s in synonyms() if s.document_term == term})
+    animal = raised_animal(term)
+    raised = {animal} if animal else set()
+    return frozenset({term} | paired | raised | {s.term for s in synonyms() if s.document_term == term})
+
+
+def raised_animal(term: str) -> str | None:
+    """The animal a word for raising one names (牛 of 养牛), or None."""
+    raised = _RAISED.fullmatch(term)
+    return raised.group(1) if raised else None
 
 
 def mend_typos(question: str) -> str:
@@ -46,10 +56,18 @@ def mend_typos(question: str) -> str:
     return question
 
 
+# Raising an animal (养牛, 喂猪) is what the documents call 养殖, and their tables name the animal alone
+# (产业类别：牛), a word the search never meets inside the villager's 养牛.
+_RAISED = re.compile(r"[养喂]([牛猪羊鸡鸭鹅鱼虾蟹蜂兔])")
+
+
 def normalize_question(text: str) -> str:
-    """新農合一年交多少錢 -> 新农合一年交多少钱 城乡居民医保 (typos replaced, old names expanded)."""
+    """新農合一年交多少錢 -> 新农合一年交多少钱 城乡居民医保 (typos replaced, old names expanded; 养牛 adds
+    养殖 and 牛)."""
     question = normalize_query(text)
     added: list[str] = []
+    for animal in _RAISED.findall(question):
+        added.extend(word for word in ("养殖", animal) if word not in added)
     for synonym in synonyms():
         if synonym.term not in question:
             continue

@@ -38,7 +38,7 @@ from assistant.extractive import ExtractiveComposer, sentences_in_context
 from assistant.followup import topic_terms
 from assistant.hypotheses import Alternative, Reading, fuse_readings
 from assistant.intents import classify
-from assistant.normalize import synonym_names, synonyms
+from assistant.normalize import raised_animal, synonym_names, synonyms
 from assistant.replies import reply
 from assistant.sessions import SessionStorage, Turn, open_session_store
 from assistant.speech import to_speech
@@ -480,9 +480,10 @@ class Assistant:
         """Topic words of the question that no passage of the knowledge base contains. A villager's word
         the synonym table maps (新农保) is not unknown: the table says what the documents call it. In a
         transcript, neither is a word that sounds like words of the documents (相李: 县里 or 相邻?):
-        more likely misheard than a topic the documents do not cover."""
+        more likely misheard than a topic the documents do not cover. Nor is raising an animal (养牛):
+        the documents name the animal."""
         known = {s.term for s in synonyms()}
-        terms = [t.lower() for t in topic_terms(question) if t not in known]
+        terms = [t.lower() for t in topic_terms(question) if t not in known and not raised_animal(t)]
         unknown = [t for t, n in self.kb.catalog.token_counts(terms).items() if n == 0]
         return [t for t in unknown if not self.understanding.misheard(t)] if spoken else unknown
 

@@ -44,7 +44,7 @@ _HEADS = (
 )
 _MODIFIER_FLAGS = ("n", "b", "vn", "nz", "an", "j")
 # Words that say for whom or where, not which benefit (农村养老金 is the county's only pension).
-_NOT_WHICH = frozenset(
+NOT_WHICH = frozenset(
     {"农村", "城乡", "城镇", "国家", "政府", "村里", "县里", "乡里", "镇里", "老人", "农民", "村民", "个人"}
 )
 # Characters that never tell one benefit from another (有补贴, 的补助, 能买保险, 上保险).
@@ -148,7 +148,7 @@ def asked_benefits(question: str) -> tuple[Benefit, ...]:
                 which = before
             elif len(before) == 1 and i > 1 and len(tokens[i - 2][0]) == 1:
                 which = tokens[i - 2][0] + before  # 防贫保险: jieba reads 防 and 贫 apart
-        if not _WORD.fullmatch(which) or which in _NOT_WHICH or set(which) & _FUNCTION_CHARS:
+        if not _WORD.fullmatch(which) or which in NOT_WHICH or set(which) & _FUNCTION_CHARS:
             which = ""
         if not which and head == "保险":
             which = _insured(tokens[:i])
@@ -175,7 +175,7 @@ def _insured(before: list[tuple[str, str]]) -> str:
     if (
         not flag.startswith(_THING_FLAGS)
         or not re.fullmatch(r"[\u4e00-\u9fff]+", word)
-        or word in _NOT_WHICH
+        or word in NOT_WHICH
         or set(word) & _FUNCTION_CHARS
     ):
         return ""

@@ -251,7 +251,12 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("2014年中法学院的院长是谁？", "2014年，中法学院院长杨伟国说。", "", True),
         # The villager's age is a constraint: the rule for another age group is another rule, and a
         # sentence naming no age group is answered for it only by the group beside it.
-        ("俺爹都75了，低保能多给点不？", "70周岁及以上老年人、未成年人，增发10%，即每人每月88元。", "", True),
+        (
+            "俺爹都75了，低保能多给点不？",
+            "70周岁及以上老年人、未成年人，增发10%，即每人每月88元。",
+            "低保标准",
+            True,
+        ),
         ("俺爹都75了，低保能多给点不？", "低保对象大病保险起付线降低一半为9000元。", "", False),
         # A name said only as the start of a longer place name is that other place.
         ("2022年中国电影的总票房收入", "2022年中国香港的总票房为1.463亿美元。", "", False),
@@ -515,7 +520,7 @@ def test_which_one_is_not_where() -> None:
 
 
 def test_questions_of_a_kind_that_cannot_be_checked_are_left_to_the_other_checks() -> None:
-    for question in ("低保怎么申请？", "宅基地审批要带什么材料？"):
+    for question in ("怎么申请？", "要带什么材料？"):
         asked = read_question(question)
         assert not asked.checkable
         assert answerable(asked, question, [("请向村委会提出书面申请。", "", "")])
@@ -524,6 +529,56 @@ def test_questions_of_a_kind_that_cannot_be_checked_are_left_to_the_other_checks
     asked = read_question(question)
     assert answerable(asked, question, [("中断缴费的，可以补缴。", "", "城乡居民养老保险 缴费")])
     assert not answerable(asked, question, [("请向村委会提出书面申请。", "", "")])
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "context", "expected"),
+    [
+        # Named beside the sentence, by the section it stands in.
+        ("低保怎么申请？", "请向村委会提出书面申请。", "第三条 低保申请", True),
+        ("低保怎么申请？", "请向村委会提出书面申请。", "第五条 宅基地审批", False),
+        ("二轮承包到期了，我家的地还是我的吗？", "第二轮土地承包到期后再延长30年。", "", True),
+        (
+            "二轮承包到期了，我家的地还是我的吗？",
+            "以第二轮土地承包面积和农村土地承包经营权确权登记面积为基础，结合年度核实情况确定。",
+            "",
+            False,
+        ),
+        # A bare kind of benefit names no subject: the thing subsidised must be named.
+        ("请人用机器插秧，有补贴没有？", "开展水稻机械化育插秧作业的，每亩补贴30元。", "", True),
+        ("请人用机器插秧，有补贴没有？", "补贴统一打到社会保障卡上。", "", False),
+        # Raising a thing is said by the thing: a table row's 牛.
+        ("脱贫户养牛有补助吗？", "产业类别：牛；奖补条件：年末存栏1头以上；奖补标准：每头1000元", "", True),
+        (
+            "脱贫户养牛有补助吗？",
+            "脱贫劳动力参加免费职业技能培训的，按每天60元给予生活费补助。",
+            "",
+            False,
+        ),
+        # The very benefit asked names the subject, whatever the villager's own words (打工, 农家乐).
+        (
+            "我打工回村开个农家乐，有创业补贴吗？",
+            "返乡农民工在本县农村首次创办家庭农场的，给予一次性创业补贴5000元。",
+            "",
+            True,
+        ),
+        # Which benefit, its kind and for whom (老人) are no subject: the benefit is checked as such.
+        ("老人高龄补贴90岁以上的呢？", "年龄段：90至99周岁；津贴标准（元/人·月）：200", "高龄津贴", True),
+        # The normaliser's added word for a bare kind (基础养老金) is no subject of its own.
+        (
+            "养老金每年要认证,怎么弄? 基础养老金",
+            "在首页点击“待遇资格认证”。",
+            "第三课：养老金领取资格认证",
+            True,
+        ),
+    ],
+)
+def test_a_question_asking_no_kind_of_fact_is_answered_about_its_subject(
+    question: str, sentence: str, context: str, expected: bool
+) -> None:
+    asked = read_question(question)
+    assert not asked.kinds
+    assert answers(asked, question, sentence, context) is expected
 
 
 def test_an_asked_phone_number_is_read_as_such_and_never_refuses() -> None:
@@ -925,3 +980,27 @@ def test_a_role_of_another_organisation_names_nobody_asked_for(
 ) -> None:
     """Another school's 院长 (文学院, one character before its kind; 中法学院 for 法学院) is no answer."""
     assert says(question, sentence) is expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("土地已经流转的，补贴仍发给承包农户，流转合同另有约定的，从其约定。", True),
+        ("补贴对象原则上为拥有耕地承包权的种地农民。", True),
+        # A group a benefit's name holds, and who publicises it, receive nothing.
+        ("2025年实际种粮农民一次性补贴由每亩15元调整为每亩16元，其他标准不变。", False),
+        ("各乡镇要做好2025年补贴政策宣传，特别是耕地地力保护补贴的调整情况。", False),
+    ],
+)
+def test_who_receives_is_named_where_something_is_given(sentence: str, expected: bool) -> None:
+    question = "我把地包给别人种了，地力补贴给谁？"
+    assert answers(read_question(question), question, sentence, "耕地地力保护补贴") is expected
+
+
+def test_a_name_is_said_of_the_thing_asked() -> None:
+    question = "国学院最活跃的兴趣小组叫什么？"
+    asked = read_question(question)
+    assert dict(asked.focus)["name"] == "兴趣小组"
+    assert answers(asked, question, "国学院最活跃的兴趣小组叫“新风雅诗社”。")
+    # A slogan quoted about something else is no name of the group.
+    assert not answers(asked, question, "“信而好古”——老师们认为，国学院走出的这条培养模式“难能可贵”。")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.followup import is_follow_up, rewrite, topic_terms
-from assistant.normalize import mend_typos, normalize_question, synonyms
+from assistant.normalize import mend_typos, normalize_question, raised_animal, synonym_names, synonyms
 from assistant.questions import question_types
 
 
@@ -23,10 +23,20 @@ from assistant.questions import question_types
         # longer everyday word (领养 in 领养老金 would have added 收养).
         ("打官司请不起律师咋办", "打官司请不起律师怎么办 法律援助 诉讼"),
         ("领养老金的老人去世了", "领养老金的老人去世了 基础养老金 死亡"),
+        # Raising an animal is the documents' 养殖, and their tables name the animal alone.
+        ("脱贫户养牛有补助吗？", "脱贫户养牛有补助吗? 养殖 牛"),
+        ("养鸡养鸭有补贴吗", "养鸡养鸭有补贴吗 养殖 鸡 鸭"),
     ],
 )
 def test_normalize_question(question: str, expected: str) -> None:
     assert normalize_question(question) == expected
+
+
+def test_raising_an_animal_is_named_by_the_animal() -> None:
+    assert raised_animal("养牛") == "牛"
+    assert "牛" in synonym_names("养牛")
+    assert raised_animal("养老") is None  # 养老金 raises nothing
+    assert raised_animal("保养") is None
 
 
 def test_misspelt_document_words_are_mended_and_a_villagers_wording_is_left() -> None:
