@@ -348,7 +348,7 @@ def _focus(question: str) -> dict[AskedKind, str]:
     after it when one follows (谁制作的, 在哪里举行, 何时施行), else before it (颁奖时间, 航天员有谁).
     Of shorter words only a villager's everyday verbs (交, 报, 领) are one, said as the documents say them
     (缴费, 申报, 领取), and only for a time; 办 is not (办理 a form, 举办 a conference, 办起来 a
-    school)."""
+    school). An asked name is of the noun right before its question word (兴趣小组叫什么)."""
     tokens = [(t.word, t.flag) for t in pos_tagger().cut(question, HMM=False)]
     found: dict[AskedKind, str] = {}
     figure = _FIGURE.search(question)

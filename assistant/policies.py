@@ -43,7 +43,8 @@ _HEADS = (
     "贷款",
 )
 _MODIFIER_FLAGS = ("n", "b", "vn", "nz", "an", "j")
-# Words that say for whom or where, not which benefit (农村养老金 is the county's only pension).
+# Words that say for whom or where, not which benefit (农村养老金 is the county's only pension), nor what
+# a yes/no question is about (answerability's subject words: 老人 of 高龄补贴90岁以上的呢).
 NOT_WHICH = frozenset(
     {"农村", "城乡", "城镇", "国家", "政府", "村里", "县里", "乡里", "镇里", "老人", "农民", "村民", "个人"}
 )
