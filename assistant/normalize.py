@@ -32,6 +32,11 @@ def synonyms() -> tuple[Synonym, ...]:
     return tuple(sorted(entries, key=lambda s: len(s.term), reverse=True))
 
 
+# Raising an animal (养牛, 喂猪) is what the documents call 养殖, and their tables name the animal alone
+# (产业类别：牛), a word the search never meets inside the villager's 养牛.
+_RAISED = re.compile(r"[养喂]([牛猪羊鸡鸭鹅鱼虾蟹蜂兔])")
+
+
 @lru_cache(maxsize=1024)
 def synonym_names(term: str) -> frozenset[str]:
     """The term and every word the synonym table pairs it with, either way (新农合 and 城乡居民医保); for
@@ -54,11 +59,6 @@ def mend_typos(question: str) -> str:
         if synonym.typo:
             question = question.replace(synonym.term, synonym.document_term)
     return question
-
-
-# Raising an animal (养牛, 喂猪) is what the documents call 养殖, and their tables name the animal alone
-# (产业类别：牛), a word the search never meets inside the villager's 养牛.
-_RAISED = re.compile(r"[养喂]([牛猪羊鸡鸭鹅鱼虾蟹蜂兔])")
 
 
 def normalize_question(text: str) -> str:

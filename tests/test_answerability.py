@@ -576,9 +576,8 @@ def test_questions_of_a_kind_that_cannot_be_checked_are_left_to_the_other_checks
 def test_a_question_asking_no_kind_of_fact_is_answered_about_its_subject(
     question: str, sentence: str, context: str, expected: bool
 ) -> None:
-    asked = read_question(question)
-    assert not asked.kinds
-    assert answers(asked, question, sentence, context) is expected
+    assert not read_question(question).kinds
+    assert says(question, sentence, context) is expected
 
 
 def test_an_asked_phone_number_is_read_as_such_and_never_refuses() -> None:
@@ -994,7 +993,7 @@ def test_a_role_of_another_organisation_names_nobody_asked_for(
 )
 def test_who_receives_is_named_where_something_is_given(sentence: str, expected: bool) -> None:
     question = "我把地包给别人种了，地力补贴给谁？"
-    assert answers(read_question(question), question, sentence, "耕地地力保护补贴") is expected
+    assert says(question, sentence, "耕地地力保护补贴") is expected
 
 
 def test_a_name_is_said_of_the_thing_asked() -> None:
