@@ -21,7 +21,7 @@ from typing import Literal
 from assistant.ages import AgeSpan, asked_age, fits_age
 from assistant.followup import topic_terms
 from assistant.normalize import synonym_names
-from assistant.policies import NOT_WHICH, Benefit, asked_benefits
+from assistant.policies import BENEFIT_HEADS, NOT_WHICH, Benefit, asked_benefits
 from knowledge.cases import another_case
 from knowledge.chunking import row_parts
 from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, SURNAMES, full_names, person_names
@@ -80,6 +80,8 @@ _DATED = re.compile(r"(?<![\d A-Za-z])(?:19|20)\d{2}(?=\s*年(?!级)|[-/.]\d)")
 # facts are no answer, so like a year it must be in the sentence or beside it, and a sentence that
 # names another one of the same kind is about that one.
 _ORDINAL = re.compile(r"第\s*([0-9一二三四五六七八九十百零两]+)\s*([届次期批轮季])")
+# 二轮承包 is the 第二轮 (not 三轮车, 两轮, 新一轮).
+_BARE_ROUND = re.compile(r"(?<![第\d一二三四五六七八九十两])([二三四五六七八九十])轮(?![车摩电驱子])")
 _MODEL = re.compile(
     r"((?:(?![每第共约近超达前后为是有个])[\u4e00-\u9fff]){2})"
     r"(\d{1,3}(?=系列|代|号|型|款|版|套餐|Pro|Max|Plus|Ultra)|[一二三四五六七八九十]{1,3}号)"
@@ -130,6 +132,8 @@ _LISTED = re.compile(
     # A count of several (4个本科专业), not an article (第一个, 一个教学班).
     r"|(?<![第\d一二两三四五六七八九十])(?:\d+|[一二两三四五六七八九十]{2,}|[两三四五六七八九十])\s*[个所项种类门位家条]"
 )
+_ASKS_PLACES = re.compile(r"哪些(?:地区|省份|省|城市|国家|县)")
+_AND = ("、", "和", "及", "与", "或")
 # A number to call about something: a landline, a mobile or a 123xx service line. The emergency and
 # anti-fraud numbers (110, 96110) are what a notice tells everyone to call, no office's number.
 _PHONE = re.compile(r"(?<!\d)(?:\d{3,4}-\d{7,8}|1[3-9]\d{9}|\d{7,8}|123\d{2})(?!\d)")
@@ -176,7 +180,10 @@ _ORGANISATION = re.compile(
 _ASKS_PARTY = re.compile(r"(?:发给|给|归|找|交给|向|跟)谁|谁(?:来|负责|办|审批|审核|出钱|承担|发放|管)")
 # 补贴给谁, 归谁: who receives, named in a clause that gives (发给承包农户, 补贴对象为…农民), not a group a
 # benefit's name holds (实际种粮农民一次性补贴由每亩15元调整为16元) nor who publicises it (各乡镇要做好宣传).
+# 由哪位教授领衔: 位 counts people, so a university or an institute is no answer.
+_WHICH_PERSON = re.compile(r"哪一?位")
 _ASKS_RECEIVER = re.compile(r"(?:发给|补给|给|归)谁")
+_BENEFIT_NAME = re.compile(rf"[^\W\d_的和与及或]{{0,10}}(?:{'|'.join(BENEFIT_HEADS)})")
 _GIVING = re.compile(r"给|归|对象|发放|领取|享受|打到|补给")
 _ASKS_CONTACT = re.compile(r"(?:找|向|跟|问)谁|谁(?:来|负责|办|审批|审核|管)")
 _OFFICE = re.compile(
@@ -269,6 +276,7 @@ def _places_at(text: str) -> list[tuple[str, int]]:
 
 def _editions(text: str) -> list[str]:
     found = [f"第{number}{counter}" for number, counter in _ORDINAL.findall(text)]
+    found += [f"第{number}轮" for number in _BARE_ROUND.findall(text)]
     found += [f"{rank}{counter}" for rank, counter in _GRADE.findall(text)]
     return found + [f"{prefix}{number}" for prefix, number in _MODEL.findall(_YEAR.sub(" ", text))]
 
@@ -521,6 +529,10 @@ def read_question(question: str) -> Asked:
     editions = _editions(rest)
     names = [n for n in names if not any(n in e or e in n for e in editions)]
     topics, benefits = topic_terms(question), asked_benefits(question)
+    # The documents' words the normaliser adds after the question (…另外有钱吗? 耕地地力保护补贴) say
+    # what the villager's words are called, not what else the question is about.
+    end = question.rfind("?")
+    said = question[: end + 1] if 0 <= end < len(question.rstrip()) - 1 else question
     return Asked(
         kinds=kinds,
         years=tuple(dict.fromkeys(_YEAR.findall(question))),
@@ -531,7 +543,7 @@ def read_question(question: str) -> Asked:
         age=asked_age(question),
         benefits=benefits,
         topics=tuple(topics),
-        about=() if kinds else _about(topics, benefits),
+        about=() if kinds else _about(topic_terms(said) if said != question else topics, benefits),
         defined=_defined(question),
         subject="" if kinds else _bare_subject(question),
     )
@@ -792,6 +804,9 @@ def _holds_kind(
     if kind == "phone":
         return bool(_PHONE.search(text))
     if kind == "list":
+        if _ASKS_PLACES.search(question):
+            # Places named together (…特殊困难县、国家级扶贫开发重点县), not any list (奖、助、贷学金).
+            return any(text.startswith(_AND, end) for _, end in _places_at(text))
         return bool(_LISTED.search(text))
     if kind == "which":
         return _names_one_of_its_kind(question, text)
@@ -818,8 +833,14 @@ def _holds_kind(
         )
     if focus is not None and HUMAN_ROLE.search(focus):
         return bool(_PERSON_HINT.search(text) or [n for n in person_names(text) if n not in question])
+    if _WHICH_PERSON.search(question):
+        # jieba's word discovery calls 文明 and 博士生 people: a name here is a common surname's.
+        bare = _ASIDE.sub("", text)  # 柯马丁(Martin Kern)教授
+        named = [n for n in person_names(bare) if n not in question and n[0] in SURNAMES]
+        return bool(_PERSON_HINT.search(bare) or named)
     if _ASKS_RECEIVER.search(question):
-        text = " ".join(c for c in _CLAUSE.split(text) if _GIVING.search(c))
+        # Who is given it, not whom a benefit is named after (实际种粮农民一次性补贴…发放完毕).
+        text = _BENEFIT_NAME.sub(" ", " ".join(c for c in _CLAUSE.split(text) if _GIVING.search(c)))
     # An answer naming someone: jieba's person tags are unreliable on their own (吴京 comes back as a
     # place), so people, places and organisations all count, beyond those the question names.
     return bool(
@@ -829,7 +850,11 @@ def _holds_kind(
             _ASKS_PARTY.search(question)
             and (_OFFICE if _ASKS_CONTACT.search(question) else _PARTY).search(text)
         )
-        or [n for n in _proper_names(text, _WHO_FLAGS) if n not in question]
+        or [
+            name
+            for name, end in _names_at(text, _WHO_FLAGS)
+            if name not in question and not text.startswith(BENEFIT_HEADS, end)
+        ]
     )
 
 
@@ -940,8 +965,10 @@ def answers(
                 return False
     if any(_only_denied(term, sentence) for term in asked.topics):
         return False
-    if asked.about and not _about_it(asked, sentence, context):
+    if asked.about and not _about_it(asked, question, sentence, context):
         return False
+    if not asked.kinds and _ASKS_PAYING.search(question) and not _PAYMENT.search(sentence):
+        return False  # 批宅基地要交钱吗 is not answered by 一户只能拥有一处宅基地
     # An age is a constraint like a year: the sentence's own age groups must take it in, or, where it
     # names none, the groups beside it (the table row's heading, the sentence before).
     if asked.age is not None:
@@ -950,7 +977,8 @@ def answers(
             return False
     for edition in asked.editions:
         if edition not in sentence and (
-            _other_edition(edition, sentence) or not _meets(edition, sentence, context)
+            _other_edition(edition, sentence)
+            or not (_meets(edition, sentence, context) or edition in _editions(f"{sentence} {context}"))
         ):
             return False
     if asked.subject and not any(word in sentence for word in (asked.subject, *_variants(asked.subject))):
@@ -975,15 +1003,26 @@ def _about(topics: Sequence[str], benefits: Sequence[Benefit]) -> tuple[str, ...
     return tuple(t for t in topics if t not in skipped and not any(kind in t for kind in kinds))
 
 
-def _about_it(asked: Asked, sentence: str, context: str) -> bool:
+# Whether one pays (要交钱吗, 要俺自己掏钱不): answered only by a sentence saying what is paid, or that
+# nothing is (不收取任何费用, 由财政全额承担), not by a sum paid to the villager (补偿…每平方米100元).
+_ASKS_PAYING = re.compile(r"(?:交|花|掏|付|缴|出)钱|收费|缴费|交费|付费")
+_PAYMENT = re.compile(r"费|(?:交|花|掏|付|缴|出|收|要)钱|收取|缴纳|交纳|支付|承担|出资|免")
+# 那种早稻还另外有钱吗: money besides the benefit already named, which is then no answer itself.
+_BESIDES = re.compile(r"另外|额外|另有|别的")
+
+
+def _about_it(asked: Asked, question: str, sentence: str, context: str) -> bool:
     """A question asking no kind of fact is answered by a sentence about its subject: one naming, in
     itself or beside it, at least one of its topic words (`Asked.about`), or the documents' word for
-    it, or the very benefit asked (打工回村开个农家乐，有创业补贴吗 by 返乡农民工…给予一次性创业补贴).
+    it, or the very benefit asked (打工回村开个农家乐，有创业补贴吗 by 返乡农民工…给予一次性创业补贴)
+    unless more than it is asked (种粮补贴种早稻还另外有钱吗 is not answered by the 耕地地力保护补贴 row).
     二轮承包到期了，地还是我的吗 is not answered by how subsidy areas rest on 第二轮土地承包面积, nor
     脱贫户养牛有补助吗 by a training allowance."""
     around = f"{sentence} {context}"
     if names_any(asked.about, [around]):
         return True
+    if _BESIDES.search(question):
+        return False
     said = normalize_query(sentence)  # the benefit in the sentence itself, not the section around
     return any(benefit.which and benefit.said_in(said) for benefit in asked.benefits)
 

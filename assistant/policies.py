@@ -27,8 +27,9 @@ _KINDS: tuple[tuple[str, ...], ...] = (
     ("贷款", "贷"),
     ("养老金", "养老保险"),
 )
-# The words a question names a benefit by (养老保险 before 保险: 城乡居民养老保险 is one benefit).
-_HEADS = (
+# The words a question names a benefit by (养老保险 before 保险: 城乡居民养老保险 is one benefit); a
+# name right before one is part of the benefit's name (惠农补贴), no one it is paid to.
+BENEFIT_HEADS = (
     "养老保险",
     "养老金",
     "补贴",
@@ -139,7 +140,7 @@ def asked_benefits(question: str) -> tuple[Benefit, ...]:
     tokens = [(t.word, t.flag) for t in pos_tagger().cut(question, HMM=False)]
     found: list[Benefit] = []
     for i, (word, _flag) in enumerate(tokens):
-        head = next((h for h in _HEADS if word.endswith(h)), None)
+        head = next((h for h in BENEFIT_HEADS if word.endswith(h)), None)
         if head is None:
             continue
         which = word[: -len(head)]

@@ -571,6 +571,37 @@ def test_questions_of_a_kind_that_cannot_be_checked_are_left_to_the_other_checks
             "第三课：养老金领取资格认证",
             True,
         ),
+        # Nor are the documents' words it adds for a benefit (耕地地力保护补贴 for 种粮补贴); and money
+        # besides the benefit named (另外) is not that benefit.
+        (
+            "种粮补贴种早稻还另外有钱吗? 耕地地力保护补贴",
+            "补贴项目：耕地地力保护补贴；2024年标准：每亩105元；补贴面积（万亩）：31.2",
+            "青溪县2024年种粮补贴发放情况通报",
+            False,
+        ),
+        (
+            "种粮补贴种早稻还另外有钱吗? 耕地地力保护补贴",
+            "品种：早稻；补贴标准：每亩60元；申报时间：2025年6月10日至6月30日",
+            "青溪县2025年种粮补贴实施方案 三、稻谷补贴",
+            True,
+        ),
+        # 二轮 is the 第二轮: another thing coming to its end (宽带到期) is no answer.
+        (
+            "二轮承包到期了，我家的地还是我的吗？",
+            "运营商工作人员不会以“宽带到期”“套餐升级”为由要求转账。",
+            "",
+            False,
+        ),
+        ("二轮承包到期了，我家的地还是我的吗？", "二轮承包到期后再延长30年。", "", True),
+        # Whether one pays is answered by what is paid, or that nothing is; not by a sum paid to one.
+        ("批宅基地要交钱吗？", "宅基地和建房（规划许可）审批不收取任何费用。", "", True),
+        ("批宅基地要交钱吗？", "农村村民一户只能拥有一处宅基地。", "", False),
+        (
+            "批宅基地要交钱吗？",
+            "自愿退出的，由村集体经济组织给予补偿，补偿标准参照每平方米宅基地100元至300元。",
+            "",
+            False,
+        ),
     ],
 )
 def test_a_question_asking_no_kind_of_fact_is_answered_about_its_subject(
@@ -989,6 +1020,9 @@ def test_a_role_of_another_organisation_names_nobody_asked_for(
         # A group a benefit's name holds, and who publicises it, receive nothing.
         ("2025年实际种粮农民一次性补贴由每亩15元调整为每亩16元，其他标准不变。", False),
         ("各乡镇要做好2025年补贴政策宣传，特别是耕地地力保护补贴的调整情况。", False),
+        ("中稻、晚稻补贴和实际种粮农民一次性补贴于2024年11月26日前发放完毕。", False),
+        # A name jieba finds before a benefit word is the benefit's (惠农补贴), no one it is paid to.
+        ("公开事项：惠农补贴发放名单（耕地地力保护补贴、稻谷补贴等）；公示时间要求：不少于7天", False),
     ],
 )
 def test_who_receives_is_named_where_something_is_given(sentence: str, expected: bool) -> None:
@@ -1003,3 +1037,24 @@ def test_a_name_is_said_of_the_thing_asked() -> None:
     assert answers(asked, question, "国学院最活跃的兴趣小组叫“新风雅诗社”。")
     # A slogan quoted about something else is no name of the group.
     assert not answers(asked, question, "“信而好古”——老师们认为，国学院走出的这条培养模式“难能可贵”。")
+
+
+def test_which_person_is_answered_by_a_person() -> None:
+    question = "人大文学院的“古代文本文化国际研究中心”由哪位教授领衔？"
+    context = "人大文学院"
+    assert says(question, "以柯马丁(Martin Kern)教授领衔的“古代文本文化国际研究中心”。", context)
+    # 位 counts people: universities, and the words jieba's discovery calls names (文明, 博士生), are none.
+    assert not says(
+        question,
+        "古代文本文化国际研究中心汇聚了全球顶尖的东西古典文明研究学者，有来自哈佛大学、剑桥大学的博士生参加。",
+        context,
+    )
+
+
+def test_which_places_are_answered_by_places_named_together() -> None:
+    question = "国家专项计划招生的定向招收对象包括哪些地区的学生？"
+    assert says(
+        question, "国家专项计划定向招收集中连片特殊困难县、国家级扶贫开发重点县以及新疆南疆四地州学生。"
+    )
+    assert not says(question, "申请国家专项计划奖励的学生，可以同时申请学校及国家其他奖、助、贷学金。")
+    assert not says(question, "国家专项计划考生户籍、学籍资格审核由各省（区、市）负责组织。")
