@@ -640,8 +640,14 @@ def _unit_expression(question: str) -> re.Pattern[str] | None:
 # What an amount is asked per (一只羊保费多少, 住一晚上多少钱, 一亩给多少): a figure per 亩 is no price per
 # 只, and a year's income none per night. Only units a sentence cannot leave unsaid: a month or a year
 # goes without saying in 按第一档200元标准代缴.
-_PER = re.compile(r"[一每](?:个)?(亩|只|头|晚|夜|棵|株|斤|公斤|吨|平方米|平米)")
+# A sum given (给多少, 能领多少) and a price paid after a discount.
+_ASKS_GIVEN = re.compile(r"(?:给|发|补|补贴|补助|奖励?|领|能拿)(?:多少|几)")
+_PRICE = re.compile(r"\d+(?:\.\d+)?折|[一二三四五六七八九]折|优惠价?|原价|售价|资费|月租|加购价|套餐价")
+# 多少钱一平 is a villager's 每平方米.
+_PER = re.compile(r"[一每](?:个)?(亩|只|头|晚|夜|棵|株|斤|公斤|吨|平方米|平米|平(?![方米均安时常]))")
 _PER_FAMILIES = (("晚", "夜"), ("棵", "株"), ("斤", "公斤", "千克"), ("平方米", "平米", "㎡"))
+# 一个月给多少: a monthly sum (每月, 元/月), not a yearly limit (年度救助限额5万元); 一月 is January.
+_PER_MONTH = re.compile(r"(?:一个|每个?)月(?!份)")
 
 
 @lru_cache(maxsize=1024)
@@ -649,8 +655,9 @@ def _per_unit(question: str) -> tuple[str, ...]:
     """The unit the question asks its amount per, with the words documents say it with, or ()."""
     asked = _PER.search(question)
     if asked is None:
-        return ()
-    return next((f for f in _PER_FAMILIES if asked.group(1) in f), (asked.group(1),))
+        return ("月",) if _PER_MONTH.search(question) else ()
+    unit = "平米" if asked.group(1) == "平" else asked.group(1)
+    return next((f for f in _PER_FAMILIES if unit in f), (unit,))
 
 
 # A count asked with the thing counted (多少个校际交换项目, 几个方向): the thing said right after the
@@ -791,6 +798,8 @@ def _holds_kind(
         per = _per_unit(question)
         if per and not any(u in text for u in per):
             return False  # 每亩40元 is no price for 一只羊, 旅游收入1380万元 none for 住一晚
+        if _ASKS_GIVEN.search(question) and _PRICE.search(text):
+            return False  # 五保户一个月给多少钱: what they pay for broadband (5折优惠，每月20元) is not given
         unit = _unit_expression(question) or _count_expression(question)
         if unit is not None:  # a number in the asked unit (11500平方米) is no record number
             return bool(unit.search(text))

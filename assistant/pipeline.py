@@ -39,6 +39,7 @@ from assistant.followup import topic_terms
 from assistant.hypotheses import Alternative, Reading, fuse_readings
 from assistant.intents import classify
 from assistant.normalize import raised_animal, synonym_names, synonyms
+from assistant.policies import NOT_WHICH
 from assistant.replies import reply
 from assistant.sessions import SessionStorage, Turn, open_session_store
 from assistant.speech import to_speech
@@ -465,7 +466,15 @@ class Assistant:
         cited = [item for item in evidence if item.number in draft.cited]
         numbered = [item.hit.chunk.title for item in cited if holds_phone(item.text)]
         passages = [f"{item.hit.chunk.title} {item.hit.chunk.section} {item.text}" for item in cited]
-        named = topics if asked.kinds == {"amount"} else self._known(topics)
+        if asked.kinds == {"amount"}:
+            # A bare kind of benefit or a for-whom word (补贴, 农村) says nothing of what a sum is for:
+            # the subject's words are asked when the documents use any of them (打药的无人机 is not
+            # answered by 耕地地力保护补贴每亩110元).
+            generic = {benefit.kind for benefit in asked.benefits if not benefit.which} | NOT_WHICH
+            subject = [t for t in topics if t not in generic]
+            named = subject if self._known(subject) else topics
+        else:
+            named = self._known(topics)
         return misses_the_number(asked, draft.text, topics, numbered) or about_something_else(
             asked, named, passages
         )

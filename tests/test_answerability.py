@@ -432,6 +432,18 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("养羊能买保险不？一只羊保费多少钱？", "险种：肉羊保险；保险费（元/只）：20。", "", True),
         ("新塘村的民宿住一晚上多少钱？", "引进民宿经营者12家，2024年旅游收入1380万元。", "", False),
         ("新塘村的民宿住一晚上多少钱？", "新塘村民宿每晚150元起。", "", True),
+        # 一平 is a villager's square metre: a yearly fee per person prices no house.
+        ("县城里的商品房现在多少钱一平？", "2025年度个人缴费标准为每人每年400元。", "", False),
+        ("县城里的商品房现在多少钱一平？", "县城商品房均价每平方米5200元。", "", True),
+        # A monthly sum given is no yearly limit, nor a price paid after a discount.
+        ("五保户现在一个月给多少钱？", "2025年特困人员基本生活标准为每人每月1144元。", "", True),
+        ("五保户现在一个月给多少钱？", "特困人员救助比例100%，年度救助限额5万元。", "", False),
+        (
+            "五保户现在一个月给多少钱？",
+            "特困人员家庭办理单宽带300M，享受5折优惠，每月20元。",
+            "",
+            False,
+        ),
         # How long: a span or how often, of the act asked about (放款, 批下来 as 审批 or 办结).
         ("一次性创业补贴交了申请多久能批下来？", "给予一次性创业补贴5000元，每户一次。", "", False),
         ("低保申请多久能批下来？", "低保申请原则上在30个工作日内办结。", "", True),
@@ -824,6 +836,20 @@ def test_the_answer_comes_from_passages_about_the_questions_subject(county: Assi
     assert "41%" not in wrong_year.answer
     right = county.ask("2025年医保一个人交多少钱？")
     assert not right.refused and "400元" in right.answer
+    # A bare 补贴 says nothing of what it is for: the 耕地地力保护补贴 prices no drone.
+    drone = county.ask("买个打药的无人机，能补贴多少？")
+    assert drone.refused, drone.answer
+
+
+def test_a_sum_is_answered_from_passages_naming_its_subject_in_the_documents_words(
+    tmp_path: Path, embeddings: Embeddings
+) -> None:
+    machinery = "# 农机购置补贴\n\n植保无人驾驶航空器（药箱容量20升及以上）每台补贴6000元。\n"
+    with assistant_over(
+        tmp_path, embeddings, {"grain.md": SUBJECT_DOCS["grain.md"], "machinery.md": machinery}
+    ) as assistant:
+        drone = assistant.ask("买个打药的无人机，能补贴多少？")
+    assert not drone.refused and "6000" in drone.answer, drone.answer
 
 
 def test_the_subject_is_what_the_best_passage_is_headed_with() -> None:
