@@ -454,15 +454,25 @@ class PlacedSentence(NamedTuple):
 def sentences_in_context(chunks: Sequence[Chunk]) -> Iterator[PlacedSentence]:
     """Every answer-bearing sentence of the chunks, in order, with its context."""
     for index, chunk in enumerate(chunks):
-        heading = f"{chunk.title} {chunk.section}"
         previous = ""
         position = 0
-        for sentence, run_in in _sentences(chunk.text):
-            if not run_in:
-                label = previous if _LABEL_LINE.match(previous) else ""
-                yield PlacedSentence(index, position, sentence, f"{heading} {previous}", chunk.text, label)
-                position += 1
-            previous = sentence
+        for start, part in _parts(chunk):
+            heading = chunk.heading_at(start)  # a member read around the match keeps its own section
+            for sentence, run_in in _sentences(part):
+                if not run_in:
+                    label = previous if _LABEL_LINE.match(previous) else ""
+                    context = f"{heading} {previous}"
+                    yield PlacedSentence(index, position, sentence, context, chunk.text, label)
+                    position += 1
+                previous = sentence
+
+
+def _parts(chunk: Chunk) -> list[tuple[int, str]]:
+    """The chunk's text cut where its heading changes (a passage read big across sections), each part
+    with where it starts."""
+    starts = [start for start, _ in chunk.headings] or [0]
+    ends = [*starts[1:], len(chunk.text)]
+    return [(start, chunk.text[start:end]) for start, end in zip(starts, ends, strict=True)]
 
 
 def _placed(evidence: Sequence[Evidence]) -> dict[tuple[int, int], PlacedSentence]:
@@ -472,7 +482,7 @@ def _placed(evidence: Sequence[Evidence]) -> dict[tuple[int, int], PlacedSentenc
 
 def _where(sentence: _Sentence, evidence: Sequence[Evidence]) -> str:
     chunk = evidence[sentence.passage].hit.chunk
-    return f"{sentence.text} {chunk.title} {chunk.section}"
+    return f"{sentence.text} {chunk.heading_at(max(0, chunk.text.find(sentence.text)))}"
 
 
 def _about(subject: list[str], sentence: _Sentence, evidence: Sequence[Evidence]) -> bool:

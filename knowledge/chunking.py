@@ -83,6 +83,15 @@ class Chunk:
     valid_from: str = ""
     valid_to: str = ""
     content_hash: str = ""
+    headings: tuple[tuple[int, str], ...] = ()
+    """Of a passage read big across sections (`knowledge.passages.merge`): where each member starts in
+    `text` and its own title and section, which its sentences stand under; empty for one chunk, or
+    when every member shares the passage's heading. Not stored."""
+
+    def heading_at(self, offset: int) -> str:
+        """The title and section the text at `offset` stands under."""
+        own = f"{self.title} {self.section}"
+        return next((h for start, h in reversed(self.headings) if start <= offset), own)
 
     def embedding_text(self) -> str:
         """Text given to the embedder and the lexical index: where the passage sits, then the passage."""

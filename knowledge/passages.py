@@ -72,11 +72,23 @@ def widen(core: Chunk, neighbours: Sequence[Chunk], budget: int, taken: set[str]
 
 def merge(core: Chunk, members: Sequence[Chunk]) -> Chunk:
     """One passage of consecutive chunks. It keeps the matched chunk's id, title and section (where the
-    match is); its text is the members' texts in document order."""
+    match is); its text is the members' texts in document order, and where they stand under different
+    sections each member's own heading is kept (`Chunk.headings`): a camera Q&A read around a broadcast
+    one is not about the broadcast."""
     if len(members) == 1:
         return core
     text = "\n".join(member.text for member in members)
-    return replace(core, text=text, content_hash=hashlib.sha256(text.encode()).hexdigest())
+    starts = [0]
+    for member in members[:-1]:
+        starts.append(starts[-1] + len(member.text) + 1)
+    headings = tuple((start, f"{m.title} {m.section}") for start, m in zip(starts, members, strict=True))
+    one_heading = len({heading for _, heading in headings}) == 1
+    return replace(
+        core,
+        text=text,
+        content_hash=hashlib.sha256(text.encode()).hexdigest(),
+        headings=() if one_heading else headings,
+    )
 
 
 def _shingles(text: str, n: int = 4) -> frozenset[str]:

@@ -4,17 +4,19 @@ loading and scoring (issue 15)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from assistant.extractive import sentences_in_context
 from assistant.normalize import normalize_question
 from benchmarks.retrieval import EvalSet, answerable, halves, parity_split, score
 from evals.cases import load_cases, load_rewordings
 from knowledge.base import KnowledgeBase
 from knowledge.chunking import Chunk
 from knowledge.holders import asked_role, full_names, names_holder
-from knowledge.passages import asked_first, read_big, widen, years_in
+from knowledge.passages import asked_first, merge, read_big, widen, years_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,6 +62,22 @@ def test_read_big_returns_distinct_places_as_exact_runs_of_chunks() -> None:
     assert passage.text == a[1].text + "\n" + a[2].text
     assert (passage.id, passage.section, passage.source) == (core.id, core.section, core.source)
     assert read_big(ranked, k=2, budget=0, neighbours=neighbours)[0][0] == a[1]
+
+
+def test_a_passage_across_sections_keeps_each_sentences_own_heading() -> None:
+    cameras = Chunk(
+        "faq-1", "faq.md", 1, "答：开通云存储的，每路每月10元。", "常见问题", "三、看家摄像头", "qa"
+    )
+    broadcast = Chunk("faq-2", "faq.md", 2, "答：22:00至次日6:30是静音时段。", "常见问题", "四、云广播", "qa")
+    passage = merge(broadcast, [cameras, broadcast])
+    assert (passage.id, passage.section) == (broadcast.id, broadcast.section)
+    placed = {p.text: p.context for p in sentences_in_context([passage])}
+    # The camera answer read around the broadcast one is not about the broadcast.
+    assert "三、看家摄像头" in placed["开通云存储的，每路每月10元。"]
+    assert "云广播" not in placed["开通云存储的，每路每月10元。"]
+    assert "四、云广播" in placed["22:00至次日6:30是静音时段。"]
+    # One section throughout: nothing to keep.
+    assert merge(broadcast, [broadcast, replace(broadcast, id="faq-3", ordinal=3)]).headings == ()
 
 
 def test_search_read_big_keeps_the_matched_chunk_and_widens_it(shared_kb: KnowledgeBase) -> None:
