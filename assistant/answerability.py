@@ -1312,7 +1312,10 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
         # A role is said as the table says it (执导 for 导演); a word sharing a character with it is
         # another role (演员, 出演 beside 导演; 校长 beside 院长).
         # A span is of the act said (放款), not of one sharing a character with it (贷款期限最长3年).
-        if not role and focus not in _VILLAGER_VERBS and kind != "duration":
+        # A first time (首飞, 首播) is said as such: 首架…开启验证飞行 is no 首飞.
+        if _FIRST_ACT.fullmatch(focus):
+            said += ["首次", "第一次"]
+        elif not role and focus not in _VILLAGER_VERBS and kind != "duration":
             said += [w for w in _words(sentence) if len(w) >= 2 and shared & set(w)]
     # A role's holder is named right beside it (院长赵忠, 党委书记兼副院长林嘉), as retrieval does.
     # One who did an act is named right beside its verb (由邓小岚创办, 艺画开天制作): 谁制作的 is not
@@ -1350,6 +1353,9 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
                 return True
             at = sentence.find(word, at + 1)
     return False
+
+
+_FIRST_ACT = re.compile(r"首[飞播映演发航]")
 
 
 # How documents say a deadline (报名截止日期 is answered by 即日起至2月5日) and a figure (GDP增长率 by

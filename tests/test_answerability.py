@@ -43,6 +43,9 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # The asked kind must be there, beyond the question's own words.
         ("第五届丰收节的颁奖时间", "第五届丰收节吸引了上万名群众参加。", "", False),
         ("第五届丰收节的颁奖时间", "第五届丰收节颁奖典礼于9月23日在县体育馆举行。", "", True),
+        # A first time is said as such: the first aircraft's test flights are no first commercial flight.
+        ("C919商业首飞时间", "2022年12月26日起，全球首架C919开启验证飞行。", "", False),
+        ("C919商业首飞时间", "C919于2023年5月28日完成商业首飞。", "", True),
         ("丰收节在哪里举办？", "丰收节将于秋分前后举办。", "", False),
         ("丰收节在哪里举办？", "丰收节在桃源村文化广场举办。", "", True),
         ("丰收节吉祥物叫什么？", "今年的丰收节吉祥物很受欢迎。", "", False),
