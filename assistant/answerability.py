@@ -253,15 +253,17 @@ class Asked:
         return (*self.years, *(f"{m}月" for m in self.months), *self.names, *self.editions)
 
 
-def _names_at(text: str, flags: tuple[str, ...] = _NAME_FLAGS) -> list[tuple[str, int]]:
-    """The names jieba tags with `flags`, each with where it ends."""
+@lru_cache(maxsize=8192)
+def _names_at(text: str, flags: tuple[str, ...] = _NAME_FLAGS) -> tuple[tuple[str, int], ...]:
+    """The names jieba tags with `flags`, each with where it ends (kept: the same retrieved sentences
+    are read for many questions)."""
     found = []
     at = 0
     for pair in pos_tagger().cut(text, HMM=False):
         at += len(pair.word)
         if len(pair.word) >= 2 and pair.flag.startswith(flags) and not _NOT_A_NAME.search(pair.word):
             found.append((pair.word, at))
-    return found
+    return tuple(found)
 
 
 def _proper_names(text: str, flags: tuple[str, ...] = _NAME_FLAGS) -> list[str]:
@@ -271,7 +273,7 @@ def _proper_names(text: str, flags: tuple[str, ...] = _NAME_FLAGS) -> list[str]:
 def _places_at(text: str) -> list[tuple[str, int]]:
     """The places a text names, each with where it ends: jieba's places, and names ending in a kind of
     place (体育场, 大学); an organisation (中国电影家协会) is where news came from, not a venue."""
-    return [(m.group(), m.end()) for m in _PLACE.finditer(text)] + _names_at(text, ("ns",))
+    return [(m.group(), m.end()) for m in _PLACE.finditer(text)] + list(_names_at(text, ("ns",)))
 
 
 def _editions(text: str) -> list[str]:

@@ -11,6 +11,7 @@ the same way.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from knowledge.lexical import pos_tagger
 
@@ -36,11 +37,13 @@ name stands within. 6 against 4 on domainrag's tuning half: hit@5 .923 -> .936, 
 question each way); held half hit@5 .870 -> .883, hit@1 unchanged; 8 gave the same as 6."""
 
 
-def person_names(text: str) -> list[str]:
+@lru_cache(maxsize=8192)
+def person_names(text: str) -> tuple[str, ...]:
     """People's names: jieba's word discovery (HMM) finds a name it has never seen (幸明军, 于蕾), which
-    its dictionary alone splits into characters; a nickname in quotes (“铁三角”) is nobody's name."""
+    its dictionary alone splits into characters; a nickname in quotes (“铁三角”) is nobody's name. Kept:
+    word discovery is slow, and the same passages are read for many questions."""
     text = _QUOTED.sub(" ", text)
-    return [p.word for p in pos_tagger().cut(text, HMM=True) if len(p.word) >= 2 and p.flag == "nr"]
+    return tuple(p.word for p in pos_tagger().cut(text, HMM=True) if len(p.word) >= 2 and p.flag == "nr")
 
 
 # The hundred commonest surnames: jieba's HMM also calls 养牛, 水淹 and 老汉 people.

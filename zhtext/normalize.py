@@ -25,6 +25,8 @@ def fold_width(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+@lru_cache(maxsize=8192)
 def normalize_query(text: str) -> str:
-    """What a question looks like before retrieval: simplified, half-width, single-spaced."""
+    """What a question looks like before retrieval: simplified, half-width, single-spaced. Kept: the
+    answer checks normalise the same retrieved sentences for every question."""
     return _SPACES.sub(" ", to_simplified(fold_width(text))).strip()
