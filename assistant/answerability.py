@@ -132,6 +132,7 @@ _LISTED = re.compile(
     # A count of several (4个本科专业), not an article (第一个, 一个教学班).
     r"|(?<![第\d一二两三四五六七八九十])(?:\d+|[一二两三四五六七八九十]{2,}|[两三四五六七八九十])\s*[个所项种类门位家条]"
 )
+# 哪些地区: places, named together (A县、B县以及C州).
 _ASKS_PLACES = re.compile(r"哪些(?:地区|省份|省|城市|国家|县)")
 _AND = ("、", "和", "及", "与", "或")
 # A number to call about something: a landline, a mobile or a 123xx service line. The emergency and
@@ -178,10 +179,10 @@ _ORGANISATION = re.compile(
 # 向谁申请, 谁负责) asks for an office or a person on duty: the people a policy is for (农户和服务组织
 # 每亩补贴30元) do not answer it.
 _ASKS_PARTY = re.compile(r"(?:发给|给|归|找|交给|向|跟)谁|谁(?:来|负责|办|审批|审核|出钱|承担|发放|管)")
-# 补贴给谁, 归谁: who receives, named in a clause that gives (发给承包农户, 补贴对象为…农民), not a group a
-# benefit's name holds (实际种粮农民一次性补贴由每亩15元调整为16元) nor who publicises it (各乡镇要做好宣传).
 # 由哪位教授领衔: 位 counts people, so a university or an institute is no answer.
 _WHICH_PERSON = re.compile(r"哪一?位")
+# 补贴给谁, 归谁: who receives, named in a clause that gives (发给承包农户, 补贴对象为…农民), not a group a
+# benefit's name holds (实际种粮农民一次性补贴由每亩15元调整为16元) nor who publicises it (各乡镇要做好宣传).
 _ASKS_RECEIVER = re.compile(r"(?:发给|补给|给|归)谁")
 _BENEFIT_NAME = re.compile(rf"[^\W\d_的和与及或]{{0,10}}(?:{'|'.join(BENEFIT_HEADS)})")
 _GIVING = re.compile(r"给|归|对象|发放|领取|享受|打到|补给")
@@ -639,16 +640,15 @@ def _unit_expression(question: str) -> re.Pattern[str] | None:
     return re.compile(rf"{_NUMBER}(?:{units})|百分之" if "%" in family else rf"{_NUMBER}(?:{units})")
 
 
-# What an amount is asked per (一只羊保费多少, 住一晚上多少钱, 一亩给多少): a figure per 亩 is no price per
-# 只, and a year's income none per night. Only units a sentence cannot leave unsaid: a month or a year
-# goes without saying in 按第一档200元标准代缴.
 # A sum given (给多少, 能领多少) and a price paid after a discount.
 _ASKS_GIVEN = re.compile(r"(?:给|发|补|补贴|补助|奖励?|领|能拿)(?:多少|几)")
 _PRICE = re.compile(r"\d+(?:\.\d+)?折|[一二三四五六七八九]折|优惠价?|原价|售价|资费|月租|加购价|套餐价")
-# 多少钱一平 is a villager's 每平方米.
+# What an amount is asked per (一只羊保费多少, 住一晚上多少钱, 一亩给多少, 多少钱一平): a figure per 亩 is no
+# price per 只, and a year's income none per night. Only units a sentence cannot leave unsaid: a year
+# goes without saying in 按第一档200元标准代缴. A month asked (一个月给多少) is said (每月, 元/月): a yearly
+# 救助限额5万元 is no monthly sum; 一月 is January.
 _PER = re.compile(r"[一每](?:个)?(亩|只|头|晚|夜|棵|株|斤|公斤|吨|平方米|平米|平(?![方米均安时常]))")
 _PER_FAMILIES = (("晚", "夜"), ("棵", "株"), ("斤", "公斤", "千克"), ("平方米", "平米", "㎡"))
-# 一个月给多少: a monthly sum (每月, 元/月), not a yearly limit (年度救助限额5万元); 一月 is January.
 _PER_MONTH = re.compile(r"(?:一个|每个?)月(?!份)")
 
 
@@ -1284,6 +1284,10 @@ def _named_before(verb: str) -> re.Pattern[str]:
 _SURNAME = "[" + "".join(sorted(SURNAMES)) + "]"
 
 
+# A first time, said as such (首飞, 首播).
+_FIRST_ACT = re.compile(r"首[飞播映演发航]")
+
+
 def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, ...], question: str) -> bool:
     """The sentence holds an expression of `kind`; when the question ties it to a word (谁制作, 颁奖时间),
     next to that word, said as the question says it, as the synonym table names it, or as a word
@@ -1355,9 +1359,6 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
                 return True
             at = sentence.find(word, at + 1)
     return False
-
-
-_FIRST_ACT = re.compile(r"首[飞播映演发航]")
 
 
 # How documents say a deadline (报名截止日期 is answered by 即日起至2月5日) and a figure (GDP增长率 by
