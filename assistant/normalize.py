@@ -64,6 +64,18 @@ def mend_typos(question: str) -> str:
 def normalize_question(text: str) -> str:
     """新農合一年交多少錢 -> 新农合一年交多少钱 城乡居民医保 (typos replaced, old names expanded; 养牛 adds
     养殖 and 牛)."""
+    question, added = _normalized(text)
+    return " ".join([question, *added])
+
+
+def asked_words(text: str) -> str:
+    """The question as `normalize_question` reads it, without the words it adds: what the villager asked
+    about, in the documents' spelling. A knowledge base without the synonym table's word for a thing
+    (无人驾驶航空器) has not thereby been asked about something it lacks."""
+    return _normalized(text)[0]
+
+
+def _normalized(text: str) -> tuple[str, list[str]]:
     question = normalize_query(text)
     added: list[str] = []
     for animal in _RAISED.findall(question):
@@ -75,4 +87,4 @@ def normalize_question(text: str) -> str:
             question = question.replace(synonym.term, synonym.document_term)
         elif synonym.document_term not in question and synonym.document_term not in added:
             added.append(synonym.document_term)
-    return " ".join([question, *added])
+    return question, added

@@ -38,7 +38,7 @@ from assistant.extractive import ExtractiveComposer, sentences_in_context
 from assistant.followup import topic_terms
 from assistant.hypotheses import Alternative, Reading, fuse_readings
 from assistant.intents import classify
-from assistant.normalize import raised_animal, synonym_names, synonyms
+from assistant.normalize import asked_words, raised_animal, synonym_names, synonyms
 from assistant.policies import NOT_WHICH
 from assistant.replies import reply
 from assistant.sessions import SessionStorage, Turn, open_session_store
@@ -333,7 +333,7 @@ class Assistant:
     def _screen(self, state: _State) -> None:
         """Refusals the passages alone decide, before a (possibly slow) composer writes anything."""
         top_dense = max((hit.dense_score or 0.0 for hit in state.screened), default=0.0)
-        unknown = self._unknown_terms(state.query, state.spoken)
+        unknown = self._unknown_terms(asked_words(state.standalone), state.spoken)
         # A year or a model number the passages never mention (2026年, W3) means they are about
         # something else, however well the other words match: never answer 2026 with 2025's figures.
         matched = [hit.chunk for hit in state.screened]

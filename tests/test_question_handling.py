@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from assistant.followup import is_follow_up, rewrite, topic_terms
-from assistant.normalize import mend_typos, normalize_question, raised_animal, synonym_names, synonyms
+from assistant.normalize import (
+    asked_words,
+    mend_typos,
+    normalize_question,
+    raised_animal,
+    synonym_names,
+    synonyms,
+)
 from assistant.questions import question_types
 
 
@@ -113,3 +120,11 @@ def test_is_follow_up() -> None:
 )
 def test_question_types(question: str, kinds: set[str]) -> None:
     assert kinds <= question_types(question)
+
+
+def test_the_words_a_question_asks_are_its_own_not_the_synonym_tables_additions() -> None:
+    question = "植保无人机喷洒一亩地多少钱？"
+    assert "无人驾驶航空器" in normalize_question(question)
+    # A knowledge base without the table's word (a drone service handbook) was not asked for it.
+    assert "无人驾驶航空器" not in asked_words(question)
+    assert asked_words("低宝申请多久能批下来？") == normalize_question("低宝申请多久能批下来？").split(" ")[0]
