@@ -642,7 +642,8 @@ def _unit_expression(question: str) -> re.Pattern[str] | None:
 
 # A sum given (给多少, 能领多少) and a price paid after a discount.
 _ASKS_GIVEN = re.compile(r"(?:给|发|补|补贴|补助|奖励?|领|能拿)(?:多少|几)")
-_PRICE = re.compile(r"\d+(?:\.\d+)?折|[一二三四五六七八九]折|优惠价?|原价|售价|资费|月租|加购价|套餐价")
+# (5折优惠, 优惠价, 售价; not 优惠 alone: 享受优惠政策 stands beside subsidies too).
+_PRICE = re.compile(r"\d+(?:\.\d+)?折|[一二三四五六七八九]折|优惠价|原价|售价|资费|月租|加购价|套餐价")
 # What an amount is asked per (一只羊保费多少, 住一晚上多少钱, 一亩给多少, 多少钱一平): a figure per 亩 is no
 # price per 只, and a year's income none per night. Only units a sentence cannot leave unsaid: a year
 # goes without saying in 按第一档200元标准代缴. A month asked (一个月给多少) is said (每月, 元/月): a yearly

@@ -447,6 +447,7 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             "",
             False,
         ),
+        ("五保户现在一个月给多少钱？", "特困人员享受优惠政策，每人每月补助1144元。", "", True),
         # How long: a span or how often, of the act asked about (放款, 批下来 as 审批 or 办结).
         ("一次性创业补贴交了申请多久能批下来？", "给予一次性创业补贴5000元，每户一次。", "", False),
         ("低保申请多久能批下来？", "低保申请原则上在30个工作日内办结。", "", True),
