@@ -1021,6 +1021,10 @@ _ASKS_PAYING = re.compile(r"(?:交|花|掏|付|缴|出)钱|收费|缴费|交费|
 _PAYMENT = re.compile(r"费|(?:交|花|掏|付|缴|出|收|要)钱|收取|缴纳|交纳|支付|承担|出资|免")
 # 那种早稻还另外有钱吗: money besides the benefit already named, which is then no answer itself.
 _BESIDES = re.compile(r"另外|额外|另有|别的")
+# Whether a sum of a named kind is paid at all (有没有丧葬费, 有慰问金吗, 有抚恤金没有).
+_WHETHER_A_SUM = re.compile(
+    r"有没有([\u4e00-\u9fff]{1,6}?[费金款])|有([\u4e00-\u9fff]{1,6}?[费金款])(?:吗|么|没有?|不)"
+)
 
 
 def _about_it(asked: Asked, question: str, sentence: str, context: str) -> bool:
@@ -1031,6 +1035,12 @@ def _about_it(asked: Asked, question: str, sentence: str, context: str) -> bool:
     二轮承包到期了，地还是我的吗 is not answered by how subsidy areas rest on 第二轮土地承包面积, nor
     脱贫户养牛有补助吗 by a training allowance."""
     around = f"{sentence} {context}"
+    whether = _WHETHER_A_SUM.search(question)
+    sum_named = whether and (whether.group(1) or whether.group(2))
+    if sum_named and sum_named in asked.about:
+        # 有没有丧葬费 asks whether that very sum is paid: a sentence naming only the occasion (老人去世的,
+        # 家属应当告知村委会) says nothing of it.
+        return any(word in around for word in _variants(sum_named))
     if names_any(asked.about, [around]):
         return True
     if _BESIDES.search(question):

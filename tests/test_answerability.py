@@ -618,6 +618,21 @@ def test_questions_of_a_kind_that_cannot_be_checked_are_left_to_the_other_checks
             "",
             False,
         ),
+        # Whether a named sum is paid (有没有丧葬费) is answered by the sum, in the documents' words
+        # (丧葬补助金), not by what to do on the occasion it is paid for.
+        (
+            "领养老金的老人去世了，有没有丧葬费？",
+            "领取高龄津贴的老人去世的，家属应当在1个月内告知村民委员会，停发次月起的津贴。",
+            "一、高龄津贴 （四）注意事项",
+            False,
+        ),
+        (
+            "领养老金的老人去世了，有没有丧葬费？",
+            "参保人员死亡的，一次性支付丧葬补助金1500元。",
+            "养老保险待遇",
+            True,
+        ),
+        ("五保户有抚恤金没有？", "特困人员去世的，由村委会协助办理后事。", "", False),
     ],
 )
 def test_a_question_asking_no_kind_of_fact_is_answered_about_its_subject(
