@@ -546,7 +546,7 @@ def read_question(question: str) -> Asked:
         age=asked_age(question),
         benefits=benefits,
         topics=tuple(topics),
-        about=() if kinds else _about(topic_terms(said) if said != question else topics, benefits),
+        about=() if kinds else _about(said, topic_terms(said) if said != question else topics, benefits),
         defined=_defined(question),
         subject="" if kinds else _bare_subject(question),
     )
@@ -981,6 +981,8 @@ def answers(
         return False
     if not asked.kinds and _ASKS_PAYING.search(question) and not _PAYMENT.search(sentence):
         return False  # 批宅基地要交钱吗 is not answered by 一户只能拥有一处宅基地
+    if not asked.kinds and _ASKS_HOW.search(question) and _tells_no_way(question, sentence):
+        return False
     # An age is a constraint like a year: the sentence's own age groups must take it in, or, where it
     # names none, the groups beside it (the table row's heading, the sentence before).
     if asked.age is not None:
@@ -1005,14 +1007,27 @@ def answers(
 _DENIAL = re.compile(r"(?:无|不含|不包含|不包括|没有|不提供|不支持)$")
 
 
-def _about(topics: Sequence[str], benefits: Sequence[Benefit]) -> tuple[str, ...]:
+def _about(question: str, topics: Sequence[str], benefits: Sequence[Benefit]) -> tuple[str, ...]:
     """The topic words that say what a question asking no kind of fact is about: not a kind of benefit
     (有补贴没有), nor the normaliser's added words for one (基础养老金 for 养老金), nor which benefit it is
     (both checked as the benefit's own name), nor for whom or where (老人, 农村: 高龄补贴90岁以上的呢 is
     answered by a table row of 90至99周岁)."""
     kinds = {benefit.kind for benefit in benefits}
     skipped = {benefit.which for benefit in benefits} | NOT_WHICH
-    return tuple(t for t in topics if t not in skipped and not any(kind in t for kind in kinds))
+    kept = [t for t in topics if t not in skipped and not any(kind in t for kind in kinds)]
+    # 手机上的医保卡: a word saying where a thing is kept is no subject beside it, and where the synonym
+    # table knows the whole phrase (医保电子凭证), the phrase is the subject, not the thing alone (the
+    # 社会保障卡 one lends or loses).
+    for place in list(kept):
+        phrase = re.search(re.escape(place) + r"[上里中]的(\w+)", question)
+        thing = next((t for t in kept if phrase and phrase.group(1).startswith(t)), None)
+        if phrase is None or thing is None:
+            continue
+        kept.remove(place)
+        whole = phrase.group()[: len(phrase.group()) - len(phrase.group(1)) + len(thing)]
+        if len(synonym_names(whole)) > 1:
+            kept[kept.index(thing)] = whole
+    return tuple(kept)
 
 
 # Whether one pays (要交钱吗, 要俺自己掏钱不): answered only by a sentence saying what is paid, or that
@@ -1021,6 +1036,20 @@ _ASKS_PAYING = re.compile(r"(?:交|花|掏|付|缴|出)钱|收费|缴费|交费|
 _PAYMENT = re.compile(r"费|(?:交|花|掏|付|缴|出|收|要)钱|收取|缴纳|交纳|支付|承担|出资|免")
 # 那种早稻还另外有钱吗: money besides the benefit already named, which is then no answer itself.
 _BESIDES = re.compile(r"另外|额外|另有|别的")
+# How to do something is not said by what must not be done, nor by what befalls those who do it, nor
+# by the bare verdict of a question-and-answer sheet (是诈骗。, 能用。), which answers its own yes or no.
+_ASKS_HOW = re.compile(r"怎么|怎样|咋|如何")
+_FORBIDS = re.compile(r"不得|禁止|严禁|违法|不准|依法处理|依法追究|处罚|罚款")
+_VERDICT = re.compile(r"(?:不是|是|不能|能|可以|不可以|不行|不用|不会|会)[\u4e00-\u9fff]{0,3}[。！!]?")
+
+
+def _tells_no_way(question: str, sentence: str) -> bool:
+    """医保卡咋弄出来 is not answered by 不得将医保卡出租、出借, nor by 是诈骗。"""
+    if _FORBIDS.search(sentence) and not _FORBIDS.search(question):
+        return True
+    return _VERDICT.fullmatch(sentence.strip()) is not None
+
+
 # Whether a sum of a named kind is paid at all (有没有丧葬费, 有慰问金吗, 有抚恤金没有).
 _WHETHER_A_SUM = re.compile(
     r"有没有([\u4e00-\u9fff]{1,6}?[费金款])|有([\u4e00-\u9fff]{1,6}?[费金款])(?:吗|么|没有?|不)"

@@ -633,6 +633,23 @@ def test_questions_of_a_kind_that_cannot_be_checked_are_left_to_the_other_checks
             True,
         ),
         ("五保户有抚恤金没有？", "特困人员去世的，由村委会协助办理后事。", "", False),
+        # Where a thing is kept (手机上的) is no subject of its own; how to get it is not said by what
+        # must not be done with it, nor by a question-and-answer sheet's bare verdict.
+        (
+            "手机上的医保卡咋弄出来？",
+            "在手机上下载“国家医保服务平台”APP，用本人身份证完成实名注册和人脸识别；",
+            "第二十七条 异地就医备案办理步骤",
+            False,
+        ),
+        ("手机上的医保卡咋弄出来？", "任何单位和个人不得将医保卡出租、出借。", "", False),
+        ("手机上的医保卡咋弄出来？", "是诈骗。", "打电话接到“医保卡被冻结”是真的吗？", False),
+        (
+            "手机上的医保卡咋弄出来？",
+            "打开微信，在顶部搜索框输入“医保电子凭证”；",
+            "第四课：激活医保电子凭证 医保电子凭证就是手机上的“医保卡”",
+            True,
+        ),
+        ("医保卡借给别人用会怎么处罚？", "出租出借医保卡的，由医疗保障部门追回资金并依法处理。", "", True),
     ],
 )
 def test_a_question_asking_no_kind_of_fact_is_answered_about_its_subject(
