@@ -919,6 +919,32 @@ Document = Callable[[], str]
 _normalized_document = lru_cache(maxsize=32)(normalize_query)
 
 
+# Whether one pays (要交钱吗, 要俺自己掏钱不): answered only by a sentence saying what is paid, or that
+# nothing is (不收取任何费用, 由财政全额承担), not by a sum paid to the villager (补偿…每平方米100元).
+_ASKS_PAYING = re.compile(r"(?:交|花|掏|付|缴|出)钱|收费|缴费|交费|付费")
+_PAYMENT = re.compile(r"费|(?:交|花|掏|付|缴|出|收|要)钱|收取|缴纳|交纳|支付|承担|出资|免")
+# 那种早稻还另外有钱吗: money besides the benefit already named, which is then no answer itself.
+_BESIDES = re.compile(r"另外|额外|另有|别的")
+# How to do something is not said by what must not be done, nor by what befalls those who do it, nor
+# by the bare verdict of a question-and-answer sheet (是诈骗。, 能用。), which answers its own yes or no.
+_ASKS_HOW = re.compile(r"怎么|怎样|咋|如何")
+_FORBIDS = re.compile(r"不得|禁止|严禁|违法|不准|依法处理|依法追究|处罚|罚款")
+_VERDICT = re.compile(r"(?:不是|是|不能|能|可以|不可以|不行|不用|不会|会)[\u4e00-\u9fff]{0,3}[。！!]?")
+
+
+def _tells_no_way(question: str, sentence: str) -> bool:
+    """医保卡咋弄出来 is not answered by 不得将医保卡出租、出借, nor by 是诈骗。"""
+    if _FORBIDS.search(sentence) and not _FORBIDS.search(question):
+        return True
+    return _VERDICT.fullmatch(sentence.strip()) is not None
+
+
+# Whether a sum of a named kind is paid at all (有没有丧葬费, 有慰问金吗, 有抚恤金没有).
+_WHETHER_A_SUM = re.compile(
+    r"有没有([\u4e00-\u9fff]{1,6}?[费金款])|有([\u4e00-\u9fff]{1,6}?[费金款])(?:吗|么|没有?|不)"
+)
+
+
 def answers(
     asked: Asked,
     question: str,
@@ -1028,32 +1054,6 @@ def _about(question: str, topics: Sequence[str], benefits: Sequence[Benefit]) ->
         if len(synonym_names(whole)) > 1:
             kept[kept.index(thing)] = whole
     return tuple(kept)
-
-
-# Whether one pays (要交钱吗, 要俺自己掏钱不): answered only by a sentence saying what is paid, or that
-# nothing is (不收取任何费用, 由财政全额承担), not by a sum paid to the villager (补偿…每平方米100元).
-_ASKS_PAYING = re.compile(r"(?:交|花|掏|付|缴|出)钱|收费|缴费|交费|付费")
-_PAYMENT = re.compile(r"费|(?:交|花|掏|付|缴|出|收|要)钱|收取|缴纳|交纳|支付|承担|出资|免")
-# 那种早稻还另外有钱吗: money besides the benefit already named, which is then no answer itself.
-_BESIDES = re.compile(r"另外|额外|另有|别的")
-# How to do something is not said by what must not be done, nor by what befalls those who do it, nor
-# by the bare verdict of a question-and-answer sheet (是诈骗。, 能用。), which answers its own yes or no.
-_ASKS_HOW = re.compile(r"怎么|怎样|咋|如何")
-_FORBIDS = re.compile(r"不得|禁止|严禁|违法|不准|依法处理|依法追究|处罚|罚款")
-_VERDICT = re.compile(r"(?:不是|是|不能|能|可以|不可以|不行|不用|不会|会)[\u4e00-\u9fff]{0,3}[。！!]?")
-
-
-def _tells_no_way(question: str, sentence: str) -> bool:
-    """医保卡咋弄出来 is not answered by 不得将医保卡出租、出借, nor by 是诈骗。"""
-    if _FORBIDS.search(sentence) and not _FORBIDS.search(question):
-        return True
-    return _VERDICT.fullmatch(sentence.strip()) is not None
-
-
-# Whether a sum of a named kind is paid at all (有没有丧葬费, 有慰问金吗, 有抚恤金没有).
-_WHETHER_A_SUM = re.compile(
-    r"有没有([\u4e00-\u9fff]{1,6}?[费金款])|有([\u4e00-\u9fff]{1,6}?[费金款])(?:吗|么|没有?|不)"
-)
 
 
 def _about_it(asked: Asked, question: str, sentence: str, context: str) -> bool:
