@@ -22,6 +22,7 @@ from assistant.ages import AgeSpan, asked_age, fits_age
 from assistant.followup import topic_terms
 from assistant.normalize import synonym_names
 from assistant.policies import BENEFIT_HEADS, NOT_WHICH, Benefit, asked_benefits
+from assistant.unknown_words import said_apart
 from knowledge.cases import another_case
 from knowledge.chunking import row_parts
 from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, SURNAMES, full_names, person_names
@@ -516,8 +517,13 @@ def _bare_subject(question: str) -> str:
 @lru_cache(maxsize=4096)
 def read_question(question: str) -> Asked:
     question = to_simplified(normalize_query(question))
-    kinds = frozenset(kind for kind, pattern in _ASKS.items() if pattern.search(question))
-    if not kinds and _FIGURE.search(question):
+    # The documents' words the normaliser adds after the question (…另外有钱吗? 耕地地力保护补贴) say
+    # what the villager's words are called, not what else the question is about, nor what it asks
+    # (地租给别人种，要不要签合同? 流转 租金 asks no sum).
+    end = question.rfind("?")
+    said = question[: end + 1] if 0 <= end < len(question.rstrip()) - 1 else question
+    kinds = frozenset(kind for kind, pattern in _ASKS.items() if pattern.search(said))
+    if not kinds and _FIGURE.search(said):
         kinds = frozenset(["amount"])
     titles = [*_TITLE.findall(question), *_QUOTED.findall(question)]
     rest = _QUOTED.sub(" ", _TITLE.sub(" ", question))
@@ -532,17 +538,13 @@ def read_question(question: str) -> Asked:
     editions = _editions(rest)
     names = [n for n in names if not any(n in e or e in n for e in editions)]
     topics, benefits = topic_terms(question), asked_benefits(question)
-    # The documents' words the normaliser adds after the question (…另外有钱吗? 耕地地力保护补贴) say
-    # what the villager's words are called, not what else the question is about.
-    end = question.rfind("?")
-    said = question[: end + 1] if 0 <= end < len(question.rstrip()) - 1 else question
     return Asked(
         kinds=kinds,
         years=tuple(dict.fromkeys(_YEAR.findall(question))),
         months=tuple(dict.fromkeys(_MONTH.findall(_YEAR.sub(" ", question)))),
         names=tuple(dict.fromkeys(names)),
         editions=tuple(dict.fromkeys(editions)),
-        focus=tuple(_focus(question).items()),
+        focus=tuple(_focus(said).items()),
         age=asked_age(question),
         benefits=benefits,
         topics=tuple(topics),
@@ -933,10 +935,15 @@ _VERDICT = re.compile(r"(?:不是|是|不能|能|可以|不可以|不行|不用|
 
 
 def _tells_no_way(question: str, sentence: str) -> bool:
-    """医保卡咋弄出来 is not answered by 不得将医保卡出租、出借, nor by 是诈骗。"""
-    if _FORBIDS.search(sentence) and not _FORBIDS.search(question):
+    """医保卡咋弄出来 is not answered by 不得将医保卡出租、出借, nor by 是诈骗。; 补贴怎么发 is still answered
+    by 补贴资金通过社会保障卡直接发放到户，不得以现金发放, which says how before what is forbidden."""
+    if _VERDICT.fullmatch(sentence.strip()):
         return True
-    return _VERDICT.fullmatch(sentence.strip()) is not None
+    if _FORBIDS.search(question):
+        return False
+    # Every clause forbids or punishes, but for the conditions it is said of (骗取医保基金的，…依法处理).
+    clauses = [c for c in _CLAUSE.split(sentence) if c.strip() and not c.strip().endswith("的")]
+    return bool(clauses) and all(_FORBIDS.search(c) for c in clauses)
 
 
 # Whether a sum of a named kind is paid at all (有没有丧葬费, 有慰问金吗, 有抚恤金没有).
@@ -1064,6 +1071,8 @@ def _about_it(asked: Asked, question: str, sentence: str, context: str) -> bool:
     二轮承包到期了，地还是我的吗 is not answered by how subsidy areas rest on 第二轮土地承包面积, nor
     脱贫户养牛有补助吗 by a training allowance."""
     around = f"{sentence} {context}"
+    if any(said_apart(word, around) for word in asked.about):
+        return True
     whether = _WHETHER_A_SUM.search(question)
     sum_named = whether and (whether.group(1) or whether.group(2))
     if sum_named and sum_named in asked.about:

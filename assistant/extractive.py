@@ -21,6 +21,7 @@ from assistant.followup import rewrite, topic_terms
 from assistant.normalize import normalize_question
 from assistant.questions import SENTENCE_SIGNALS, question_types
 from assistant.sessions import Turn
+from assistant.unknown_words import said_apart
 from knowledge.chunking import TABLE_ROW, Chunk, row_parts
 from knowledge.lexical import lexical_tokens
 from zhtext.sentences import split_sentences
@@ -130,8 +131,9 @@ def _penalty(sentence: str) -> float:
 
 
 def _words(text: str, wanted: set[str] = frozenset()) -> set[str]:  # type: ignore[assignment]
-    """The text's tokens, and those of `wanted` standing inside a longer word (宽带 in 单宽带300M)."""
-    return set(_tokens(text)) | {t for t in wanted if len(t) >= 2 and t in text}
+    """The text's tokens, and those of `wanted` standing inside a longer word (宽带 in 单宽带300M) or said
+    apart (签合同 in 签订书面合同)."""
+    return set(_tokens(text)) | {t for t in wanted if len(t) >= 2 and (t in text or said_apart(t, text))}
 
 
 @lru_cache(maxsize=8192)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 from knowledge.lexical import pos_tagger, word_tokenizer
 
@@ -29,6 +30,26 @@ def _alone(ch: str) -> bool:
     return any(
         pair.flag.startswith(_PHRASE_FLAGS) for pair in pos_tagger().cut(ch, HMM=False) if pair.word == ch
     )
+
+
+@lru_cache(maxsize=4096)
+def verb_and_object(word: str) -> tuple[str, str] | None:
+    """A word jieba glued of a verb and the word it takes (签合同: 签, 合同), or None."""
+    if len(word) < 3 or not any(
+        pair.flag.startswith("v") for pair in pos_tagger().cut(word[0], HMM=False) if pair.word == word[0]
+    ):
+        return None
+    return (word[0], word[1:]) if word_tokenizer().FREQ.get(word[1:], 0) > 0 else None
+
+
+def said_apart(word: str, text: str) -> bool:
+    """A villager's verb and its object glued into one word (签合同) is said by the documents with words
+    between (签订书面流转合同)."""
+    split = verb_and_object(word)
+    if split is None:
+        return False
+    verb, thing = map(re.escape, split)
+    return re.search(f"{verb}[^，。；]{{0,6}}?{thing}", text) is not None
 
 
 def _phrase(word: str) -> bool:

@@ -26,7 +26,7 @@ from assistant.extractive import ExtractiveComposer, sentences_of
 from assistant.pipeline import Assistant
 from assistant.sessions import SessionStore
 from assistant.subject import about, subject
-from assistant.unknown_words import named_things, unseen_names
+from assistant.unknown_words import named_things, said_apart, unseen_names, verb_and_object
 from knowledge.base import KnowledgeBase
 from knowledge.ingest import ingest
 from tests.answer_fixtures import evidence
@@ -650,6 +650,26 @@ def test_questions_of_a_kind_that_cannot_be_checked_are_left_to_the_other_checks
             True,
         ),
         ("医保卡借给别人用会怎么处罚？", "出租出借医保卡的，由医疗保障部门追回资金并依法处理。", "", True),
+        (
+            "耕地地力保护补贴怎么发？",
+            "补贴资金通过社会保障卡直接发放到户，不得以现金发放。",
+            "2025年耕地地力保护补贴问答",
+            True,
+        ),
+        # The documents' words the normaliser appends (流转 租金) ask nothing: no sum is asked here; and a
+        # villager's verb glued to its object (签合同) is said with words between (签订书面流转合同).
+        (
+            "地租给别人种,要不要签合同? 流转 租金",
+            "土地经营权流转期限为一年以上的，当事人双方应当签订书面流转合同。",
+            "第三章 土地经营权流转 > 第十一条",
+            True,
+        ),
+        (
+            "地租给别人种,要不要签合同? 流转 租金",
+            "流转价款由双方协商确定。",
+            "第三章 土地经营权流转 > 第十三条",
+            False,
+        ),
     ],
 )
 def test_a_question_asking_no_kind_of_fact_is_answered_about_its_subject(
@@ -1001,6 +1021,16 @@ def test_a_name_jieba_reads_as_single_characters_is_looked_for_in_the_passages()
 def test_which_unknown_words_name_a_thing(question: str, unknown: list[str], things: list[str]) -> None:
     documents = {"热线": 3, "电话": 12}
     assert named_things(question, unknown, lambda words: {w: documents.get(w, 0) for w in words}) == things
+
+
+def test_a_verb_glued_to_its_object_is_told_apart() -> None:
+    assert verb_and_object("签合同") == ("签", "合同")
+    assert verb_and_object("娶媳妇") == ("娶", "媳妇")
+    # Things, whatever their first character is alone.
+    assert verb_and_object("丧葬费") is None and verb_and_object("普通高中") is None
+    assert verb_and_object("合同") is None
+    assert said_apart("签合同", "当事人双方应当签订书面流转合同。")
+    assert not said_apart("签合同", "签订协议后，按合同约定付款。"), "another clause's 合同"
 
 
 UNIVERSITY = {

@@ -312,6 +312,15 @@ def test_a_fact_read_around_the_matched_chunks_answers_when_it_names_every_topic
     assert {c.source for c in answer.citations} == {"policy/grain-subsidy-2024-payment-report.md"}
 
 
+def test_a_villagers_verb_and_object_is_found_said_apart(assistant: Assistant) -> None:
+    """签合同 is a word no document holds, but the documents say it with words between (签订书面流转合同):
+    the question is answered, not refused as naming something they do not cover."""
+    answer = assistant.ask("地租给别人种，要不要签合同？")
+    assert not answer.refused, answer.answer
+    assert "书面" in answer.answer and "合同" in answer.answer
+    assert "租金" not in answer.answer and "价款" not in answer.answer, "no sum was asked"
+
+
 def test_a_price_is_read_from_the_table_rows_named_for_it(assistant: Assistant) -> None:
     """村里的宽带多少钱一个月 was answered with the 乡村惠民卡 at 19元, a phone plan whose row says 无宽带;
     the rows named for broadband (单宽带300M 40元, 单宽带500M 60元) are the answer, quoted whole."""
