@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlparse
 
 import chromadb
+import chromadb.errors
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.api.types import Documents, EmbeddingFunction
@@ -18,6 +20,7 @@ from knowledge.catalog import Filters
 from knowledge.chunking import Chunk
 
 _BATCH = 1000
+_MODIFY_ATTEMPTS = 6
 
 EMBED_HASH_KEY = "embed_hash"
 """Metadata key of each vector: the hash of the normalised text it embeds (`knowledge.ingest.embed_hash`),
@@ -92,7 +95,20 @@ class VectorStore:
         # process. A wider search returns the exact nearest on every question measured (knowledge
         # settings, `dense_search_ef`). Set on collections made before, too.
         if self.search_ef != search_ef:
-            self._collection.modify(configuration={"hnsw": {"ef_search": search_ef}})
+            self._widen_search(search_ef)
+
+    def _widen_search(self, search_ef: int) -> None:
+        # Chroma's embedded SQLite once answered this write "database is locked" at once, with nothing
+        # else writing (a clean-clone CI run, on a collection made narrower before): a busy answer that
+        # SQLite does not wait out itself, so the write is tried again after a short pause.
+        for attempt in range(_MODIFY_ATTEMPTS):
+            try:
+                self._collection.modify(configuration={"hnsw": {"ef_search": search_ef}})
+                return
+            except chromadb.errors.InternalError as error:
+                if "database is locked" not in str(error) or attempt == _MODIFY_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * 2**attempt)
 
     @property
     def search_ef(self) -> int | None:
