@@ -223,6 +223,9 @@ class Asked:
     names: tuple[str, ...] = ()
     """Titles in 《》, codes (C919, CPI), the names of places and organisations, and people named in
     full."""
+    quoted: tuple[str, ...] = ()
+    """The names among `names` the question puts in quotation marks (“古代文本文化国际研究中心”): the very
+    thing asked about, met only in the sentence or beside it, not somewhere else on its page."""
     editions: tuple[str, ...] = ()
     """Which edition, class or model (第28届, 甲类, 小米13): met only in the sentence or beside it."""
     focus: tuple[tuple[AskedKind, str], ...] = ()
@@ -435,6 +438,17 @@ def _focus(question: str) -> dict[AskedKind, str]:
             words = before[-1:]
         if words:
             found[kind] = words[0]
+    # 在哪个领域取得了突破: the one of its kind is named beside the act the question ties it to (可降解
+    # 农药领域取得重要技术突破), not in a journal's 各个领域…交叉领域.
+    which_one = _ASKS["which"].search(question)
+    if which_one is not None:
+        for token in list(pos_tagger().cut(question[which_one.end() :], HMM=False))[:3]:
+            word, flag = token.word, token.flag
+            if _CLAUSE_END.fullmatch(word):
+                break
+            if len(word) >= 2 and flag.startswith("v") and not _NOT_FOCUS.match(word):
+                found["which"] = word
+                break
     # 兴趣小组叫什么: the name is of the thing named right before the question word, beside which a
     # sentence names it (最活跃的兴趣小组叫“新风雅诗社”), not a slogan quoted about something else.
     named = _ASKS["name"].search(question)
@@ -543,6 +557,7 @@ def read_question(question: str) -> Asked:
         years=tuple(dict.fromkeys(_YEAR.findall(question))),
         months=tuple(dict.fromkeys(_MONTH.findall(_YEAR.sub(" ", question)))),
         names=tuple(dict.fromkeys(names)),
+        quoted=tuple(dict.fromkeys(n for n in _QUOTED.findall(question) if n in names)),
         editions=tuple(dict.fromkeys(editions)),
         focus=tuple(_focus(said).items()),
         age=asked_age(question),
@@ -928,16 +943,22 @@ _PAYMENT = re.compile(r"费|(?:交|花|掏|付|缴|出|收|要)钱|收取|缴纳
 # 那种早稻还另外有钱吗: money besides the benefit already named, which is then no answer itself.
 _BESIDES = re.compile(r"另外|额外|另有|别的")
 # How to do something is not said by what must not be done, nor by what befalls those who do it, nor
-# by the bare verdict of a question-and-answer sheet (是诈骗。, 能用。), which answers its own yes or no.
-_ASKS_HOW = re.compile(r"怎么|怎样|咋|如何")
+# by the bare verdict of a question-and-answer sheet (是诈骗。, 能用。), which answers its own yes or no,
+# nor by a line naming the service with no step in it (a menu's 养老金领取资格认证（跳转…页面）).
+_ASKS_HOW = re.compile(r"(?:怎么|怎样|咋|如何)(?!样)[\u4e00-\u9fff]")  # 咋弄, not 效果咋样 or 效果如何
 _FORBIDS = re.compile(r"不得|禁止|严禁|违法|不准|依法处理|依法追究|处罚|罚款")
 _VERDICT = re.compile(r"(?:不是|是|不能|能|可以|不可以|不行|不用|不会|会)[\u4e00-\u9fff]{0,3}[。！!]?")
+# What a step says: who or where to go to, what to use, open, bring or fill in, what one may or must do.
+_STEP = re.compile(
+    r"可|请|需|须|应|到|去|找|用|打开|点|拨|打|登录|带|提交|通过|由|办|申请|搜|扫|输入|选|激活|填|报|交|在|让|凭|持"
+)
 
 
 def _tells_no_way(question: str, sentence: str) -> bool:
-    """医保卡咋弄出来 is not answered by 不得将医保卡出租、出借, nor by 是诈骗。; 补贴怎么发 is still answered
-    by 补贴资金通过社会保障卡直接发放到户，不得以现金发放, which says how before what is forbidden."""
-    if _VERDICT.fullmatch(sentence.strip()):
+    """医保卡咋弄出来 is not answered by 不得将医保卡出租、出借, nor by 是诈骗。, nor 养老金认证咋弄 by
+    the platform menu's 养老金领取资格认证（跳转人社部门认证页面）; 补贴怎么发 is still answered by
+    补贴资金通过社会保障卡直接发放到户，不得以现金发放, which says how before what is forbidden."""
+    if _VERDICT.fullmatch(sentence.strip()) or not _STEP.search(sentence):
         return True
     if _FORBIDS.search(question):
         return False
@@ -984,7 +1005,10 @@ def answers(
     for month in asked.months:
         if not re.search(rf"(?<!\d){month}月", f"{sentence} {around}"):
             return False
-    if any(not _meets(name, sentence, around) for name in asked.names):
+    # A page's own name is not repeated in each of its sentences, but a name the question quotes is
+    # what it asks about: 学院亦曾聘请…傅高义 on a page that names the 古代文本文化国际研究中心 elsewhere
+    # does not say who leads that centre.
+    if any(not _meets(name, sentence, context if name in asked.quoted else around) for name in asked.names):
         return False
     if any(_CODE.fullmatch(name) and _other_code(name, sentence) for name in asked.names):
         return False
@@ -1040,11 +1064,19 @@ def answers(
 _DENIAL = re.compile(r"(?:无|不含|不包含|不包括|没有|不提供|不支持)$")
 
 
+# Verbs that ask or hedge (是否, 需要, 能不能): no act a question is about.
+_NOT_AN_ACT = re.compile(
+    r"是否|可以|可否|能否|需要|需不需要|能够|应该|应当|怎么|怎样|如何|还能|能不能|可不可以|要不要|有没有|没有|还有"
+    r"|是不是|不是|就是|算不算|行不行|管不管|不用|不要|知道|告诉|请问|咨询"
+)
+
+
 def _about(question: str, topics: Sequence[str], benefits: Sequence[Benefit]) -> tuple[str, ...]:
     """The topic words that say what a question asking no kind of fact is about: not a kind of benefit
     (有补贴没有), nor the normaliser's added words for one (基础养老金 for 养老金), nor which benefit it is
     (both checked as the benefit's own name), nor for whom or where (老人, 农村: 高龄补贴90岁以上的呢 is
-    answered by a table row of 90至99周岁)."""
+    answered by a table row of 90至99周岁); where only a benefit is named, its acts (认证 of 养老金要认证，
+    咋弄)."""
     kinds = {benefit.kind for benefit in benefits}
     skipped = {benefit.which for benefit in benefits} | NOT_WHICH
     kept = [t for t in topics if t not in skipped and not any(kind in t for kind in kinds)]
@@ -1060,7 +1092,13 @@ def _about(question: str, topics: Sequence[str], benefits: Sequence[Benefit]) ->
         whole = phrase.group()[: len(phrase.group()) - len(phrase.group(1)) + len(thing)]
         if len(synonym_names(whole)) > 1:
             kept[kept.index(thing)] = whole
-    return tuple(kept)
+    if not kept and benefits:
+        # 养老金每年要认证，咋弄: the benefit says only whose; the act (认证) is what it is about, and a
+        # platform's 补贴查询 under the same benefit's page says nothing of it.
+        acts = pos_tagger().cut(question, HMM=False)
+        kept = [t.word for t in acts if t.flag.startswith("v") and len(t.word) >= 2]
+        kept = [word for word in kept if not _NOT_AN_ACT.fullmatch(word)]
+    return tuple(dict.fromkeys(kept))
 
 
 def _about_it(asked: Asked, question: str, sentence: str, context: str) -> bool:

@@ -375,7 +375,7 @@ def _states(
 
 
 _LABEL_LINE = re.compile(r"^[\u4e00-\u9fff]{2,8}\s*[:：]$")
-_FIELD = re.compile(r"^(?:[\d一二三四五六七八九十]+[.、．])?([\u4e00-\u9fff]{2,8})[:：].")
+_FIELD = re.compile(r"^(?:[\d一二三四五六七八九十]+[.、．]\s*)?([\u4e00-\u9fff]{2,8})[:：].")
 _EDITION_SHARE = 12
 """Characters a sentence needs before two documents that both say it count as editions of one page:
 a shared 联系电话：62511081 does not make two offices' pages one."""
@@ -470,7 +470,10 @@ def sentences_in_context(chunks: Sequence[Chunk]) -> Iterator[PlacedSentence]:
             for sentence, run_in in _sentences(part):
                 if not run_in:
                     label = previous if _LABEL_LINE.match(previous) else ""
-                    context = f"{heading} {previous}"
+                    # A labelled line is not read with the labelled line before it, which names another
+                    # thing: a menu's 补贴查询：… is not about the 养老金认证 of 社保服务：… above it.
+                    sibling = _FIELD.match(sentence) and _FIELD.match(previous)
+                    context = heading if sibling else f"{heading} {previous}"
                     yield PlacedSentence(index, position, sentence, context, chunk.text, label)
                     position += 1
                 previous = sentence

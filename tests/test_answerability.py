@@ -58,6 +58,19 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # Which one of a kind (哪个专业, 哪条路, 哪个学校) is named by a word of that kind.
         ("王永昌是哪个专业的研究生？", "王永昌，马克思主义哲学专业研究生毕业。", "", True),
         ("王永昌是哪个专业的研究生？", "王永昌作为政府官员的形象睿智而有深度。", "", False),
+        # Which one of a kind, beside the act the question ties it to.
+        (
+            "王亚培教授团队在哪个领域取得了重要技术突破？",
+            "该刊致力于发表化学各个领域的研究以及化学相关交叉领域的重要进展。",
+            "王亚培教授团队",
+            False,
+        ),
+        (
+            "王亚培教授团队在哪个领域取得了重要技术突破？",
+            "王亚培教授团队在可降解农药领域取得重要技术突破。",
+            "",
+            True,
+        ),
         ("县人民医院在哪条路上？", "到乡镇医疗保障服务站或县人民医院慢特病认定点申请。", "", False),
         ("哪个学校参与民法典编纂的人最多？", "中国人民大学法学学科是参与民法典编纂人数最多的。", "", True),
         ("案例讲的是哪个学校？", "各学校都可以推荐案例。", "", False),
@@ -649,6 +662,23 @@ def test_questions_of_a_kind_that_cannot_be_checked_are_left_to_the_other_checks
             "第四课：激活医保电子凭证 医保电子凭证就是手机上的“医保卡”",
             True,
         ),
+        # A menu entry naming the service tells no way to do it.
+        (
+            "养老金每年要认证，咋弄？",
+            "社保服务：城乡居民养老保险缴费、养老金领取资格认证（跳转人社部门认证页面）",
+            "村级服务平台 > 主要栏目",
+            False,
+        ),
+        ("养老金每年要认证，咋弄？", "可以用“江南人社”APP刷脸认证。", "养老金领取资格认证", True),
+        # How it went is no how-to: a sentence with no step may say it.
+        ("柳湾村给老人发守护手表，效果咋样？", "已有3位独居老人跌倒后及时获救。", "守护手表 柳湾村", True),
+        # The benefit says only whose; the act (认证) is what the question is about.
+        (
+            "养老金每年要认证，咋弄？",
+            "补贴查询：输入身份证号码后，可以查询各类补贴的发放金额和到账时间。",
+            "村级服务平台 养老金",
+            False,
+        ),
         ("医保卡借给别人用会怎么处罚？", "出租出借医保卡的，由医疗保障部门追回资金并依法处理。", "", True),
         (
             "耕地地力保护补贴怎么发？",
@@ -1141,6 +1171,21 @@ def test_which_person_is_answered_by_a_person() -> None:
         "古代文本文化国际研究中心汇聚了全球顶尖的东西古典文明研究学者，有来自哈佛大学、剑桥大学的博士生参加。",
         context,
     )
+
+
+def test_a_name_the_question_quotes_is_met_beside_the_sentence_not_elsewhere_on_its_page() -> None:
+    question = "人大文学院的“古代文本文化国际研究中心”由哪位教授领衔？"
+    asked = read_question(question)
+    assert asked.quoted == ("古代文本文化国际研究中心",)
+    founded = "2017年成立的古代文本文化国际研究中心汇聚了全球顶尖的古典文明研究学者。"
+    visit = "学院亦曾聘请哈佛大学傅高义教授来访讲学。"
+    passage = f"{founded}学院举办世界汉学大会。{visit}"
+    assert not answers(asked, question, visit, "人大文学院 学院举办世界汉学大会。", passage)
+    assert answers(asked, question, "该中心由柯马丁教授领衔。", f"人大文学院 {founded}", passage)
+    # A name it does not quote is met anywhere on the page, which need not repeat it in every sentence.
+    question = "人大文学院由哪位教授领衔？"
+    assert not read_question(question).quoted
+    assert answers(read_question(question), question, "由刘小枫教授领衔。", "", f"人大文学院。{visit}")
 
 
 def test_which_places_are_answered_by_places_named_together() -> None:

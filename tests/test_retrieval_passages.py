@@ -80,6 +80,24 @@ def test_a_passage_across_sections_keeps_each_sentences_own_heading() -> None:
     assert merge(broadcast, [broadcast, replace(broadcast, id="faq-3", ordinal=3)]).headings == ()
 
 
+def test_a_labelled_line_is_not_read_with_the_labelled_line_before_it() -> None:
+    menu = Chunk(
+        "platform-3",
+        "platform.md",
+        3,
+        "3. 社保服务：养老金领取资格认证（跳转认证页面）；\n4. 补贴查询：输入身份证号码后，可以查询补贴的发放金额。\n"
+        "补贴到账后会短信通知。",
+        "村级服务平台",
+        "办事栏目",
+        "handbook",
+    )
+    placed = {p.text: p.context for p in sentences_in_context([menu])}
+    # Each menu entry names its own service; a line going on from one is read with it.
+    assert "认证" not in placed["4. 补贴查询：输入身份证号码后，可以查询补贴的发放金额。"]
+    assert "办事栏目" in placed["4. 补贴查询：输入身份证号码后，可以查询补贴的发放金额。"]
+    assert "补贴查询" in placed["补贴到账后会短信通知。"]
+
+
 def test_search_read_big_keeps_the_matched_chunk_and_widens_it(shared_kb: KnowledgeBase) -> None:
     plain = shared_kb.search("宅基地审批要多久", k=3, read_big=False)
     wide = shared_kb.search("宅基地审批要多久", k=3, read_big=True)
