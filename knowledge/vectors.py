@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,8 @@ from langchain_core.embeddings import Embeddings
 
 from knowledge.catalog import Filters
 from knowledge.chunking import Chunk
+
+log = logging.getLogger(__name__)
 
 _BATCH = 1000
 _MODIFY_ATTEMPTS = 6
@@ -108,6 +111,7 @@ class VectorStore:
             except chromadb.errors.InternalError as error:
                 if "database is locked" not in str(error) or attempt == _MODIFY_ATTEMPTS - 1:
                     raise
+                log.warning("Chroma database locked while widening the search of %s; trying again", self.name)
                 time.sleep(0.05 * 2**attempt)
 
     @property
