@@ -539,7 +539,8 @@ def read_question(question: str) -> Asked:
     kinds = frozenset(kind for kind, pattern in _ASKS.items() if pattern.search(said))
     if not kinds and _FIGURE.search(said):
         kinds = frozenset(["amount"])
-    titles = [*_TITLE.findall(question), *_QUOTED.findall(question)]
+    quoted = _QUOTED.findall(question)
+    titles = [*_TITLE.findall(question), *quoted]
     rest = _QUOTED.sub(" ", _TITLE.sub(" ", question))
     codes = [c for c in _CODE.findall(rest) if not c.isdigit() and c.upper() not in _COMMON_ABBREVIATIONS]
     # A person the question names (王永昌是哪年加入…) is a constraint like a place: another person's
@@ -557,7 +558,7 @@ def read_question(question: str) -> Asked:
         years=tuple(dict.fromkeys(_YEAR.findall(question))),
         months=tuple(dict.fromkeys(_MONTH.findall(_YEAR.sub(" ", question)))),
         names=tuple(dict.fromkeys(names)),
-        quoted=tuple(dict.fromkeys(n for n in _QUOTED.findall(question) if n in names)),
+        quoted=tuple(dict.fromkeys(n for n in quoted if n in names)),
         editions=tuple(dict.fromkeys(editions)),
         focus=tuple(_focus(said).items()),
         age=asked_age(question),
