@@ -22,7 +22,9 @@ from knowledge.lexical import pos_tagger
 # Kinds of benefit, each with the words documents use for the same kind.
 _KINDS: tuple[tuple[str, ...], ...] = (
     ("补贴", "补助", "津贴", "奖补", "奖励", "补偿", "资助"),
-    ("保险", "保费", "医保", "参保"),
+    # 医保 is one insurance, not the kind: 养老保险's contribution levels say nothing of it.
+    ("医保", "医疗保险", "医疗保障", "合作医疗"),
+    ("保险", "保费", "参保"),
     ("救助", "救济"),
     ("贷款", "贷"),
     ("养老金", "养老保险"),
@@ -32,6 +34,7 @@ _KINDS: tuple[tuple[str, ...], ...] = (
 BENEFIT_HEADS = (
     "养老保险",
     "养老金",
+    "医保",
     "补贴",
     "补助",
     "津贴",
@@ -150,8 +153,8 @@ def asked_benefits(question: str) -> tuple[Benefit, ...]:
                 which = before
             elif len(before) == 1 and i > 1 and len(tokens[i - 2][0]) == 1:
                 which = tokens[i - 2][0] + before  # 防贫保险: jieba reads 防 and 贫 apart
-        if not _WORD.fullmatch(which) or which in NOT_WHICH or set(which) & _FUNCTION_CHARS:
-            which = ""
+        if not _WORD.fullmatch(which) or which in NOT_WHICH or set(which) & _FUNCTION_CHARS or head == "医保":
+            which = ""  # 医保 is one insurance: 住院医保, 居民医保 say what for or whose, not which
         if not which and head == "保险":
             which = _insured(tokens[:i])
         benefit = Benefit(which, head)

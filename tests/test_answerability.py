@@ -162,7 +162,7 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("2025年丰收节在哪里举行？", "2025年丰收节举行前，美国、加拿大与墨西哥发表声明。", "", False),
         ("2025年丰收节在哪里举行？", "2025年丰收节将在桃源村文化广场举行。", "", True),
         ("2027年丰收节在哪里举行？", "青溪县将举办2027年丰收节。", "", True),
-        ("医保的事去哪里办？", "到县人社局办理。", "", True),
+        ("医保的事去哪里办？", "到县人社局办理。", "城乡居民医保问答", True),
         ("宅基地去哪里申请？", "向村集体经济组织或村民委员会提出申请。", "", True),
         # Who gets or decides (给谁, 找谁, 谁来审批) is answered by a kind of people or an office; who someone
         # is, only by a name.
@@ -477,7 +477,7 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("补助资金多久能到？", "秋季学期于9月1日至10月31日申报。", "", False),
         ("补助资金多久能到？", "补助资金在申报截止后60日内发放到社会保障卡。", "", True),
         # 才能报 after 多久 is as often 报销 as 申报: the span need not stand beside either.
-        ("医保断了两年，再交要等多久才能报？", "参保后有3个月的固定待遇等待期。", "", True),
+        ("医保断了两年，再交要等多久才能报？", "参保后有3个月的固定待遇等待期。", "城乡居民医保问答", True),
         # The part an actor plays is named beside 饰演, not anyone near 导演 or 演员.
         (
             "狂飙中的张颂文演的谁？",

@@ -25,6 +25,9 @@ from assistant.policies import Benefit, asked_benefits
         ("大棚能上保险吗？", [Benefit("大棚", "保险")]),
         # The expansion a question gets (养老钱 -> 养老金) names the kind, not which one.
         ("领的养老钱有多少? 养老金", [Benefit("", "养老金")]),
+        # 医保 is one insurance: the words before it say whose or what for, never which.
+        ("我是低保户，医保要交多少钱？", [Benefit("", "医保")]),
+        ("住院医保是去省里的大医院呢？", [Benefit("", "医保")]),
     ],
 )
 def test_the_benefit_a_question_names(question: str, benefits: list[Benefit]) -> None:
@@ -48,6 +51,9 @@ def test_the_benefit_a_question_names(question: str, benefits: list[Benefit]) ->
         (Benefit("老母猪", "保险"), "险种：能繁母猪保险；保险费：每头90元", True),
         (Benefit("养羊", "保险"), "险种：水稻完全成本保险；保险费：每亩40元", False),
         (Benefit("插秧机", "补贴"), "青溪县2025年农机购置与应用补贴实施公告", True),
+        (Benefit("", "医保"), "青溪县2025年城乡居民基本医疗保险实施细则", True),
+        (Benefit("", "医保"), "居民医保缴费入口", True),
+        (Benefit("", "医保"), "城乡居民基本养老保险个人缴费分为每年200元、300元七个档次。", False),
     ],
 )
 def test_a_passage_names_the_benefit_before_its_kind_word(benefit: Benefit, text: str, said: bool) -> None:
@@ -85,7 +91,18 @@ def test_a_sentence_about_another_benefit_of_the_kind_answers_nothing() -> None:
     ],
 )
 def test_money_is_answered_by_a_sum(question: str, sentence: str, expected: bool) -> None:
-    assert answers(read_question(question), question, sentence) is expected
+    assert answers(read_question(question), question, sentence, "城乡居民医保缴费问答") is expected
+
+
+def test_medical_insurance_is_not_answered_by_another_insurance_or_a_phone_plan() -> None:
+    question = "我是低保户，医保要交多少钱？"
+    asked = read_question(question)
+    pension = "对低保对象等缴费困难群体，由县政府按第一档200元标准为其代缴全部最低档次养老保险费。"
+    assert not answers(asked, question, pension, "青溪县城乡居民基本养老保险实施办法 第三章 缴费和政府补贴")
+    plan = "低保户、特困人员、脱贫户和监测户家庭办理单宽带300M，享受5折优惠，每月20元。"
+    assert not answers(asked, question, plan, "常见问题解答 二、宽带和手机")
+    paid = "特困人员、低保对象个人缴费部分由医疗救助基金全额资助，每人资助280元。"
+    assert answers(asked, question, paid, "青溪县2025年城乡居民基本医疗保险参保缴费通知")
 
 
 def test_a_section_on_the_whole_programme_covers_the_benefits_its_document_names() -> None:
