@@ -25,7 +25,15 @@ from assistant.policies import BENEFIT_HEADS, NOT_WHICH, Benefit, asked_benefits
 from assistant.unknown_words import said_apart
 from knowledge.cases import another_case
 from knowledge.chunking import row_parts
-from knowledge.holders import HOLDER_REACH, HUMAN_ROLE, NOT_THE_HOLDER, SURNAMES, full_names, person_names
+from knowledge.holders import (
+    HOLDER_REACH,
+    HUMAN_ROLE,
+    NOT_THE_HOLDER,
+    SURNAMES,
+    asked_role,
+    full_names,
+    person_names,
+)
 from knowledge.lexical import pos_tagger, word_tokenizer
 from zhtext.normalize import normalize_query, to_simplified
 
@@ -147,9 +155,9 @@ _TIME = re.compile(
     r"|\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}"
 )
 # A span (5个工作日内, 72小时, 半个月, 约7天) or how often (每月, 每周至少2次); not a year (2025年), a
-# month of a date (9月1日) nor its day (12月31日).
+# month of a date (9月1日, 2025年11月) nor its day (12月31日).
 _DURATION = re.compile(
-    r"(?<![\d月])(?!(?:19|20)\d{2}\s*年)(?:\d[\d.]*|[一二两三四五六七八九十百半]+)\s*(?:多|余)?\s*个?\s*"
+    r"(?<![\d月])(?!(?:19|20)\d{2}\s*年)(?!(?<=年)\d{1,2}月)(?:\d[\d.]*|[一二两三四五六七八九十百半]+)\s*(?:多|余)?\s*个?\s*"
     r"(?:工作日|自然日|天|日|周|星期|月|季度|年|小时|钟头|分钟|秒)(?!\s*\d)"
     r"|每(?:个)?(?:工作日|天|日|周|星期|月|季度|半年|年)|当天|当日|当场|即时|立即|随时|马上|次日|即办"
 )
@@ -357,6 +365,10 @@ _WH_TOKEN = re.compile(r"谁|哪里|哪儿|何时|何地|何处|时间|日期|�
 _SPLIT_WORD = re.compile(r"[\u4e00-\u9fff](?<![的是有在了和与及或等])")
 
 
+# Verbs that help another (能来验, 要去办): never the act itself.
+_HELPING_VERBS = frozenset("能来去要会可得给让想")
+
+
 def _focus(question: str) -> dict[AskedKind, str]:
     """For each asked person, place or time, the two-character content word beside its question word
     (and for an amount, the figure the question names: 产量, 营收):
@@ -436,6 +448,16 @@ def _focus(question: str) -> dict[AskedKind, str]:
             words = after[:1]
         else:
             words = before[-1:]
+        if not words and kind in ("time", "duration"):
+            # 找乡里验收，几天能来验: a villager says again by its first character an act named before.
+            acts = [
+                w
+                for w, flag in tokens[last + 1 : last + 4]
+                if len(w) == 1 and flag.startswith("v") and w not in _HELPING_VERBS
+            ]
+            words = [
+                w for w, _ in tokens[:index] if len(w) >= 2 and w[0] in acts and _CHINESE_WORD.fullmatch(w)
+            ]
         if words:
             found[kind] = words[0]
     # 在哪个领域取得了突破: the one of its kind is named beside the act the question ties it to (可降解
@@ -599,6 +621,10 @@ _NUMBER = r"(?:\d[\d,.]*|[零一二两三四五六七八九十百千万亿]+)\s*
 _ASKS_MONEY = re.compile(
     r"(?:多少|多)钱|(?:发|给|补|交|缴|赔|掏|付|花|贷|借)了?(?:多少|多钱)(?![年月天日个次人亩岁户回趟])"
 )
+# A fee's amount (报名费是多少, 学费多少) is a sum of money: 只选考一天 is no 报名费.
+_ASKS_FEE = re.compile(
+    r"费(?:用)?(?:标准)?(?:是|为|要|得|大概|一共|总共)?(?:多少|几)(?![年月天日个次人亩岁户回趟])"
+)
 _MONEY = re.compile(rf"{_NUMBER}(?:万元|亿元|元|块|万|亿|%|％)|百分之|元[^：:，。；]{{0,8}}[：:]\s*\d")
 # ... and asked as 钱 (交多少钱, 能领多少钱), a sum only: 下降41% is no fee.
 _ASKS_SUM = re.compile(r"(?:多少|多)钱")
@@ -641,7 +667,7 @@ def _unit_expression(question: str) -> re.Pattern[str] | None:
     """A number in the unit the question asks for (多少平方米, or its named figure's: 参考人数), or None
     when it names none."""
     asked = _ASKED_UNIT.search(question)
-    if asked is None and _ASKS_MONEY.search(question):
+    if asked is None and (_ASKS_MONEY.search(question) or _ASKS_FEE.search(question)):
         return _SUM if _ASKS_SUM.search(question) else _MONEY
     if asked is not None:
         unit = asked.group(1)
@@ -797,6 +823,19 @@ def _count_expression(question: str) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!第){_NUMBER}(?:{units}|{re.escape(head)})")
 
 
+# A short phrase in quotation marks holding a number is a name or a slogan (斩获“八项第一”, “十四五”), no
+# count, unless it counts what the question asks about (几个坚持: 做好“三个坚持”).
+_QUOTED_NAME = re.compile(r"[“「『][^”」』]{0,10}[\d一二三四五六七八九十两百千万][^”」』]{0,10}[”」』]")
+
+
+def _shares_a_word(phrase: str, question: str) -> bool:
+    pairs = (phrase[i : i + 2] for i in range(len(phrase) - 1))
+    return any(_CHINESE_WORD.fullmatch(p) and not set(p) & _COUNTING_CHARS and p in question for p in pairs)
+
+
+_COUNTING_CHARS = frozenset("一二三四五六七八九十两百千万几多少个项")
+
+
 def _holds_kind(
     kind: AskedKind, text: str, own: tuple[str, ...], question: str, focus: str | None = None
 ) -> bool:
@@ -812,6 +851,7 @@ def _holds_kind(
         # Not an amount: a date (10月25日), a number inside a title or a code (《壮志凌云2》, C919), a
         # phone or record number (12580, 0571-86201234).
         text = _ENUMERATOR.sub(" ", _CODE.sub(" ", _TITLE.sub(" ", _TIME.sub(" ", text))))
+        text = _QUOTED_NAME.sub(lambda m: m.group() if _shares_a_word(m.group(), question) else " ", text)
         text = _without_other_counts(question, text)
         if _ASKS_TOTAL.search(question):
             # 快递费补贴每单1元 is no total of sales, nor 自付费用超过5000元 or 最高赔付10万元.
@@ -941,6 +981,10 @@ _normalized_document = lru_cache(maxsize=32)(normalize_query)
 # nothing is (不收取任何费用, 由财政全额承担), not by a sum paid to the villager (补偿…每平方米100元).
 _ASKS_PAYING = re.compile(r"(?:交|花|掏|付|缴|出)钱|收费|缴费|交费|付费")
 _PAYMENT = re.compile(r"费|(?:交|花|掏|付|缴|出|收|要)钱|收取|缴纳|交纳|支付|承担|出资|免")
+# How much is reimbursed (住院能报多少, 报百分之多少): answered by what is reimbursed or paid, its share or
+# its threshold, not by any sum (the 积分超市's 1分相当于1元).
+_ASKS_REIMBURSED = re.compile(r"报(?:销)?(?:多少|几成|百分之|多钱)")
+_REIMBURSED = re.compile(r"报销|支付|比例|起付|限额|封顶|补偿|报(?=\d|[一二三四五六七八九]成)")
 # 那种早稻还另外有钱吗: money besides the benefit already named, which is then no answer itself.
 _BESIDES = re.compile(r"另外|额外|另有|别的")
 # How to do something is not said by what must not be done, nor by what befalls those who do it, nor
@@ -1017,7 +1061,11 @@ def answers(
         return False
     if asked.kinds and _another_organisation(question, sentence):
         return False
+    if "person" in asked.kinds and _held_elsewhere(question, sentence, around):
+        return False
     if _for_other_groups(question, sentence):
+        return False
+    if "amount" in asked.kinds and _another_standard(question, sentence):
         return False
     if asked.kinds and _another_alliance(question, sentence, context):
         return False
@@ -1036,6 +1084,8 @@ def answers(
     if any(_only_denied(term, sentence) for term in asked.topics):
         return False
     if asked.about and not _about_it(asked, question, sentence, context):
+        return False
+    if _ASKS_REIMBURSED.search(question) and not _REIMBURSED.search(sentence):
         return False
     if not asked.kinds and _ASKS_PAYING.search(question) and not _PAYMENT.search(sentence):
         return False  # 批宅基地要交钱吗 is not answered by 一户只能拥有一处宅基地
@@ -1164,11 +1214,14 @@ def _figure_lead(before: str) -> str:
 # One character is a name too where nothing stands before it (文学院院长陈剑澜、哲学院院长臧峰宇), and the
 # 学 of 大学 never starts one (中国人民大学法学院 is 法学院's).
 _OWNER_CHARS = (
-    r"((?:(?![的是在了和与及或等那这个被由年月日号届我本该此、，。；：])(?!(?<=大)学)[\u4e00-\u9fff]){1,2})"
+    r"((?:(?![的是在了和与及或等那这个被由年月日号届我咱俺你各每本该此、，。；：])"
+    r"(?!(?<=大)学)[\u4e00-\u9fff]){1,2})"
 )
-_OWNER = re.compile(
-    _OWNER_CHARS + r"(学院|大学|研究院|研究所|中学|小学|医院|公司|集团|银行|合作社|协会|校区|图书馆)的?$"
-)
+_OWNER_KINDS = r"(学院|大学|研究院|研究所|中学|小学|医院|公司|集团|银行|合作社|协会|校区|图书馆|镇|乡|县)"
+_OWNER = re.compile(_OWNER_CHARS + _OWNER_KINDS + r"的?$")
+# An organisation named by its kind alone, after a clause's start or a university's name (，图书馆党委书记,
+# 中国人民大学图书馆馆长): one of the asked kind is the page's own (学院院长 on the school's page).
+_BARE_OWNER = re.compile(r"(?:(?<=大学)|(?<![\u4e00-\u9fff]))" + _OWNER_KINDS + r"的?$")
 # Schools and institutes, whose names a page keeps: a villager's 县医院 is the documents' 县人民医院, a
 # 农商银行 their 农村商业银行, and 大学 is also part of common nouns (大学英语, 好多大学).
 _ORGANISATIONS = re.compile(_OWNER_CHARS + r"(学院|研究院|研究所)")
@@ -1213,19 +1266,29 @@ def _another_alliance(question: str, sentence: str, context: str) -> bool:
     return bool(said) and not said & asked
 
 
-# A special admission programme, told from another by who runs it (国家专项计划, 高校专项计划, 地方专项计划).
-_PROGRAMME = re.compile(r"([\u4e00-\u9fff]{2})专项计划")
+# Things of a kind told apart by the two characters before the kind word: an admission programme by
+# who runs it (国家专项计划, 高校专项计划), a fund by whose or what for (科研发展基金, 自然科学基金), a
+# category of students or majors by its subject (外语类, 艺术类). Words counting or pointing at the kind
+# (两大类, 哪类, 专业大类) tell none apart.
+_NAMED_KIND = re.compile(
+    r"((?:(?![的是在了和与及或等那这个各此该每分门种人同多少几哪大两一二三四五六七八九十之])[\u4e00-\u9fff]){2})"
+    r"(专项计划|基金|类)"
+)
 
 
 def _another_programme(question: str, sentence: str) -> bool:
-    """The sentence is about another programme than the question names: “圆梦计划”（即高校专项计划）定向招收…
-    says nothing of whom the 国家专项计划 takes. A programme the question names by its quoted name (“圆梦
-    计划”) in the sentence keeps it."""
-    asked = set(_PROGRAMME.findall(question))
-    said = set(_PROGRAMME.findall(sentence))
-    if not asked or not said or asked & said:
-        return False
-    return not any(name in sentence for name in _QUOTED.findall(question))
+    """The sentence is about another programme, fund or category than the question names: “圆梦计划”（即
+    高校专项计划）定向招收… says nothing of whom the 国家专项计划 takes, 国家自然科学基金获得103项 nothing of
+    the 世界大学联盟's 科研发展基金, 艺术类学生学费10000元 nothing of 外语类's. The sentence names one or more
+    of the kind and none sharing a character with the question's (社科基金 is 社会科学基金). A programme the
+    question names by its quoted name (“圆梦计划”) in the sentence keeps it."""
+    asked = _NAMED_KIND.findall(question)
+    said = _NAMED_KIND.findall(sentence)
+    for kind in {kind for _, kind in asked} & {kind for _, kind in said}:
+        wanted = [set(which) for which, named in asked if named == kind]
+        if not any(set(which) & chars for which, named in said if named == kind for chars in wanted):
+            return not any(name in sentence for name in _QUOTED.findall(question))
+    return False
 
 
 # When something was done the first time (首次, 第一次) is said with it: the first (首次, 首届, 首个), a
@@ -1246,6 +1309,25 @@ _SAME_GROUP = {"五保": "特困", "孤寡": "特困"}
 
 def _groups(text: str) -> set[str]:
     return {_SAME_GROUP.get(g, g) for g in _GROUP.findall(text)}
+
+
+def _another_standard(question: str, sentence: str) -> bool:
+    """A group's standard (低保标准, 五保户的标准: the 低保 line, the 特困 support) is said as that group's,
+    its word before 标准 in one clause (城乡低保标准统一为每人每月880元; 特困人员基本生活标准为…): 补贴标准为
+    每人每月150元 or 低保对象…；资助标准：每人资助280元 is another standard, one paid to the group."""
+    asked = {_SAME_GROUP.get(g, g) for g in _GROUP_STANDARD.findall(question)}
+    if not asked:
+        return False
+    clauses = re.split(r"[，。；;,：:]", sentence)
+    return not any(
+        group in _groups(clause[: clause.find("标准")])
+        for clause in clauses
+        if "标准" in clause
+        for group in asked
+    )
+
+
+_GROUP_STANDARD = re.compile(rf"({_GROUP.pattern})[^，。？?；]{{0,4}}?标准")
 
 
 def _for_other_groups(question: str, sentence: str) -> bool:
@@ -1271,8 +1353,11 @@ def _another_owners(role: str, question: str, before: str) -> bool:
     asked_text = question[: question.find(role)]
     said_text = _RANK.sub("", before)
     asked, said = _OWNER.search(asked_text), _OWNER.search(said_text)
-    if asked is None or said is None:
+    if asked is None:
         return False
+    if said is None:
+        bare = _BARE_OWNER.search(said_text)
+        return bare is not None and bare.group(1) != asked.group(2)
     if asked.groups() != said.groups():
         return True
     parents = [
@@ -1280,6 +1365,36 @@ def _another_owners(role: str, question: str, before: str) -> bool:
         for text, match in ((asked_text, asked), (said_text, said))
     ]
     return all(parents) and len({p.group(1) for p in parents if p}) == 2
+
+
+def _held_elsewhere(question: str, sentence: str, around: str) -> bool:
+    """Every holder the sentence names right beside the asked role holds it, as its page says in full, in
+    another organisation than the question asks about: 张东刚对宋永华校长一行到访表示欢迎 under the title
+    会见澳门大学校长宋永华 does not say who 中国人民大学's 校长 is."""
+    role = asked_role(question)
+    if role is None or role not in sentence:
+        return False
+    at = sentence.find(role)
+    while at >= 0:
+        after = at + len(role)
+        beside = [sentence[max(0, at - n) : at] for n in (3, 2)] + [
+            sentence[after : after + n] for n in (3, 2)
+        ]
+        holders = [name for name in beside if name[:1] in SURNAMES and _CHINESE_WORD.fullmatch(name)]
+        if not any(_holds_for_another(role, question, name, around) for name in holders):
+            return False
+        at = sentence.find(role, at + 1)
+    return True
+
+
+def _holds_for_another(role: str, question: str, name: str, text: str) -> bool:
+    """`text` names `name` as the `role` of another organisation than the question's (澳门大学校长宋永华)."""
+    at = text.find(role + name)
+    while at >= 0:
+        if _another_owners(role, question, text[max(0, at - 12) : at]):
+            return True
+        at = text.find(role + name, at + 1)
+    return False
 
 
 @lru_cache(maxsize=1024)

@@ -338,6 +338,26 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ),
         ("2018年有多少个入选“双一流”建设学科？", "2018年，学校共有14个学科入选“双一流”建设学科。", "", True),
         ("人大文库的藏书一共有多少本？", "人大文库藏有研究生论文8万余册。", "", True),
+        # A group's standard (the 低保 line) is said as that group's, not as a sum paid to the group.
+        ("今年低保标准是多少？", "补贴标准为每人每月150元。", "", False),
+        ("今年低保标准是多少？", "人员类别：低保对象、返贫致贫人口；资助标准：每人资助280元", "", False),
+        ("今年低保标准是多少？", "2025年青溪县城乡低保标准统一为每人每月880元。", "", True),
+        ("五保户的标准一个月多少钱？", "2025年特困人员基本生活标准为每人每月1144元。", "", True),
+        # An act said again by its first character (验 of 验收) is the act; a month of a date is no span.
+        ("房子盖好了找乡里验收，几天能来验？", "村、乡镇于2025年11月组织实地验收。", "", False),
+        ("房子盖好了找乡里验收，几天能来验？", "石桥乡、云岭乡从受理起72小时内装好。", "", False),
+        ("房子盖好了找乡里验收，几天能来验？", "竣工后乡镇在5个工作日内组织验收。", "", True),
+        # A fee is a sum of money.
+        ("艺术类招生专业测试报名费是多少？", "艺术类专业测试的时间为3月8日、9日，每位考生只选考一天即可。", "", False),
+        ("艺术类招生专业测试报名费是多少？", "艺术类专业测试报名费为每人每科100元。", "", True),
+        # What is reimbursed is said as a reimbursement, its share or its threshold.
+        ("在乡里卫生院住院能报多少？", "积分可以在积分超市兑换生活用品，1分一般相当于1元。", "", False),
+        ("在乡里卫生院住院能报多少？", "在乡镇卫生院住院，起付线200元，政策范围内费用报销90%。", "", True),
+        ("高血压吃的药医保能报多少？", "高血压一年最多报360元。", "城乡居民医保政策问答", True),
+        # A number inside a quoted name counts nothing (斩获“八项第一”).
+        ("2023年获得几项立项？", "在项目立项季，2023年不仅斩获“八项第一”，多项还蝉联第一。", "", False),
+        ("2023年获得几项立项？", "2023年获得“世界大学联盟”立项2项。", "", True),
+        ("于学军提出要做好几个坚持？", "于学军提出要做好“三个坚持”：一是坚持实事求是。", "", True),
         # A rule for other groups (返乡创业人员) says nothing of the asked one; the documents' word for a
         # villager's group (特困人员 for 五保户) is the same group.
         (
@@ -416,6 +436,34 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             "",
             True,
         ),
+        # ... nor another fund (国家自然科学基金) of the asked one (科研发展基金), nor another category's fee.
+        (
+            "中国人民大学在2023年度世界大学联盟科研发展基金中获得多少项立项？",
+            "此外，国家自然科学基金2023年度获得103项，直接费用合计6107.5万元。",
+            "",
+            False,
+        ),
+        (
+            "中国人民大学在2023年度世界大学联盟科研发展基金中获得多少项立项？",
+            "世界大学联盟发布2023年度科研发展基金立项通知，中国人民大学2项研究申请获得立项。",
+            "",
+            True,
+        ),
+        ("国家社科基金今年立项多少项？", "2023年国家社会科学基金立项45项。", "", True),
+        (
+            "中国人民大学外语类专业2022年学年的学费是多少？",
+            "2022年我校艺术类学生学费标准为10000元/学年。",
+            "",
+            False,
+        ),
+        (
+            "中国人民大学外语类专业2022年学年的学费是多少？",
+            "学费标准：外语类专业每学年6000元，艺术类专业每学年10000元。",
+            "中国人民大学2022年本科招生章程",
+            True,
+        ),
+        # Counting the kinds (两大类, 专业大类) names none of them.
+        ("财政金融学院有哪两个专业大类？", "财政金融学院按经济学类、金融学类两个专业大类招生。", "", True),
         # When something was first done is said with its being the first.
         ("何时首次举办招生录取现场开放日？", "2015年信息学院开放日活动于4月份举办。", "", False),
         ("何时首次举办招生录取现场开放日？", "2014年7月17日，学校首次举办招生录取现场开放日。", "", True),
@@ -1125,6 +1173,14 @@ def test_a_role_is_read_with_its_organisation_and_its_page_date(
         # Another university's school of the same name, and an executive head of another institute.
         ("中国人民大学国际关系学院的院长是谁？", "四川大学国际关系学院院长李志强发言。", False),
         ("人民大学统计与大数据研究院的院长是谁？", "人民大学重阳金融研究院执行院长王文发言。", False),
+        # A library or a town named by its kind alone, or a town by its name, is another organisation.
+        ("2023年，中国人民大学党委书记是谁？", "2023年，图书馆党委书记牟锋汇报整改情况。", False),
+        ("2023年，中国人民大学党委书记是谁？", "2023年，中国人民大学图书馆党委书记牟锋发言。", False),
+        ("2023年，中国人民大学党委书记是谁？", "2023年，向塘镇党委书记万耀华同校友交流。", False),
+        ("2023年，中国人民大学党委书记是谁？", "2023年，中国人民大学党委书记张东刚出席。", True),
+        ("2023年中国人民大学国际关系学院党委书记是谁？", "西南政法大学国家安全学院党委书记胡尔贵发言。", False),
+        # The villager's own county (咱县) is any county the documents name.
+        ("咱县的县长是谁？", "青溪县县长李明出席会议。", True),
     ],
 )
 def test_a_role_of_another_organisation_names_nobody_asked_for(
@@ -1132,6 +1188,15 @@ def test_a_role_of_another_organisation_names_nobody_asked_for(
 ) -> None:
     """Another school's 院长 (文学院, one character before its kind; 中法学院 for 法学院) is no answer."""
     assert says(question, sentence) is expected
+
+
+def test_a_holder_the_page_names_as_another_organisations_is_no_answer() -> None:
+    """宋永华校长 on a page headed 会见澳门大学校长宋永华 is 澳门大学's 校长, not 中国人民大学's."""
+    question = "2023年，中国人民大学的校长是谁？"
+    sentence = "2023年，张东刚对宋永华校长一行到访表示欢迎，介绍了中国人民大学的办学历史。"
+    assert not says(question, sentence, "张东刚书记会见澳门大学校长宋永华一行")
+    assert says(question, sentence, "张东刚书记会见中国人民大学校长宋永华一行")
+    assert says(question, "2023年，中国人民大学校长林尚立会见宋永华校长一行。", "会见澳门大学校长宋永华一行")
 
 
 @pytest.mark.parametrize(
