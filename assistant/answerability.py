@@ -47,7 +47,7 @@ _ASKS: dict[AskedKind, re.Pattern[str]] = {
         r"什么时[候间]|啥时候|何时|何年|(?:哪个|什么)年份|(?<!多长)(?<!多少)时间(?!表)|日期|哪[一]?天|几号|几月|哪[一]?年|几点|开始于|截止到?哪"
     ),
     # 多久能批下来, 多长时间到账, 几天能装上: how long, as a span (5个工作日内, 72小时) or how often (每月).
-    "duration": re.compile(r"多久|多长时间|几天(?!后)"),
+    "duration": re.compile(r"多久|多长时间|几天(?!后)|多少(?:个)?(?:天|工作日|小时|周|星期|月|年)"),
     "amount": re.compile(
         r"(?<!电话)(?<!号码)(?<!热线)(?<!电话是)(?<!号码是)(?<!热线是)多少(?!个?(岗位|职位)?(是|为)?什么)|多钱|几[个户人亩元块万千百只台次家所名位项]|比例|占比|几成|多大|多高|多重|多长(?!时间)"
     ),
@@ -110,6 +110,8 @@ _NOT_A_VILLAGE = frozenset(
 )
 # A class of a ranked list (甲类 / 乙类 降分政策, 甲级): another class's rule is another rule.
 _GRADE = re.compile(r"([甲乙丙丁])([类级等])")
+# A letter grade (A+, B-; 获评A+的学科): A and A- are other grades.
+_LETTER_GRADE = re.compile(r"(?<![A-Za-z0-9])[A-D][+-](?![A-Za-z0-9+-])")
 _MONTH = re.compile(r"(?<![\d月])(\d{1,2})月(?!\d{1,2}[日号])")
 _TITLE = re.compile(r"《([^》]{1,40})》")
 # A name the question quotes (“双一流”, “古代文本文化国际研究中心”) is a constraint like a title.
@@ -293,12 +295,15 @@ def _editions(text: str) -> list[str]:
     found = [f"第{number}{counter}" for number, counter in _ORDINAL.findall(text)]
     found += [f"第{number}轮" for number in _BARE_ROUND.findall(text)]
     found += [f"{rank}{counter}" for rank, counter in _GRADE.findall(text)]
+    found += _LETTER_GRADE.findall(text)
     return found + [f"{prefix}{number}" for prefix, number in _MODEL.findall(_YEAR.sub(" ", text))]
 
 
 def _other_edition(edition: str, text: str) -> bool:
     """`text` names another edition, class or model of the same kind (第27届 for 第28届, 乙类 for 甲类,
     小米12 for 小米13)."""
+    if _LETTER_GRADE.fullmatch(edition):
+        return any(other != edition for other in _LETTER_GRADE.findall(text))
     if edition.startswith("第") or _GRADE.fullmatch(edition):
         return any(other != edition and other[-1] == edition[-1] for other in _editions(text))
     return any(other != edition and other[:2] == edition[:2] for other in _editions(text))
@@ -365,6 +370,8 @@ _WH_TOKEN = re.compile(r"谁|哪里|哪儿|何时|何地|何处|时间|日期|�
 _SPLIT_WORD = re.compile(r"[\u4e00-\u9fff](?<![的是有在了和与及或等])")
 
 
+# What makes an act's word a thing's name (公开栏, 举报箱).
+_A_BOARD = re.compile(r"栏|牌|墙|箱")
 # Verbs that help another (能来验, 要去办): never the act itself.
 _HELPING_VERBS = frozenset("能来去要会可得给让想")
 
@@ -430,7 +437,8 @@ def _focus(question: str) -> dict[AskedKind, str]:
         # names the kind of answer (哪位知名校友), which a sentence need not repeat.
         # 哪年加入: a verb after 哪年 / 哪天 is still the event the time is of.
         which = match.group().startswith("哪") and kind != "time"
-        after = [] if which else usable(tokens[last + 1 : last + 4], ("v",))
+        # 多久公开一次: jieba calls some acts adverbs.
+        after = [] if which else usable(tokens[last + 1 : last + 4], ("v", "ad"))
         if kind == "time" and not after:
             # 哪一年投入使用: jieba's dictionary calls some acts nouns; right after the question word
             # one is still the event.
@@ -709,7 +717,7 @@ def _per_unit(question: str) -> tuple[str, ...]:
 
 # A count asked with the thing counted (多少个校际交换项目, 几个方向): the thing said right after the
 # measure word in the question, and right after a number and the same measure word in a sentence.
-_COUNTED = re.compile(r"(?:多少|几)\s*([个项家所门类种批支座条篇部本])([\u4e00-\u9fff]{2,10})?")
+_COUNTED = re.compile(r"(?:多少|几)\s*([个项家所门类种批支座条篇部本])([A-Za-z0-9]*[\u4e00-\u9fff]{2,10})?")
 # ... or right before it (新能源小客车指标有多少个).
 _COUNTED_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,})(?:共有|共|有|是)\s*$")
 _ALTOGETHER = re.compile(r"(?:一共|总共|共计|合计|总计)$")
@@ -733,7 +741,7 @@ _COUNTED_RIGHT_BEFORE = re.compile(r"([\u4e00-\u9fff]{2,}?)(?:共计|合计|总�
 def _counted(question: str) -> tuple[str, str, str] | None:
     """(measure word, the counted thing's head word, the words before it) of a question asking how many
     of something (多少个校际交换项目: 个, 项目, 校际交换; 指标有多少个: 个, 指标, nothing), or None."""
-    # A quoted name inside the thing (多少个入选“双一流”建设学科) is part of it.
+    # A quoted name inside the thing (多少个入选“双一流”建设学科) is part of it, as is a code (多少个5G基站).
     question = re.sub(r"[“”「」『』\"]", "", question)
     asked = _COUNTED.search(question)
     if asked is None:
@@ -1073,6 +1081,8 @@ def answers(
         return False
     if "time" in asked.kinds and _FIRST_TIME.search(question) and not _SAID_FIRST.search(sentence):
         return False  # 何时首次举办…开放日 is not answered by when 信息学院开放日 is held this year
+    if not asked.kinds and _ASKS_IF_FIRST.search(question) and not _SAID_FIRST.search(sentence):
+        return False  # 是全国最早开设…的学院吗 is not answered by what the school teaches
     if asked.benefits:
         said = normalize_query(f"{sentence} {around}")
         missing = [benefit for benefit in asked.benefits if not benefit.said_in(said)]
@@ -1294,8 +1304,10 @@ def _another_programme(question: str, sentence: str) -> bool:
 # When something was done the first time (首次, 第一次) is said with it: the first (首次, 首届, 首个), a
 # beginning (始于, 开始, 创办), or the earliest.
 _FIRST_TIME = re.compile(r"首次|第一次|头一回|头一次")
+# Whether something was the first or the only one (是最早开设…的吗, 是唯一的吗): said with being so.
+_ASKS_IF_FIRST = re.compile(r"最早|最先|首个|首家|首批|第一[个所家批次]|唯一")
 _SAID_FIRST = re.compile(
-    r"首次|首届|首个|首批|首创|第一次|第一届|第一个|始于|开始|起步|创办|创立|开创|最早|率先"
+    r"首次|首届|首个|首家|首批|首创|第一|始于|开始|起步|创办|创立|开创|最早|最先|率先|唯一|仅有"
 )
 
 
@@ -1525,7 +1537,12 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
         if _FIRST_ACT.fullmatch(focus):
             said += ["首次", "第一次"]
         elif not role and focus not in _VILLAGER_VERBS and kind != "duration":
-            said += [w for w in _words(sentence) if len(w) >= 2 and shared & set(w)]
+            # ... unless the question says which one right before it and the sentence does not: 专业测试
+            # is no 文化课考试.
+            qualifier = _figure_qualifier(question, focus)
+            which = qualifier + focus in question and not _WH_TOKEN.search(qualifier)
+            if not which or qualifier in sentence or focus in sentence:
+                said += [w for w in _words(sentence) if len(w) >= 2 and shared & set(w)]
     # A role's holder is named right beside it (院长赵忠, 党委书记兼副院长林嘉), as retrieval does.
     # One who did an act is named right beside its verb (由邓小岚创办, 艺画开天制作): 谁制作的 is not
     # answered by a research institute three clauses from a 制作成本.
@@ -1545,6 +1562,9 @@ def _stated(kind: AskedKind, focus: str | None, sentence: str, own: tuple[str, .
                 )
             ):
                 at = sentence.find(word, at + 1)  # 副院长杨东, 艺术学院院长张淳 hold another office
+                continue
+            if kind in ("time", "duration") and _A_BOARD.match(sentence, at + len(word)):
+                at = sentence.find(word, at + 1)  # 村务公开栏 is a board, not the act of 公开
                 continue
             if kind == "amount" and _figure_of_a_part(question, focus, sentence[:at]):
                 at = sentence.find(word, at + 1)  # 网易有道净收入 is no 网易营收
