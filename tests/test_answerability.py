@@ -354,7 +354,12 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         ("宅基地申请交上去，乡里多少天给批下来？", "乡镇人民政府对拟保对象在村务公开栏公示7天。", "", False),
         ("宅基地申请交上去，乡里多少天给批下来？", "乡镇人民政府在受理之日起20个工作日内审批。", "", True),
         # A fee is a sum of money.
-        ("艺术类招生专业测试报名费是多少？", "艺术类专业测试的时间为3月8日、9日，每位考生只选考一天即可。", "", False),
+        (
+            "艺术类招生专业测试报名费是多少？",
+            "艺术类专业测试的时间为3月8日、9日，每位考生只选考一天即可。",
+            "",
+            False,
+        ),
         ("艺术类招生专业测试报名费是多少？", "艺术类专业测试报名费为每人每科100元。", "", True),
         # What is reimbursed is said as a reimbursement, its share or its threshold.
         ("在乡里卫生院住院能报多少？", "积分可以在积分超市兑换生活用品，1分一般相当于1元。", "", False),
@@ -494,7 +499,12 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # A letter grade is a class like 甲类: another grade (A-) or none is no answer.
         ("2023年获评A+的学科有多少个？", "2023年，学校14个一流学科入选“双一流”建设学科名单。", "", False),
         ("2023年获评A+的学科有多少个？", "A-（3个）：中国史、中国语言文学。", "2023年学科评估结果", False),
-        ("2023年获评A+的学科有多少个？", "A+（9个）：理论经济学、应用经济学、法学。", "2023年学科评估结果", True),
+        (
+            "2023年获评A+的学科有多少个？",
+            "A+（9个）：理论经济学、应用经济学、法学。",
+            "2023年学科评估结果",
+            True,
+        ),
         # Whether it was the first is said with its being the first.
         (
             "中国人民大学马克思主义学院是全国最早开设马克思主义理论本科专业的学院吗？",
@@ -1219,7 +1229,11 @@ def test_a_role_is_read_with_its_organisation_and_its_page_date(
         ("2023年，中国人民大学党委书记是谁？", "2023年，中国人民大学图书馆党委书记牟锋发言。", False),
         ("2023年，中国人民大学党委书记是谁？", "2023年，向塘镇党委书记万耀华同校友交流。", False),
         ("2023年，中国人民大学党委书记是谁？", "2023年，中国人民大学党委书记张东刚出席。", True),
-        ("2023年中国人民大学国际关系学院党委书记是谁？", "西南政法大学国家安全学院党委书记胡尔贵发言。", False),
+        (
+            "2023年中国人民大学国际关系学院党委书记是谁？",
+            "西南政法大学国家安全学院党委书记胡尔贵发言。",
+            False,
+        ),
         # The villager's own county (咱县) is any county the documents name.
         ("咱县的县长是谁？", "青溪县县长李明出席会议。", True),
     ],
