@@ -82,7 +82,10 @@ _FIGURE = re.compile(
 )
 
 
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d))")
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d|\s*级))")
+# A cohort (2012级本科生) is a class, not a year: said in the sentence or beside it, and another (2013级)
+# is another class.
+_COHORT = re.compile(r"(?<!\d)(?:19|20)\d{2}级")
 # A year a sentence is about (2024年, 2024-03, 2024/3), not a cohort (2019级) or a model (CVPR2022).
 _DATED = re.compile(r"(?<![\d A-Za-z])(?:19|20)\d{2}(?=\s*年(?!级)|[-/.]\d)")
 # Which edition or which model (第28届, 第二十八届, 小米13, 神舟十四号): another edition's or model's
@@ -296,6 +299,7 @@ def _editions(text: str) -> list[str]:
     found += [f"第{number}轮" for number in _BARE_ROUND.findall(text)]
     found += [f"{rank}{counter}" for rank, counter in _GRADE.findall(text)]
     found += _LETTER_GRADE.findall(text)
+    found += _COHORT.findall(text)
     return found + [f"{prefix}{number}" for prefix, number in _MODEL.findall(_YEAR.sub(" ", text))]
 
 
@@ -1079,6 +1083,8 @@ def answers(
         return False
     if _another_programme(question, sentence):
         return False
+    if "time" in asked.kinds and _FOUNDING.search(question) and _founding_of_its_field(question, sentence):
+        return False
     if "time" in asked.kinds and _FIRST_TIME.search(question) and not _SAID_FIRST.search(sentence):
         return False  # 何时首次举办…开放日 is not answered by when 信息学院开放日 is held this year
     if not asked.kinds and _ASKS_IF_FIRST.search(question) and not _SAID_FIRST.search(sentence):
@@ -1256,6 +1262,21 @@ def _another_organisation(question: str, sentence: str) -> bool:
         )
         for kind in kinds
     )
+
+
+# When a school was founded (成立, 创办), and what of its subject is older than it (数学学科, 数学专业).
+_FOUNDING = re.compile(r"成立|创办|创建|组建|建立|设立")
+_FIELD = ("学科", "专业", "学系", "教育", "研究")
+
+
+def _founding_of_its_field(question: str, sentence: str) -> bool:
+    """The sentence dates the school's subject, not the school: 数学学科最早可追溯到1950年 does not say
+    when 数学学院 was founded. It names the subject the school is named after, and no school of it."""
+    for match in _ORGANISATIONS.finditer(question):
+        owner, kind = match.group(1), match.group(2)
+        if owner + kind not in sentence and any(owner + field in sentence for field in _FIELD):
+            return True
+    return False
 
 
 # An alliance or society, told from another by the two characters before its kind word (大学联盟,

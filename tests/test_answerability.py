@@ -505,6 +505,27 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             "2023年学科评估结果",
             True,
         ),
+        # A cohort (2012级) is a class said beside the sentence, not a year a page's date meets.
+        (
+            "中法学院2012级本科生在TEF/TCF法语水平测试中有几名同学达到A2级别？",
+            "TEF/TCF法语水平测试中，46名同学达到B1等级, 1名获A2级。",
+            "2013级本科生 中法学院",
+            False,
+        ),
+        (
+            "中法学院2012级本科生在TEF/TCF法语水平测试中有几名同学达到A2级别？",
+            "中法学院2012级本科生TEF/TCF法语水平测试中，3名同学达到A2级。",
+            "中法学院",
+            True,
+        ),
+        # A school's founding is not its subject's beginning.
+        (
+            "中国人民大学数学学院于何年成立？",
+            "中国人民大学数学学科最早可追溯到1950年，自创立以来，坚持发挥学校人文社科学科优势。",
+            "中国人民大学数学学院",
+            False,
+        ),
+        ("中国人民大学数学学院于何年成立？", "2019年，中国人民大学数学学院成立。", "", True),
         # Whether it was the first is said with its being the first.
         (
             "中国人民大学马克思主义学院是全国最早开设马克思主义理论本科专业的学院吗？",
