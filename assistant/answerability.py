@@ -1266,7 +1266,7 @@ def _another_organisation(question: str, sentence: str) -> bool:
 
 # When a school was founded (成立, 创办), and what of its subject is older than it (数学学科, 数学专业).
 _FOUNDING = re.compile(r"成立|创办|创建|组建|建立|设立")
-_FIELD = ("学科", "专业", "学系", "教育", "研究")
+_FIELD = ("学科", "专业", "学系", "教育", "研究", "科学")
 
 
 def _founding_of_its_field(question: str, sentence: str) -> bool:

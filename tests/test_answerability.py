@@ -526,6 +526,7 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             False,
         ),
         ("中国人民大学数学学院于何年成立？", "2019年，中国人民大学数学学院成立。", "", True),
+        ("中国人民大学数学学院于何年成立？", "2014年成立数学科学研究院。", "中国人民大学", False),
         # Whether it was the first is said with its being the first.
         (
             "中国人民大学马克思主义学院是全国最早开设马克思主义理论本科专业的学院吗？",
