@@ -840,12 +840,13 @@ def _count_expression(question: str) -> re.Pattern[str] | None:
 _QUOTED_NAME = re.compile(r"[“「『][^”」』]{0,10}[\d一二三四五六七八九十两百千万][^”」』]{0,10}[”」』]")
 
 
+_COUNTING_CHARS = frozenset("一二三四五六七八九十两百千万几多少个项")
+
+
 def _shares_a_word(phrase: str, question: str) -> bool:
+    """The quoted phrase holds a two-character word of the question other than a number or a measure."""
     pairs = (phrase[i : i + 2] for i in range(len(phrase) - 1))
     return any(_CHINESE_WORD.fullmatch(p) and not set(p) & _COUNTING_CHARS and p in question for p in pairs)
-
-
-_COUNTING_CHARS = frozenset("一二三四五六七八九十两百千万几多少个项")
 
 
 def _holds_kind(
