@@ -843,10 +843,17 @@ _QUOTED_NAME = re.compile(r"[“「『][^”」』]{0,10}[\d一二三四五六�
 _COUNTING_CHARS = frozenset("一二三四五六七八九十两百千万几多少个项")
 
 
+def bigrams(text: str) -> set[str]:
+    """Every two adjacent Chinese characters of `text`."""
+    return {run[i : i + 2] for run in _CHINESE_RUN.findall(text) for i in range(len(run) - 1)}
+
+
+_CHINESE_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
 def _shares_a_word(phrase: str, question: str) -> bool:
     """The quoted phrase holds a two-character word of the question other than a number or a measure."""
-    pairs = (phrase[i : i + 2] for i in range(len(phrase) - 1))
-    return any(_CHINESE_WORD.fullmatch(p) and not set(p) & _COUNTING_CHARS and p in question for p in pairs)
+    return any(not set(p) & _COUNTING_CHARS and p in question for p in bigrams(phrase))
 
 
 def _holds_kind(
@@ -1506,7 +1513,7 @@ def _figure_of_a_part(question: str, figure: str, before: str) -> bool:
             continue
         between = _WHICH_FIGURE.sub("", clause[at + len(owner) :])
         # Another name shares no word with the question (全国高考报名人数 for 高考报名人数 is the same).
-        pairs = {between[i : i + 2] for i in range(len(between) - 1)}
+        pairs = bigrams(between)
         if pairs and _CHINESE_WORD.fullmatch(between) and not any(p in question for p in pairs):
             return True
     return False

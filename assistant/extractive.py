@@ -15,7 +15,7 @@ from functools import lru_cache, partial
 from typing import NamedTuple
 
 from assistant.ages import asked_age, fits_age
-from assistant.answerability import PREFERRED_KINDS, Asked, read_question, states_some, without_names
+from assistant.answerability import PREFERRED_KINDS, Asked, bigrams, read_question, states_some, without_names
 from assistant.composing import Draft, Evidence, stream_by_sentence
 from assistant.followup import rewrite, topic_terms
 from assistant.normalize import normalize_question
@@ -31,7 +31,6 @@ _ANSWER_PREFIX = re.compile(r"^(?:答|A|回答)\s*\d*\s*[:：]\s*")
 _MARKER = re.compile(
     r"^(第[一二三四五六七八九十百零〇\d]+条\s*|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十\d]+[)）]|\d{1,2}[.、．](?!\d)\s*|[①②③④⑤⑥⑦⑧⑨⑩])"
 )
-_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 # Preambles and scope clauses of official documents: on topic by their words, never an answer.
 _BOILERPLATE = re.compile(
     r"^(为了?|为进一步|为贯彻|为加快|为做好|根据).{0,120}(制定|印发|结合)|本(办法|方案|细则|规定|通知)(所称|由|自|适用)"
@@ -87,10 +86,6 @@ def sentences_of(text: str) -> Iterator[str]:
 
 def display(sentence: str) -> str:
     return _REFERENCE_MARK.sub("", _MARKER.sub("", sentence)).strip()
-
-
-def _bigrams(text: str) -> set[str]:
-    return {run[i : i + 2] for run in _CJK_RUN.findall(text) for i in range(len(run) - 1)}
 
 
 def _weight(token: str) -> float:
@@ -186,7 +181,7 @@ class ExtractiveComposer:
         """Every candidate sentence, best first."""
         q_tokens = set(lexical_tokens(question))
         q_weight = sum(_weight(t) for t in q_tokens) or 1.0
-        q_bigrams = _bigrams(question)
+        q_bigrams = bigrams(question)
         types = question_types(question)
         age = asked_age(question)
         top = max((item.hit.score for item in evidence), default=0.0)
@@ -204,7 +199,7 @@ class ExtractiveComposer:
                 coverage = _coverage(
                     q_tokens, q_weight, _words(said, q_tokens), context_tokens | _words(heading)
                 )
-                pairs = len(q_bigrams & _bigrams(sentence)) / max(len(q_bigrams), 1)
+                pairs = len(q_bigrams & bigrams(sentence)) / max(len(q_bigrams), 1)
                 signal = sum(1 for t in types if SENTENCE_SIGNALS[t].search(sentence)) / max(len(types), 1)
                 w = self.weights
                 relevance = w.coverage * coverage + w.pairs * pairs + w.signal * signal - _penalty(sentence)
