@@ -1089,7 +1089,9 @@ def answers(
         return False
     if asked.kinds and _another_alliance(question, sentence, context):
         return False
-    if _another_programme(question, sentence):
+    if _another_programme(question, sentence) or _programme_unnamed(question, sentence, around):
+        return False
+    if "list" in asked.kinds and _lists_another_kind(question, sentence, context):
         return False
     if "time" in asked.kinds and _FOUNDING.search(question) and _founding_of_its_field(question, sentence):
         return False
@@ -1327,6 +1329,72 @@ def _another_programme(question: str, sentence: str) -> bool:
         wanted = [set(which) for which, named in asked if named == kind]
         if not any(set(which) & chars for which, named in said if named == kind for chars in wanted):
             return not any(name in sentence for name in _QUOTED.findall(question))
+    return False
+
+
+# The thing a list question lists: the head of the words after 哪些 (哪些合作大学, 哪些证件材料) or, where
+# the question ends with 有哪些 / 包括哪些, of the words before it (就业方向有哪些).
+_LIST_AFTER = re.compile(r"哪些")
+_LIST_BEFORE = re.compile(r"(?:主要)?(?:有|是|包括|包含)哪些[？?。！!呢啊呀]*$")
+_HEAD_FLAGS = ("n", "vn", "nz", "j")
+
+
+# The kinds a page names its things by (哲学专业, 岭南大学, 量化投资方向); other things are named by what
+# they are (导言—诗律、诗韵 for 哪些诗体; 身份证、户口本 for 哪些材料).
+_LISTED_KINDS = frozenset([*_WHICH_KINDS.split("|"), "项目", "方向", "课程", "语种"])
+
+
+@lru_cache(maxsize=1024)
+def _listed_kind(question: str) -> str:
+    """The kind the listed things are of (大学 of 哪些合作大学, 方向 of 就业方向有哪些, 专业 of 哪些语言类
+    专业) where it is one a page names its things by, else "" (哪些地区 is left to the place check)."""
+    if _ASKS_PLACES.search(question):
+        return ""
+    before = _LIST_BEFORE.search(question)
+    if before is not None:
+        words = list(pos_tagger().cut(question[: before.start()], HMM=False))
+        last = words[-1] if words else None
+        if last is None or not last.flag.startswith(_HEAD_FLAGS):
+            return ""
+        return last.word[-2:] if last.word[-2:] in _LISTED_KINDS else ""
+    at = _LIST_AFTER.search(question)
+    if at is None:
+        return ""
+    head = ""
+    for token in pos_tagger().cut(question[at.end() :], HMM=False):
+        if token.word in ("的", "之"):
+            return ""  # 哪些新鲜的…方向, 哪些帮扶的钱: what comes first only describes the listed things
+        if not token.flag.startswith((*_HEAD_FLAGS, "q", "b")) or _CLAUSE_END.fullmatch(token.word):
+            break
+        head = token.word
+    return head[-2:] if head[-2:] in _LISTED_KINDS else ""
+
+
+def _lists_another_kind(question: str, sentence: str, context: str) -> bool:
+    """A list question is answered by things of the asked kind named as such in the sentence or beside
+    it: 哲学、伦理学…4个本科专业 lists no 合作大学, 人才和领军人物 no 就业方向."""
+    kind = _listed_kind(question)
+    said = ("专业", "系") if kind == "专业" else (kind,)  # 哲学系 teaches the 哲学 major
+    return bool(kind) and not any(word in f"{sentence} {context}" for word in said)
+
+
+_NAMED_PROGRAMMES = ("专项计划", "基金")
+
+
+def _programme_unnamed(question: str, sentence: str, around: str) -> bool:
+    """A programme or fund the question asks about by name (科研发展基金, 国家专项计划) is named in the
+    sentence or its passage, its qualifier's characters in order before the kind word (社科基金 is
+    国家社会科学基金): 教育部人文社科各类项目立项11项 beside 国家自然科学基金 says nothing of the
+    世界大学联盟's 科研发展基金. A programme the question quotes (“圆梦计划”) in the sentence keeps it."""
+    if any(name in sentence for name in _QUOTED.findall(question)):
+        return False
+    text = f"{sentence} {around}"
+    for which, kind in _NAMED_KIND.findall(question):
+        if kind not in _NAMED_PROGRAMMES:
+            continue
+        said = re.compile(rf"{which[0]}[^，。；]{{0,4}}{which[1]}[^，。；]{{0,2}}{kind}")
+        if not said.search(text):
+            return True
     return False
 
 

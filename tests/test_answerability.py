@@ -465,6 +465,32 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             True,
         ),
         ("国家社科基金今年立项多少项？", "2023年国家社会科学基金立项45项。", "", True),
+        # ... nor a count beside another fund, where neither the sentence nor its passage names the asked
+        # one; a passage naming it (社会科学基金 for 社科基金) dates and names the sentence.
+        (
+            "中国人民大学在2023年世界大学联盟发布的年度科研发展基金中获得几项立项？",
+            "教育部人文社科各类项目立项11项，其中重大专项3项。",
+            "此外，国家自然科学基金2023年度获得103项。",
+            False,
+        ),
+        ("国家社科基金今年立项多少项？", "今年共立项45项。", "2023年国家社会科学基金立项结果", True),
+        # A list is of the asked kind, named as such in the sentence or beside it: four 专业 are no
+        # 合作大学, 人才和领军人物 no 就业方向; things a page names by what they are need no kind word.
+        (
+            "哲学院的国际交流有哪些合作大学？",
+            "哲学院拥有哲学、伦理学、宗教学、PPE4个本科专业。",
+            "",
+            False,
+        ),
+        (
+            "哲学院的国际交流有哪些合作大学？",
+            "哲学院与英国牛津大学、德国柏林洪堡大学建立了交流合作。",
+            "",
+            True,
+        ),
+        ("金融工程专业的就业方向有哪些？", "培养了一批学术人才和领军人物。", "金融工程", False),
+        ("金融工程专业的就业方向有哪些？", "量化投资研究员、量化程序员等。", "就业方向", True),
+        ("古诗文写作课主要讲授哪些诗体？", "课时安排：导言—诗律、诗韵—对仗—七绝—五绝。", "", True),
         (
             "中国人民大学外语类专业2022年学年的学费是多少？",
             "2022年我校艺术类学生学费标准为10000元/学年。",
