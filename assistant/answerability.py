@@ -85,7 +85,7 @@ _FIGURE = re.compile(
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?:年|(?!\d|\s*级))")
 # A cohort (2012级本科生) is a class, not a year: said in the sentence or beside it, and another (2013级)
 # is another class.
-_COHORT = re.compile(r"(?<!\d)(?:19|20)\d{2}级")
+_COHORT = re.compile(r"(?<!\d)(?:(?:19|20)\d{2}级|[0-9]0后)")  # a class (2012级), a generation (80后)
 # A year a sentence is about (2024年, 2024-03, 2024/3), not a cohort (2019级) or a model (CVPR2022).
 _DATED = re.compile(r"(?<![\d A-Za-z])(?:19|20)\d{2}(?=\s*年(?!级)|[-/.]\d)")
 # Which edition or which model (第28届, 第二十八届, 小米13, 神舟十四号): another edition's or model's
@@ -308,6 +308,8 @@ def _other_edition(edition: str, text: str) -> bool:
     小米12 for 小米13)."""
     if _LETTER_GRADE.fullmatch(edition):
         return any(other != edition for other in _LETTER_GRADE.findall(text))
+    if edition.endswith("后"):
+        return any(other != edition and other.endswith("后") for other in _editions(text))
     if edition.startswith("第") or _GRADE.fullmatch(edition):
         return any(other != edition and other[-1] == edition[-1] for other in _editions(text))
     return any(other != edition and other[:2] == edition[:2] for other in _editions(text))
@@ -1075,6 +1077,9 @@ def answers(
     # does not say who leads that centre.
     if any(not _meets(name, sentence, context if name in asked.quoted else around) for name in asked.names):
         return False
+    holder = _view_holder(question)
+    if holder and not _meets(holder, sentence, context):
+        return False
     if any(_CODE.fullmatch(name) and _other_code(name, sentence) for name in asked.names):
         return False
     if any(_only_in_another_place(name, sentence) for name in asked.names):
@@ -1092,6 +1097,8 @@ def answers(
     if _another_programme(question, sentence) or _programme_unnamed(question, sentence, around):
         return False
     if "list" in asked.kinds and _lists_another_kind(question, sentence, context):
+        return False
+    if "amount" in asked.kinds and _counts_a_part(question, sentence):
         return False
     if "time" in asked.kinds and _FOUNDING.search(question) and _founding_of_its_field(question, sentence):
         return False
@@ -1376,6 +1383,36 @@ def _lists_another_kind(question: str, sentence: str, context: str) -> bool:
     kind = _listed_kind(question)
     said = ("专业", "系") if kind == "专业" else (kind,)  # 哲学系 teaches the 哲学 major
     return bool(kind) and not any(word in f"{sentence} {context}" for word in said)
+
+
+# Whose view is asked (杨庆中认为…): the person right before the verb, surname first (jieba reads 杨庆中
+# as 杨庆 and 中).
+_VIEW_HOLDER = re.compile(r"([\u4e00-\u9fff]{3})(?:认为|看来|眼中|表示|指出|强调)")
+
+
+def _view_holder(question: str) -> str:
+    """Who the question asks the view of (杨庆中 of 杨庆中认为国学的意义在于什么), or "": said with the
+    view, in the sentence or beside it, not somewhere else on its page."""
+    said = _VIEW_HOLDER.search(question)
+    if said is None:
+        return ""
+    three = said.group(1)
+    return three if three[0] in SURNAMES else three[1:] if three[1] in SURNAMES else ""
+
+
+_AMONG = re.compile(r"在([^，。；,;]{2,30}?)(?:之中|当中|中)[，,]")
+
+
+def _counts_a_part(question: str, sentence: str) -> bool:
+    """The sentence's figures count a part of those the question asks about: 在参加四级考试的学生中，308人
+    通过了考试 counts who passed, not who took it. The question's act is said only inside the 在…中, of
+    the group it picks from (参加…的学生), not as a frame (在人文社会科学专业排名中)."""
+    among = _AMONG.search(sentence)
+    if among is None or "的" not in among.group(1):
+        return False
+    group, rest = among.group(1), sentence[among.end() :]
+    acts = {t.word for t in pos_tagger().cut(question, HMM=False) if len(t.word) >= 2 and t.flag == "v"}
+    return any(act in group[: group.rindex("的")] and act not in rest for act in acts)
 
 
 _NAMED_PROGRAMMES = ("专项计划", "基金")

@@ -18,6 +18,7 @@ so after that is left out of the run and listed as skipped, with the documents t
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import time
@@ -145,6 +146,7 @@ def without(kb: KnowledgeBase, sources: Sequence[str]) -> Iterator[KnowledgeBase
                 client.close()
 
 
+_COUNTED = re.compile(r"\d+(?:\.\d+)?\s*[\u4e00-\u9fff]{1,2}")
 # A verdict (是, 可以) or a single character (三, 七) is in any passage: it tells nothing of where a fact is.
 _VERDICTS = frozenset({"可以", "不可以", "不能", "不会", "没有", "需要", "不需要", "不用"})
 
@@ -158,6 +160,10 @@ def still_answered(result: CaseResult, original: Case) -> list[str]:
     half of them (法语 and 英语 of six languages: another year's rule), or when its keywords cannot tell
     (a yes/no case's 是)."""
     keywords = [k for k in original.answer_keywords if len(k) >= 2 and k not in _VERDICTS]
+    if not keywords and original.answer:
+        # A lone digit (9) is in any passage; the reference answer says it with its unit (9个 / 9), which
+        # is as telling as a two-character keyword.
+        keywords = [a for a in (a.strip() for a in original.answer.split("/")) if _COUNTED.fullmatch(a)][:1]
     if result.refused or result.error or not keywords:
         return []
     quotes = [c.quote for c in result.citations]

@@ -503,6 +503,30 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             "中国人民大学2022年本科招生章程",
             True,
         ),
+        # A figure among those who did the asked act (在参加四级考试的学生中) counts a part of them.
+        (
+            "2017年中法学院有多少学生参加四六级考试？",
+            "在参加四级考试的学生中，308人通过了考试，总体通过率98.40%。",
+            "2017年中法学院",
+            False,
+        ),
+        (
+            "2017年中法学院有多少学生参加四六级考试？",
+            "2017年6月，中法学院共有359人参加大学英语四六级考试，其中280人参加四级考试。",
+            "",
+            True,
+        ),
+        (
+            "人文社会科学专业排名中，A+学科的数量是多少？",
+            "在人文社会科学专业排名中，人民大学A+学科数量为8个。",
+            "",
+            True,
+        ),
+        # Whose view is asked is said with it; a generation (80后) is a class said in the sentence.
+        ("国学院副院长杨庆中认为国学的意义在于什么？", "在副院长杨庆中看来，国学的意义在于回归。", "", True),
+        ("国学院副院长杨庆中认为国学的意义在于什么？", "重建民族精神内核是远大目标。", "国学院", False),
+        ("文学院的全职教师包括哪位80后青年作家？", "全职教师有阎连科、刘震云等著名作家。", "文学院", False),
+        ("文学院的全职教师包括哪位80后青年作家？", "文学院还有80后青年作家张悦然等。", "", True),
         # Counting the kinds (两大类, 专业大类) names none of them.
         ("财政金融学院有哪两个专业大类？", "财政金融学院按经济学类、金融学类两个专业大类招生。", "", True),
         # When something was first done is said with its being the first.

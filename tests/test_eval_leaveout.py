@@ -247,6 +247,10 @@ def test_an_answer_citing_the_original_keywords_is_no_negative() -> None:
     verdict = original.model_copy(update={"answer_keywords": ["是", "可以"]})
     assert still_answered(answered("是的，可以申请"), verdict) == []  # a yes/no case's keywords tell nothing
     assert still_answered(answered("每人每月880元", refused=True), original) == []
+    # A one-digit keyword tells nothing; the reference answer's figure with its unit does.
+    counted = original.model_copy(update={"answer_keywords": ["9"], "answer": "9个 / 9"})
+    assert still_answered(answered("A+（9个）：理论经济学、应用经济学"), counted) == ["doc1.md"]
+    assert still_answered(answered("学校14个一流学科入选，9位院士"), counted) == []
     assert (
         still_answered(answered("每人每月880元"), original.model_copy(update={"answer_keywords": []})) == []
     )
