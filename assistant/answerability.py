@@ -49,7 +49,7 @@ _ASKS: dict[AskedKind, re.Pattern[str]] = {
     # 多久能批下来, 多长时间到账, 几天能装上: how long, as a span (5个工作日内, 72小时) or how often (每月).
     "duration": re.compile(r"多久|多长时间|几天(?!后)|多少(?:个)?(?:天|工作日|小时|周|星期|月|年)"),
     "amount": re.compile(
-        r"(?<!电话)(?<!号码)(?<!热线)(?<!电话是)(?<!号码是)(?<!热线是)多少(?!个?(岗位|职位)?(是|为)?什么)|多钱|几[个户人亩元块万千百只台次家所名位项]|比例|占比|几成|多大|多高|多重|多长(?!时间)"
+        r"(?<!电话)(?<!号码)(?<!热线)(?<!电话是)(?<!号码是)(?<!热线是)多少(?!个?(岗位|职位)?(是|为)?什么)(?!个?(?:天|工作日|小时|周|星期|月|年))|多钱|几[个户人亩元块万千百只台次家所名位项]|比例|占比|几成|多大|多高|多重|多长(?!时间)"
     ),
     "person": re.compile(r"谁|哪位|何人|哪些人(?!能|可以)|主演|总导演|导演是|创始人|获得者|得主"),
     # 在哪个球队, 在哪一届, 集中在哪些领域 ask which one, not where.
@@ -1104,7 +1104,7 @@ def answers(
         return False
     if "time" in asked.kinds and _FIRST_TIME.search(question) and not _SAID_FIRST.search(sentence):
         return False  # 何时首次举办…开放日 is not answered by when 信息学院开放日 is held this year
-    if not asked.kinds and _ASKS_IF_FIRST.search(question) and not _SAID_FIRST.search(sentence):
+    if not asked.kinds and _ASKS_IF_FIRST.search(question) and not _says_first(question, sentence):
         return False  # 是全国最早开设…的学院吗 is not answered by what the school teaches
     if asked.benefits:
         said = normalize_query(f"{sentence} {around}")
@@ -1443,6 +1443,17 @@ _ASKS_IF_FIRST = re.compile(r"最早|最先|首个|首家|首批|第一[个所�
 _SAID_FIRST = re.compile(
     r"首次|首届|首个|首家|首批|首创|第一|始于|开始|起步|创办|创立|开创|最早|最先|率先|唯一|仅有"
 )
+
+
+def _says_first(question: str, sentence: str) -> bool:
+    """The sentence says the first or only one of the act the question asks about (最早开设…专业 by a
+    sentence saying 开设), not of another (是首批重点马克思主义学院)."""
+    if not _SAID_FIRST.search(sentence):
+        return False
+    asked = _ASKS_IF_FIRST.search(question)
+    after = list(pos_tagger().cut(question[asked.end() :], HMM=False))[:1] if asked else []
+    act = after[0].word if after and len(after[0].word) >= 2 and after[0].flag.startswith("v") else ""
+    return act in sentence
 
 
 # The groups a policy singles out (脱贫户, 低保对象, 返乡创业人员), each by the word every name of it

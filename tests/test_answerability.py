@@ -590,6 +590,13 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             "中国人民大学马克思主义学院",
             True,
         ),
+        # ... the first of the asked act (开设), not first among another kind (首批重点学院).
+        (
+            "中国人民大学马克思主义学院是全国最早开设马克思主义理论本科专业的学院吗？",
+            "马克思主义学院是国家首批重点马克思主义学院。",
+            "中国人民大学马克思主义学院",
+            False,
+        ),
         # A theme is said as one, of the whole event, not of one of its parts.
         ("第二届学术年会的主题是什么？", "第二届学术年会分会场二主题为“课题进展汇报”。", "", False),
         ("第二届学术年会的主题是什么？", "召开第二届学术年会，共话健康中国，具有重要意义。", "", False),
@@ -1177,6 +1184,17 @@ def test_a_span_of_another_application_is_no_answer_however_the_subject_is_missp
         assert dibao.standalone_question.startswith("低保申请"), "the misspelt word is read as the documents'"
         homestead = assistant.ask("宅基地批下来以后多久要开工？")
         assert not homestead.refused and "1年内开工" in homestead.answer, homestead.answer
+
+
+def test_where_one_goes_is_not_what_a_span_is_of(tmp_path: Path, embeddings: Embeddings) -> None:
+    # 乡里 names the 乡镇 the 低保 notice names too; the span asked is the 宅基地's, which no passage holds.
+    dibao = "# 低保申请\n\n乡镇人民政府受理低保申请后，原则上在30个工作日内办结。\n"
+    homestead = "# 宅基地申请\n\n宅基地申请须在村民小组公示，公示期满报乡镇人民政府。\n"
+    with assistant_over(tmp_path, embeddings, {"dibao.md": dibao, "homestead.md": homestead}) as assistant:
+        asked = assistant.ask("宅基地申请交上去，乡里多少天给批下来？")
+        assert asked.refused, asked.answer
+        dibao_asked = assistant.ask("低保申请交上去，乡里多少天给批下来？")
+        assert not dibao_asked.refused and "30个工作日" in dibao_asked.answer, dibao_asked.answer
 
 
 def test_a_name_jieba_reads_as_single_characters_is_looked_for_in_the_passages() -> None:
