@@ -14,7 +14,16 @@ from functools import lru_cache
 from assistant.normalize import synonyms
 from knowledge.lexical import pos_tagger
 
-_OPENERS = re.compile(r"^(那么|那要|那得|那就|那|还有|另外|再问一下|再问|顺便问一下|我再问|它|这个|那个|这)")
+_OPENERS = re.compile(
+    r"^(那要是|那如果|要是|如果|那么|那要|那得|那就|那|还有|另外|再问一下|再问|顺便问一下|我再问|它|这个|那个|这)"
+)
+# A follow-up that only changes a condition (那要是去省里的大医院呢, 那90岁以上的呢) asks what the earlier
+# question asked; one naming a new thing (那报销比例呢) asks that.
+_ONLY_A_CONDITION = re.compile(r"^(?:那要是|那如果|要是|如果)|的呢[？?]?$")
+_ASKS_SOMETHING = re.compile(
+    r"吗|么|怎|咋|如何|什么|啥|哪|谁|几|多少|多大|多久|多长|何|是否|能否|有没有|(.)不\1"
+)
+_ASKED_END = re.compile(r"[呢吧啊呀]?[？?]?$")
 _TOPIC_FLAGS = ("n", "nz", "nt", "ns", "nr", "vn", "eng", "j", "l")
 # A bare count (俺爹都75了, 种了30亩) says something of the villager, not what the question is about; jieba
 # tags digits "eng" like model numbers (W3). Years (2025) stay topics: they constrain the answer.
@@ -108,8 +117,19 @@ def rewrite(question: str, earlier_questions: Sequence[str]) -> str:
     if not earlier_questions or not is_follow_up(question):
         return question
     body = _OPENERS.sub("", question.strip()).lstrip("，, ")
+    condition = bool(_ONLY_A_CONDITION.search(question.strip())) and not _ASKS_SOMETHING.search(body)
     for earlier in reversed(earlier_questions):
-        missing = [term for term in topic_terms(earlier) if term not in body]
+        terms = topic_terms(earlier)
+        missing = [term for term in terms if term not in body]
         if missing:
-            return f"{''.join(missing)}{body}"
+            asked = _asked_part(earlier, terms) if condition else ""
+            return f"{''.join(missing)}{_ASKED_END.sub('', body) + asked if asked else body}"
     return question
+
+
+def _asked_part(question: str, terms: Sequence[str]) -> str:
+    """What a question asks, after its last topic word (能报多少？ of 在县医院住院医保能报多少？), or ""
+    when it asks nothing there."""
+    end = max((question.rfind(term) + len(term) for term in terms), default=0)
+    asked = question[end:].lstrip("，,的 ")
+    return asked if _ASKS_SOMETHING.search(asked) else ""

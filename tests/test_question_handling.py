@@ -80,7 +80,9 @@ def test_topic_terms_skip_generic_words() -> None:
     [
         (["新农合一年交多少钱？"], "那报销比例呢？", "新农合报销比例呢？"),
         (["宅基地怎么申请？"], "要多久能批下来？", "宅基地要多久能批下来？"),
-        (["高龄津贴每月多少钱？"], "那90岁以上的呢？", "高龄津贴90岁以上的呢？"),
+        # Only a condition changed: the earlier question's ask is asked again.
+        (["高龄津贴每月多少钱？"], "那90岁以上的呢？", "高龄津贴90岁以上的每月多少钱？"),
+        (["在县医院住院医保能报多少？"], "那要是去省里的大医院呢？", "住院医保去省里的大医院能报多少？"),
         (["种粮补贴每亩多少钱？", "低保标准是多少？"], "怎么申请？", "低保怎么申请？"),
         (["低保标准是多少？"], "怎么申请低保？", "怎么申请低保？"),
         # A bare count is no topic: a question of nothing but the villager's own situation is a
