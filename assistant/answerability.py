@@ -1100,6 +1100,12 @@ def answers(
         return False
     if "amount" in asked.kinds and _counts_a_part(question, sentence):
         return False
+    if (
+        "amount" in asked.kinds
+        and _ASKS_SUM.search(question)
+        and _only_included(asked.topics, question, sentence)
+    ):
+        return False
     if "time" in asked.kinds and _FOUNDING.search(question) and _founding_of_its_field(question, sentence):
         return False
     if "time" in asked.kinds and _FIRST_TIME.search(question) and not _SAID_FIRST.search(sentence):
@@ -1413,6 +1419,24 @@ def _counts_a_part(question: str, sentence: str) -> bool:
     group, rest = among.group(1), sentence[among.end() :]
     acts = {t.word for t in pos_tagger().cut(question, HMM=False) if len(t.word) >= 2 and t.flag == "v"}
     return any(act in group[: group.rindex("的")] and act not in rest for act in acts)
+
+
+_INCLUDED = re.compile(r"含|包括|赠送|送")
+
+
+def _only_included(topics: Sequence[str], question: str, sentence: str) -> bool:
+    """The asked thing is named in the sentence only as part of something else (含1路看家摄像头7天云存储),
+    whose price the sentence gives: 乡村融合88's 月费 is no price of 云存储. A question asking the
+    price of what includes it (含宽带的套餐多少钱) says so itself."""
+    if _INCLUDED.search(question):
+        return False
+    said = [t for t in topics if t in sentence]
+    return bool(said) and all(
+        _INCLUDED.search(clause[: clause.find(t)])
+        for t in said
+        for clause in _CLAUSE.split(sentence)
+        if t in clause
+    )
 
 
 _NAMED_PROGRAMMES = ("专项计划", "基金")
