@@ -1098,7 +1098,9 @@ def answers(
         return False
     if "list" in asked.kinds and _lists_another_kind(question, sentence, context):
         return False
-    if "amount" in asked.kinds and _counts_a_part(question, sentence):
+    if "amount" in asked.kinds and (
+        _counts_a_part(question, sentence) or _counts_another_act(question, sentence)
+    ):
         return False
     if (
         "amount" in asked.kinds
@@ -1383,12 +1385,17 @@ def _listed_kind(question: str) -> str:
     return head[-2:] if head[-2:] in _LISTED_KINDS else ""
 
 
+# An organisation named inside another's name (中国人民大学哲学院) is not one of a listed kind.
+_PART_OF_AN_ORGANISATION = re.compile(r"大学(?=[\u4e00-\u9fff]{0,4}(?:学院|研究院|系|研究所|图书馆))")
+
+
 def _lists_another_kind(question: str, sentence: str, context: str) -> bool:
     """A list question is answered by things of the asked kind named as such in the sentence or beside
     it: 哲学、伦理学…4个本科专业 lists no 合作大学, 人才和领军人物 no 就业方向."""
     kind = _listed_kind(question)
     said = ("专业", "系") if kind == "专业" else (kind,)  # 哲学系 teaches the 哲学 major
-    return bool(kind) and not any(word in f"{sentence} {context}" for word in said)
+    text = _PART_OF_AN_ORGANISATION.sub(" ", f"{sentence} {context}")
+    return bool(kind) and not any(word in text for word in said)
 
 
 # Whose view is asked (杨庆中认为…): the person right before the verb, surname first (jieba reads 杨庆中
@@ -1437,6 +1444,24 @@ def _only_included(topics: Sequence[str], question: str, sentence: str) -> bool:
         for clause in _CLAUSE.split(sentence)
         if t in clause
     )
+
+
+_HOW_MANY = re.compile(r"(?:多少|几)(?:个|名|位|家|所|项)?")
+_PEOPLE_ENDS = frozenset("人生员户民师学")  # 学生, 考生, 人员, 农户, 村民, 教师, 同学
+
+
+def _counts_another_act(question: str, sentence: str) -> bool:
+    """How many did something (多少学生参加四六级考试) is answered by a count of those who did it, said with
+    the act or a word sharing its own characters, not by how many scored 500 to 600 (分数段的考生有212人)."""
+    asked = _HOW_MANY.search(question)
+    if asked is None:
+        return False
+    tokens = list(pos_tagger().cut(question[asked.end() :], HMM=False))
+    people = len(tokens) >= 2 and tokens[0].flag.startswith("n") and tokens[0].word[-1] in _PEOPLE_ENDS
+    if not people or tokens[1].flag != "v" or len(tokens[1].word) < 2:
+        return False  # 多少个校际交换项目: a thing named by an act, not people doing one
+    act = tokens[1].word
+    return act not in sentence and not (set(act) - _COMMON_CHARS) & set(sentence)
 
 
 _NAMED_PROGRAMMES = ("专项计划", "基金")

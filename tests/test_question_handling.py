@@ -26,6 +26,7 @@ from assistant.questions import question_types
         ("农村合作医疗报销", "农村合作医疗报销 城乡居民医保"),
         ("宅基地审批要多久", "宅基地审批要多久"),
         ("宅基地申请交上去，乡里多少天给批下来？", "宅基地申请交上去,乡里多少天给批下来? 批准 乡镇"),
+        ("那要是去省里的大医院呢？", "那要是去省里的大医院呢? 省级"),
         # Rural law in villagers' words; a term is matched inside the question, so none may hide in a
         # longer everyday word (领养 in 领养老金 would have added 收养).
         ("打官司请不起律师咋办", "打官司请不起律师怎么办 法律援助 诉讼"),
