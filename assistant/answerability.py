@@ -1324,11 +1324,11 @@ def _another_alliance(question: str, sentence: str, context: str) -> bool:
 
 # Things of a kind told apart by the two characters before the kind word: an admission programme by
 # who runs it (国家专项计划, 高校专项计划), a fund by whose or what for (科研发展基金, 自然科学基金), a
-# category of students or majors by its subject (外语类, 艺术类). Words counting or pointing at the kind
-# (两大类, 哪类, 专业大类) tell none apart.
+# category of students or majors by its subject (外语类, 艺术类), a system by what it does (双选认证制度,
+# not a 人才培养…实施制度). Words counting or pointing at the kind (两大类, 哪类, 专业大类) tell none apart.
 _NAMED_KIND = re.compile(
     r"((?:(?![的是在了和与及或等那这个各此该每分门种人同多少几哪大两一二三四五六七八九十之])[\u4e00-\u9fff]){2})"
-    r"(专项计划|基金|类)"
+    r"(专项计划|基金|类|制度)"
 )
 
 
@@ -1341,6 +1341,8 @@ def _another_programme(question: str, sentence: str) -> bool:
     asked = _NAMED_KIND.findall(question)
     said = _NAMED_KIND.findall(sentence)
     for kind in {kind for _, kind in asked} & {kind for _, kind in said}:
+        if any(which in sentence for which, named in asked if named == kind):
+            continue  # named apart from its kind word (双选认证主副修制度)
         wanted = [set(which) for which, named in asked if named == kind]
         if not any(set(which) & chars for which, named in said if named == kind for chars in wanted):
             return not any(name in sentence for name in _QUOTED.findall(question))
@@ -1464,7 +1466,7 @@ def _counts_another_act(question: str, sentence: str) -> bool:
     return act not in sentence and not (set(act) - _COMMON_CHARS) & set(sentence)
 
 
-_NAMED_PROGRAMMES = ("专项计划", "基金")
+_NAMED_PROGRAMMES = ("专项计划", "基金", "制度")
 
 
 def _programme_unnamed(question: str, sentence: str, around: str) -> bool:
@@ -1478,7 +1480,7 @@ def _programme_unnamed(question: str, sentence: str, around: str) -> bool:
     for which, kind in _NAMED_KIND.findall(question):
         if kind not in _NAMED_PROGRAMMES:
             continue
-        said = re.compile(rf"{which[0]}[^，。；]{{0,4}}{which[1]}[^，。；]{{0,2}}{kind}")
+        said = re.compile(rf"{which[0]}[^，。；]{{0,4}}{which[1]}[^，。；]{{0,4}}{kind}")
         if not said.search(text):
             return True
     return False

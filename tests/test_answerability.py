@@ -474,6 +474,10 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             False,
         ),
         ("国家社科基金今年立项多少项？", "今年共立项45项。", "2023年国家社会科学基金立项结果", True),
+        # ... nor a system the question names by what it does (双选认证制度) by another one.
+        ("信息学院是否实施双选认证制度？", "信息学院人才培养深化建设实施制度", "", False),
+        ("信息学院是否实施双选认证制度？", "信息学院对本科生实施导师双选认证制度。", "", True),
+        ("信息学院是否实施双选认证制度？", "实施措施：完善本院内部双选认证主副修制度", "信息学院", True),
         # A list is of the asked kind, named as such in the sentence or beside it: four 专业 are no
         # 合作大学, 人才和领军人物 no 就业方向; things a page names by what they are need no kind word.
         (
