@@ -1470,10 +1470,10 @@ _NAMED_PROGRAMMES = ("专项计划", "基金", "制度")
 
 
 def _programme_unnamed(question: str, sentence: str, around: str) -> bool:
-    """A programme or fund the question asks about by name (科研发展基金, 国家专项计划) is named in the
-    sentence or its passage, its qualifier's characters in order before the kind word (社科基金 is
-    国家社会科学基金): 教育部人文社科各类项目立项11项 beside 国家自然科学基金 says nothing of the
-    世界大学联盟's 科研发展基金. A programme the question quotes (“圆梦计划”) in the sentence keeps it."""
+    """A programme, fund or system the question asks about by name (科研发展基金, 国家专项计划, 双选认证制度)
+    is named in the sentence or its passage, its qualifier's characters in order before the kind word
+    (社科基金 is 国家社会科学基金): 教育部人文社科各类项目立项11项 beside 国家自然科学基金 says nothing of
+    the 世界大学联盟's 科研发展基金. A programme the question quotes (“圆梦计划”) in the sentence keeps it."""
     if any(name in sentence for name in _QUOTED.findall(question)):
         return False
     text = f"{sentence} {around}"

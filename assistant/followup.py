@@ -123,7 +123,8 @@ def rewrite(question: str, earlier_questions: Sequence[str]) -> str:
         missing = [term for term in terms if term not in body]
         if missing:
             asked = _asked_part(earlier, terms) if condition else ""
-            return f"{''.join(missing)}{_ASKED_END.sub('', body) + asked if asked else body}"
+            said = _ASKED_END.sub("", body) + asked if asked else body
+            return "".join(missing) + said
     return question
 
 

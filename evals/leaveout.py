@@ -146,6 +146,7 @@ def without(kb: KnowledgeBase, sources: Sequence[str]) -> Iterator[KnowledgeBase
                 client.close()
 
 
+# A figure with its unit (9个, 2项, 1名), as a reference answer gives it.
 _COUNTED = re.compile(r"\d+(?:\.\d+)?\s*[\u4e00-\u9fff]{1,2}")
 # A verdict (是, 可以) or a single character (三, 七) is in any passage: it tells nothing of where a fact is.
 _VERDICTS = frozenset({"可以", "不可以", "不能", "不会", "没有", "需要", "不需要", "不用"})
