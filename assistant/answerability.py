@@ -1387,6 +1387,8 @@ def _listed_kind(question: str) -> str:
     return head[-2:] if head[-2:] in _LISTED_KINDS else ""
 
 
+# A department teaches the major of its name (哲学系), unlike 关系, 体系 or a 系统.
+_DEPARTMENT = re.compile(r"(?<![关联体派谱直世])系(?![统列数])")
 # An organisation named inside another's name (中国人民大学哲学院) is not one of a listed kind.
 _PART_OF_AN_ORGANISATION = re.compile(r"大学(?=[\u4e00-\u9fff]{0,4}(?:学院|研究院|系|研究所|图书馆))")
 
@@ -1395,9 +1397,10 @@ def _lists_another_kind(question: str, sentence: str, context: str) -> bool:
     """A list question is answered by things of the asked kind named as such in the sentence or beside
     it: 哲学、伦理学…4个本科专业 lists no 合作大学, 人才和领军人物 no 就业方向."""
     kind = _listed_kind(question)
-    said = ("专业", "系") if kind == "专业" else (kind,)  # 哲学系 teaches the 哲学 major
+    if not kind:
+        return False
     text = _PART_OF_AN_ORGANISATION.sub(" ", f"{sentence} {context}")
-    return bool(kind) and not any(word in text for word in said)
+    return kind not in text and not (kind == "专业" and _DEPARTMENT.search(text))
 
 
 # Whose view is asked (杨庆中认为…): the person right before the verb, surname first (jieba reads 杨庆中
