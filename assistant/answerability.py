@@ -845,12 +845,12 @@ _QUOTED_NAME = re.compile(r"[“「『][^”」』]{0,10}[\d一二三四五六�
 _COUNTING_CHARS = frozenset("一二三四五六七八九十两百千万几多少个项")
 
 
+_CHINESE_RUN = re.compile(r"[\u4e00-\u9fff]+")
+
+
 def bigrams(text: str) -> set[str]:
     """Every two adjacent Chinese characters of `text`."""
     return {run[i : i + 2] for run in _CHINESE_RUN.findall(text) for i in range(len(run) - 1)}
-
-
-_CHINESE_RUN = re.compile(r"[\u4e00-\u9fff]+")
 
 
 def _shares_a_word(phrase: str, question: str) -> bool:
@@ -1351,7 +1351,6 @@ def _another_programme(question: str, sentence: str) -> bool:
 
 # The thing a list question lists: the head of the words after 哪些 (哪些合作大学, 哪些证件材料) or, where
 # the question ends with 有哪些 / 包括哪些, of the words before it (就业方向有哪些).
-_LIST_AFTER = re.compile(r"哪些")
 _LIST_BEFORE = re.compile(r"(?:主要)?(?:有|是|包括|包含)哪些[？?。！!呢啊呀]*$")
 _HEAD_FLAGS = ("n", "vn", "nz", "j")
 
@@ -1374,11 +1373,11 @@ def _listed_kind(question: str) -> str:
         if last is None or not last.flag.startswith(_HEAD_FLAGS):
             return ""
         return last.word[-2:] if last.word[-2:] in _LISTED_KINDS else ""
-    at = _LIST_AFTER.search(question)
-    if at is None:
+    at = question.find("哪些")
+    if at < 0:
         return ""
     head = ""
-    for token in pos_tagger().cut(question[at.end() :], HMM=False):
+    for token in pos_tagger().cut(question[at + 2 :], HMM=False):
         if token.word in ("的", "之"):
             return ""  # 哪些新鲜的…方向, 哪些帮扶的钱: what comes first only describes the listed things
         if not token.flag.startswith((*_HEAD_FLAGS, "q", "b")) or _CLAUSE_END.fullmatch(token.word):
@@ -1408,6 +1407,7 @@ def _lists_another_kind(question: str, sentence: str, context: str) -> bool:
 _VIEW_HOLDER = re.compile(r"([\u4e00-\u9fff]{3})(?:认为|看来|眼中|表示|指出|强调)")
 
 
+@lru_cache(maxsize=1024)
 def _view_holder(question: str) -> str:
     """Who the question asks the view of (杨庆中 of 杨庆中认为国学的意义在于什么), or "": said with the
     view, in the sentence or beside it, not somewhere else on its page."""
@@ -1429,8 +1429,15 @@ def _counts_a_part(question: str, sentence: str) -> bool:
     if among is None or "的" not in among.group(1):
         return False
     group, rest = among.group(1), sentence[among.end() :]
-    acts = {t.word for t in pos_tagger().cut(question, HMM=False) if len(t.word) >= 2 and t.flag == "v"}
-    return any(act in group[: group.rindex("的")] and act not in rest for act in acts)
+    return any(act in group[: group.rindex("的")] and act not in rest for act in _verbs(question))
+
+
+@lru_cache(maxsize=1024)
+def _verbs(question: str) -> frozenset[str]:
+    """The question's verbs of two characters or more (参加 of 多少学生参加四六级考试)."""
+    return frozenset(
+        t.word for t in pos_tagger().cut(question, HMM=False) if len(t.word) >= 2 and t.flag == "v"
+    )
 
 
 _INCLUDED = re.compile(r"含|包括|赠送|送")
@@ -1458,15 +1465,21 @@ _PEOPLE_ENDS = frozenset("人生员户民师学")  # 学生, 考生, 人员, 农
 def _counts_another_act(question: str, sentence: str) -> bool:
     """How many did something (多少学生参加四六级考试) is answered by a count of those who did it, said with
     the act or a word sharing its own characters, not by how many scored 500 to 600 (分数段的考生有212人)."""
+    act = _people_act(question)
+    return bool(act) and act not in sentence and not (set(act) - _COMMON_CHARS) & set(sentence)
+
+
+@lru_cache(maxsize=1024)
+def _people_act(question: str) -> str:
+    """The act a how-many question counts people by (参加 of 多少学生参加), or ""."""
     asked = _HOW_MANY.search(question)
     if asked is None:
-        return False
+        return ""
     tokens = list(pos_tagger().cut(question[asked.end() :], HMM=False))
     people = len(tokens) >= 2 and tokens[0].flag.startswith("n") and tokens[0].word[-1] in _PEOPLE_ENDS
     if not people or tokens[1].flag != "v" or len(tokens[1].word) < 2:
-        return False  # 多少个校际交换项目: a thing named by an act, not people doing one
-    act = tokens[1].word
-    return act not in sentence and not (set(act) - _COMMON_CHARS) & set(sentence)
+        return ""  # 多少个校际交换项目: a thing named by an act, not people doing one
+    return str(tokens[1].word)
 
 
 _NAMED_PROGRAMMES = ("专项计划", "基金", "制度")
@@ -1477,16 +1490,22 @@ def _programme_unnamed(question: str, sentence: str, around: str) -> bool:
     is named in the sentence or its passage, its qualifier's characters in order before the kind word
     (社科基金 is 国家社会科学基金): 教育部人文社科各类项目立项11项 beside 国家自然科学基金 says nothing of
     the 世界大学联盟's 科研发展基金. A programme the question quotes (“圆梦计划”) in the sentence keeps it."""
-    if any(name in sentence for name in _QUOTED.findall(question)):
+    named = _programmes_named(question)
+    if not named or any(name in sentence for name in _QUOTED.findall(question)):
         return False
     text = f"{sentence} {around}"
-    for which, kind in _NAMED_KIND.findall(question):
-        if kind not in _NAMED_PROGRAMMES:
-            continue
-        said = re.compile(rf"{which[0]}[^，。；]{{0,4}}{which[1]}[^，。；]{{0,4}}{kind}")
-        if not said.search(text):
-            return True
-    return False
+    return any(not said.search(text) for said in named)
+
+
+@lru_cache(maxsize=1024)
+def _programmes_named(question: str) -> tuple[re.Pattern[str], ...]:
+    """How each programme, fund or system the question names is said: its qualifier's characters in
+    order before the kind word."""
+    return tuple(
+        re.compile(rf"{which[0]}[^，。；]{{0,4}}{which[1]}[^，。；]{{0,4}}{kind}")
+        for which, kind in _NAMED_KIND.findall(question)
+        if kind in _NAMED_PROGRAMMES
+    )
 
 
 # When something was done the first time (首次, 第一次) is said with it: the first (首次, 首届, 首个), a
@@ -1502,12 +1521,15 @@ _SAID_FIRST = re.compile(
 def _says_first(question: str, sentence: str) -> bool:
     """The sentence says the first or only one of the act the question asks about (最早开设…专业 by a
     sentence saying 开设), not of another (是首批重点马克思主义学院)."""
-    if not _SAID_FIRST.search(sentence):
-        return False
+    return bool(_SAID_FIRST.search(sentence)) and _first_act(question) in sentence
+
+
+@lru_cache(maxsize=1024)
+def _first_act(question: str) -> str:
+    """The act a question asks whether something was the first to do (开设 of 最早开设), or ""."""
     asked = _ASKS_IF_FIRST.search(question)
     after = list(pos_tagger().cut(question[asked.end() :], HMM=False))[:1] if asked else []
-    act = after[0].word if after and len(after[0].word) >= 2 and after[0].flag.startswith("v") else ""
-    return act in sentence
+    return after[0].word if after and len(after[0].word) >= 2 and after[0].flag.startswith("v") else ""
 
 
 # The groups a policy singles out (脱贫户, 低保对象, 返乡创业人员), each by the word every name of it

@@ -476,7 +476,8 @@ class Assistant:
         else:
             # Where one goes (乡里, 村里) is no subject either: 宅基地申请交上去，乡里多少天给批下来 is not
             # answered by a 乡镇's deadline for 低保.
-            named = self._known([t for t in topics if t not in NOT_WHICH]) or self._known(topics)
+            known = self._known(topics)
+            named = [t for t in known if t not in NOT_WHICH] or known
         return misses_the_number(asked, draft.text, topics, numbered) or about_something_else(
             asked, named, passages
         )
