@@ -220,6 +220,8 @@ _POST = re.compile(
     r"(?:副|常务|执行|名誉|荣誉|双聘|特聘|兼职)?(?:所长|院长|校长|系主任|主任|书记|主席|会长|理事长|理事|委员|部长"
     r"|局长|处长|馆长|主编|秘书长|董事长|总经理|经理|教授|研究员|讲师|院士|顾问|首席专家)"
 )
+# 谁是…的开拓者: the one a role ending the question names is a person, whatever else was the first.
+_WHO_IS_THE = re.compile(r"^谁是[^，。？?]*?([^\W\d的之]{1,3}(?:者|人物))[？?。]*$")
 _PERSON_HINT = re.compile(
     rf"{_NAME_CHAR}{{2,3}}(?:先生|女士|同志|书记|主任|局长|县长|市长|村长|总理|总统|主席|教授|导演|老师|医生)"
     rf"|由{_NAME_CHAR}{{2,4}}[、，和与]"
@@ -236,6 +238,9 @@ class Asked:
     names: tuple[str, ...] = ()
     """Titles in 《》, codes (C919, CPI), the names of places and organisations, and people named in
     full."""
+    people: tuple[str, ...] = ()
+    """The people among `names` (汪建熙): a sentence about someone else (夏成才，后来是…会计系主任) says
+    nothing of them, whoever its page is about."""
     quoted: tuple[str, ...] = ()
     """The names among `names` the question puts in quotation marks (“古代文本文化国际研究中心”): the very
     thing asked about, met only in the sentence or beside it, not somewhere else on its page."""
@@ -581,7 +586,8 @@ def read_question(question: str) -> Asked:
     codes = [c for c in _CODE.findall(rest) if not c.isdigit() and c.upper() not in _COMMON_ABBREVIATIONS]
     # A person the question names (王永昌是哪年加入…) is a constraint like a place: another person's
     # joining is no answer.
-    proper = [*_proper_names(_CODE.sub(" ", rest)), *full_names(rest)]
+    people = full_names(rest)
+    proper = [*_proper_names(_CODE.sub(" ", rest)), *people]
     villages = [f"{v}村" for v in _VILLAGE.findall(rest) if f"{v[-1]}村" not in _NOT_A_VILLAGE]
     # jieba's cut of a village it does not know (新塘村 as 塘村) gives way to the village.
     proper = [n for n in proper if not any(n in v for v in villages)]
@@ -594,6 +600,7 @@ def read_question(question: str) -> Asked:
         years=tuple(dict.fromkeys(_YEAR.findall(question))),
         months=tuple(dict.fromkeys(_MONTH.findall(_YEAR.sub(" ", question)))),
         names=tuple(dict.fromkeys(names)),
+        people=tuple(dict.fromkeys(n for n in people if n in names)),
         quoted=tuple(dict.fromkeys(n for n in quoted if n in names)),
         editions=tuple(dict.fromkeys(editions)),
         focus=tuple(_focus(said).items()),
@@ -861,6 +868,10 @@ def _shares_a_word(phrase: str, question: str) -> bool:
 def _holds_kind(
     kind: AskedKind, text: str, own: tuple[str, ...], question: str, focus: str | None = None
 ) -> bool:
+    if kind == "which":
+        # Read whole: a 学院 right after the question's own university (中国人民大学社会与人口学院) is
+        # part of it, and the question's own words are no answer there either.
+        return _names_one_of_its_kind(question, text)
     for word in sorted(own, key=len, reverse=True):
         text = text.replace(word, " ")
     if kind in ("person", "place"):
@@ -900,8 +911,6 @@ def _holds_kind(
             # Places named together (…特殊困难县、国家级扶贫开发重点县), not any list (奖、助、贷学金).
             return any(text.startswith(_AND, end) for _, end in _places_at(text))
         return bool(_LISTED.search(text))
-    if kind == "which":
-        return _names_one_of_its_kind(question, text)
     if kind == "theme":
         # Of the whole, not of a part of it (分会场二主题为… is no 年会's theme).
         return any(not _A_PART.search(text[: m.start()]) for m in _THEME.finditer(text))
@@ -925,7 +934,7 @@ def _holds_kind(
         )
     if focus is not None and HUMAN_ROLE.search(focus):
         return bool(_PERSON_HINT.search(text) or [n for n in person_names(text) if n not in question])
-    if _WHICH_PERSON.search(question):
+    if _WHICH_PERSON.search(question) or _WHO_IS_THE.search(question):
         # jieba's word discovery calls 文明 and 博士生 people: a name here is a common surname's.
         bare = _ASIDE.sub("", text)  # 柯马丁(Martin Kern)教授
         named = [n for n in person_names(bare) if n not in question and n[0] in SURNAMES]
@@ -955,8 +964,11 @@ _THEME = re.compile(r"主题|题为|为题")
 _A_PART = re.compile(r"(?:分会场|分论坛|子论坛|平行论坛|板块|单元)[一二三四五六七八九十\d]*的?$")
 
 
+# A department teaches the major of its name (哲学系), unlike 关系, 体系 or a 系统.
+_DEPARTMENT = re.compile(r"(?<![关联体派谱直世])系(?![统列数])")
 # The words one of a kind is named with (中国人民大学 is a 学校, 利雅得胜利队 a 球队, 人民大道 a 路).
 _SAID_OF_A_KIND = {
+    "系": (_DEPARTMENT.pattern,),
     "学校": ("学校", "大学", "学院", "院校", "中学", "小学"),
     "大学": ("大学", "学院", "学校"),
     "球队": ("球队", "队"),
@@ -964,8 +976,8 @@ _SAID_OF_A_KIND = {
     "路": ("路", "街", "大道"),
     "街": ("街", "路", "大道"),
 }
-# Characters before a kind's word that name none of it (各村, 本专业, 该银行, 哪个学校).
-_NOT_ONE = frozenset("各本该每哪这那其此某个等")
+# Characters before a kind's word that name none of it (各村, 本专业, 该银行, 哪个学校, 我们学校).
+_NOT_ONE = frozenset("各本该每哪这那其此某个等们")
 
 
 @lru_cache(maxsize=1024)
@@ -983,8 +995,17 @@ def _names_one_of_its_kind(question: str, text: str) -> bool:
     beyond the question's own words."""
     named = _one_of_the_kind(question)
     return named is not None and any(
-        found.group()[1] not in _NOT_ONE and found.group() not in question for found in named.finditer(text)
+        found.group()[1] not in _NOT_ONE
+        and found.group() not in question
+        and not _inside_a_university(found.group(), text[max(0, found.start() - 6) : found.start()])
+        for found in named.finditer(text)
     )
+
+
+def _inside_a_university(found: str, before: str) -> bool:
+    """A 学院 named right after a university (中国人民大学社会与人口学院) is a part of it, no school of its
+    own: not the university someone went to."""
+    return not found.endswith("大学") and "大学" in before
 
 
 def _meets(constraint: str, sentence: str, context: str) -> bool:
@@ -1076,6 +1097,13 @@ def answers(
     # what it asks about: 学院亦曾聘请…傅高义 on a page that names the 古代文本文化国际研究中心 elsewhere
     # does not say who leads that centre.
     if any(not _meets(name, sentence, context if name in asked.quoted else around) for name in asked.names):
+        return False
+    role = _WHO_IS_THE.search(question)
+    if role and role.group(1) not in sentence:
+        return False  # 谁是…的开拓者 is answered where the 开拓者 is named, not by who visited
+    if asked.people and _about_another_person(asked.people, sentence):
+        return False
+    if any(not _meets(person, sentence, context) for person in asked.people):
         return False
     holder = _view_holder(question)
     if holder and not _meets(holder, sentence, context):
@@ -1386,8 +1414,6 @@ def _listed_kind(question: str) -> str:
     return head[-2:] if head[-2:] in _LISTED_KINDS else ""
 
 
-# A department teaches the major of its name (哲学系), unlike 关系, 体系 or a 系统.
-_DEPARTMENT = re.compile(r"(?<![关联体派谱直世])系(?![统列数])")
 # An organisation named inside another's name (中国人民大学哲学院) is not one of a listed kind.
 _PART_OF_AN_ORGANISATION = re.compile(r"大学(?=[\u4e00-\u9fff]{0,4}(?:学院|研究院|系|研究所|图书馆))")
 
@@ -1400,6 +1426,19 @@ def _lists_another_kind(question: str, sentence: str, context: str) -> bool:
         return False
     text = _PART_OF_AN_ORGANISATION.sub(" ", f"{sentence} {context}")
     return kind not in text and not (kind == "专业" and _DEPARTMENT.search(text))
+
+
+# A sentence that opens with someone's name (夏成才，后来是…; 杨周复是…) is about them.
+_OPENS_WITH_A_NAME = re.compile(r"\s*([\u4e00-\u9fff]{3})(?=[，,：:（(]|是|曾|现任|后来|出生|生于)")
+
+
+def _about_another_person(people: tuple[str, ...], sentence: str) -> bool:
+    """The sentence is about another person than those the question asks about: it opens with another
+    full name and does not name them (夏成才，后来是中南财经大学会计系主任 for 汪建熙是哪个系的毕业生)."""
+    opening = _OPENS_WITH_A_NAME.match(sentence)
+    if opening is None or any(person in sentence for person in people):
+        return False
+    return opening.group(1) in full_names(sentence)
 
 
 # Whose view is asked (杨庆中认为…): the person right before the verb, surname first (jieba reads 杨庆中

@@ -59,7 +59,15 @@ def full_names(text: str) -> list[str]:
     """People named in full: three characters, a common surname first (王永昌, 吕小军); a villager's
     words jieba takes for names (养牛, 娶媳妇) are not."""
     text = _MONEY.sub(" ", text)  # 多少钱一平 is not 钱一平
-    return [n for n in person_names(text) if len(n) == 3 and n[0] in SURNAMES]
+    return [n for n in _names_known_or_found(text) if len(n) == 3 and n[0] in SURNAMES]
+
+
+@lru_cache(maxsize=1024)
+def _names_known_or_found(text: str) -> tuple[str, ...]:
+    """People's names jieba finds (nr) or its dictionary holds as someone's (nrfg: 汪建熙)."""
+    return tuple(
+        p.word for p in pos_tagger().cut(_QUOTED.sub(" ", text), HMM=True) if p.flag in ("nr", "nrfg")
+    )
 
 
 def asked_role(question: str) -> str | None:

@@ -569,6 +569,41 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # Whose view is asked is said with it; a generation (80后) is a class said in the sentence.
         ("国学院副院长杨庆中认为国学的意义在于什么？", "在副院长杨庆中看来，国学的意义在于回归。", "", True),
         ("国学院副院长杨庆中认为国学的意义在于什么？", "重建民族精神内核是远大目标。", "国学院", False),
+        # A person asked about is named in the sentence or beside it; one opening with someone else's
+        # name is about them, whoever the page is about.
+        ("汪建熙是哪个系的毕业生？", "夏成才，后来是中南财经大学会计系主任，数学非常好。", "汪建熙", False),
+        ("汪建熙是哪个系的毕业生？", "汪建熙被录取到财政系会计专业。", "", True),
+        ("汪建熙是哪个系的毕业生？", "他被录取到财政系会计专业。", "汪建熙", True),
+        ("汪建熙是哪个系的毕业生？", "他被录取到财政系会计专业。", "", False),
+        # 关系 is no 系, 我们学校 names no school, and a 学院 of a university is not one.
+        ("汪建熙是哪个系的毕业生？", "汪建熙认为因果关系要清晰。", "", False),
+        (
+            "中国人民大学校友邬沧萍中学毕业后上的是哪个大学？",
+            "邬沧萍，中国人民大学社会与人口学院教授。",
+            "",
+            False,
+        ),
+        (
+            "中国人民大学校友邬沧萍中学毕业后上的是哪个大学？",
+            "邬沧萍说，我们学校创办了第一个人口学系。",
+            "",
+            False,
+        ),
+        (
+            "中国人民大学校友邬沧萍中学毕业后上的是哪个大学？",
+            "邬沧萍中学毕业后考上了岭南大学。",
+            "中国人民大学",
+            True,
+        ),
+        # 谁是…的开拓者 is answered where the 开拓者 is named.
+        ("谁是新中国新型高等教育的开拓者？", "新中国新型高等教育的开拓者——吴玉章老校长。", "", True),
+        ("谁是新中国新型高等教育的开拓者？", "习近平总书记来到中国人民大学考察。", "", False),
+        (
+            "谁是新中国新型高等教育的开拓者？",
+            "中国人民大学国际关系学院是新中国最早建设的高等教育机构。",
+            "",
+            False,
+        ),
         ("文学院的全职教师包括哪位80后青年作家？", "全职教师有阎连科、刘震云等著名作家。", "文学院", False),
         ("文学院的全职教师包括哪位80后青年作家？", "文学院还有80后青年作家张悦然等。", "", True),
         # Counting the kinds (两大类, 专业大类) names none of them.
