@@ -60,7 +60,8 @@ _ASKS: dict[AskedKind, re.Pattern[str]] = {
     # 有哪些专业, 哪些地区的学生: which ones, named together (哲学、伦理学、宗教学; 英语和法语) or counted.
     "list": re.compile(r"哪些(?!人)"),
     # 哪个专业, 哪所大学, 哪条路: which one of a kind, named by a word of it (哲学专业, 岭南大学, 人民路).
-    "which": re.compile(rf"哪(?:个|一|家|所|条|支|座|部)(?:{_WHICH_KINDS})"),
+    # 是从那些专业…的？ is a typing slip for 哪些 where 那些 follows 从, 是 or 在.
+    "which": re.compile(rf"(?:哪(?:个|一|家|所|条|支|座|部)|(?<=[从是在])那些)(?:{_WHICH_KINDS})"),
     # 现任职务是什么, 担任什么职务: a post (副所长, 委员), not the person holding one.
     "post": re.compile(r"职务|职位|职称|头衔|担任什么|任什么职"),
     # 年会的主题是什么: a theme, said as one.
@@ -347,11 +348,11 @@ def _other_code(code: str, text: str) -> bool:
 
 
 # The words a question's asked person, place or time goes with are found beside its question word;
-# these are never that word.
+# these are never that word (进行 only carries the act after it: 进行学生选拔).
 # A verb's direction (办起来, 批下来) is not the event.
 _DIRECTIONS = "起来|下来|出来|上来|过来|进来|回来|下去|出去"
 _NOT_FOCUS = re.compile(
-    r"^(不.|没.|可以|开始|正式|时候|时间|日期|什么|哪里|哪儿|已经|应该|需要|能够|才能|大概|一般|具体"
+    r"^(不.|没.|可以|开始|正式|时候|时间|日期|什么|哪里|哪儿|已经|应该|需要|能够|才能|大概|一般|具体|进行"
     rf"|{_DIRECTIONS})$"
 )
 _ROLES = re.compile(r"主演|总导演|导演|创始人|获得者|得主")
@@ -1133,7 +1134,7 @@ def answers(
     if (
         "amount" in asked.kinds
         and _ASKS_SUM.search(question)
-        and _only_included(asked.topics, question, sentence)
+        and (_only_included(asked.topics, question, sentence) or _another_row(asked, question, sentence))
     ):
         return False
     if "time" in asked.kinds and _FOUNDING.search(question) and _founding_of_its_field(question, sentence):
@@ -1229,6 +1230,15 @@ def _about_it(asked: Asked, question: str, sentence: str, context: str) -> bool:
     二轮承包到期了，地还是我的吗 is not answered by how subsidy areas rest on 第二轮土地承包面积, nor
     脱贫户养牛有补助吗 by a training allowance."""
     around = f"{sentence} {context}"
+    asking = _CLAUSE.split(question.rstrip("？?。！! "))[-1]
+    acts = [word for word in asked.about if word in asking and word in _verbs(question)]
+    if not asked.benefits and 0 < len(acts) < len(asked.about) and not any(
+        said_apart(act, around) or any(word in around for word in (act, *_variants(act))) for act in acts
+    ):
+        # 手表，摔倒了会自己打电话吗 asks what the watch does in a fall: a sentence on the watch's SOS key
+        # names the thing, not the act asked about (the acts of the asking clause; 我打工回村开个农家乐 only
+        # tells who asks). Whether a benefit is paid (给不给奖励钱) is the benefit check's to answer.
+        return False
     if any(said_apart(word, around) for word in asked.about):
         return True
     whether = _WHETHER_A_SUM.search(question)
@@ -1425,7 +1435,20 @@ def _lists_another_kind(question: str, sentence: str, context: str) -> bool:
     if not kind:
         return False
     text = _PART_OF_AN_ORGANISATION.sub(" ", f"{sentence} {context}")
+    if kind in _NAMED_WITH_THEIR_KIND:
+        # Universities are each named with their kind (柏林洪堡大学、慕尼黑大学) or counted (5所大学):
+        # one 大学 in a sentence about the school's professors lists none.
+        said = _PART_OF_AN_ORGANISATION.sub(" ", sentence)
+        return said.count(kind) < 2 and not re.search(rf"{_COUNT_OF}\s*[所家个]{kind}", said)
+    if kind not in sentence and any(kind not in c.group(1) for c in _COUNTED_THINGS.finditer(sentence)):
+        return True  # 融会贯通哲学、政治学与经济学三个学科 counts 学科, not the asked 专业
     return kind not in text and not (kind == "专业" and _DEPARTMENT.search(text))
+
+
+_NAMED_WITH_THEIR_KIND = frozenset(["大学", "学校", "医院", "银行", "公司"])
+_COUNT_OF = r"[\d一二三四五六七八九十两几多]+"
+# Things a sentence counts (三个学科, 4个本科专业): the two to four characters after the measure.
+_COUNTED_THINGS = re.compile(rf"{_COUNT_OF}\s*[个项门类种所]([\u4e00-\u9fff]{{2,4}})")
 
 
 # A sentence that opens with someone's name (夏成才，后来是…; 杨周复是…) is about them.
@@ -1495,6 +1518,31 @@ def _only_included(topics: Sequence[str], question: str, sentence: str) -> bool:
         for clause in _CLAUSE.split(sentence)
         if t in clause
     )
+
+
+# A table row as the chunker writes it: 套餐名称：乡村惠民卡；月费（元/月）：19；…
+_ROW = re.compile(r"^[^：；。]{1,20}：[^；]*；[^：；]{1,20}：")
+
+
+def _another_row(asked: Asked, question: str, sentence: str) -> bool:
+    """A table row sharing no word with the question's topic words prices something else: 乡村惠民卡's
+    月费 is no price of 云存储, whichever row of the same table names it. A row of the asked age (80至89
+    周岁 for 俺娘八十五了) or sharing a word (中级工 for 电工中级证) is the asked thing's."""
+    if not asked.topics or not _ROW.match(sentence) or (asked.age and fits_age(asked.age, sentence)):
+        return False
+    if any(word in sentence for topic in asked.topics for word in (topic, *_variants(topic))):
+        return False
+    return not _asked_bigrams(question) & bigrams(sentence)
+
+
+# Characters of asking, counting and time (多少钱一个月, 能补) that any price row shares with a question.
+_ASKING_CHARS = frozenset("多少几钱个一每月年天元块能要会可的了吗呢啊吧不没有是")
+
+
+@lru_cache(maxsize=1024)
+def _asked_bigrams(question: str) -> frozenset[str]:
+    """The question's two-character pieces that name something (电工中级证: 中级), not how it asks."""
+    return frozenset(pair for pair in bigrams(question) if not set(pair) & _ASKING_CHARS)
 
 
 _HOW_MANY = re.compile(r"(?:多少|几)(?:个|名|位|家|所|项)?")
