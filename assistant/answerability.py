@@ -1232,8 +1232,12 @@ def _about_it(asked: Asked, question: str, sentence: str, context: str) -> bool:
     around = f"{sentence} {context}"
     asking = _CLAUSE.split(question.rstrip("？?。！! "))[-1]
     acts = [word for word in asked.about if word in asking and word in _verbs(question)]
-    if not asked.benefits and 0 < len(acts) < len(asked.about) and not any(
-        said_apart(act, around) or any(word in around for word in (act, *_variants(act))) for act in acts
+    if (
+        not asked.benefits
+        and 0 < len(acts) < len(asked.about)
+        and not any(
+            said_apart(act, around) or any(word in around for word in (act, *_variants(act))) for act in acts
+        )
     ):
         # 手表，摔倒了会自己打电话吗 asks what the watch does in a fall: a sentence on the watch's SOS key
         # names the thing, not the act asked about (the acts of the asking clause; 我打工回村开个农家乐 only

@@ -567,7 +567,12 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             False,
         ),
         # Whose view is asked is said with it; a generation (80后) is a class said in the sentence.
-        ("国学院副院长杨庆中认为国学的意义在于什么？", "在副院长杨庆中看来，国学的意义在于回归。", "国学院", True),
+        (
+            "国学院副院长杨庆中认为国学的意义在于什么？",
+            "在副院长杨庆中看来，国学的意义在于回归。",
+            "国学院",
+            True,
+        ),
         ("国学院副院长杨庆中认为国学的意义在于什么？", "重建民族精神内核是远大目标。", "国学院", False),
         # A person asked about is named in the sentence or beside it; one opening with someone else's
         # name is about them, whoever the page is about.
@@ -605,14 +610,29 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             False,
         ),
         # Universities are listed each with its kind, or counted: one 大学 among professors lists none.
-        ("哲学院的国际交流有哪些合作大学？", "中国人民大学首批14名一级教授中，哲学院占4位。", "哲学院", False),
+        (
+            "哲学院的国际交流有哪些合作大学？",
+            "中国人民大学首批14名一级教授中，哲学院占4位。",
+            "哲学院",
+            False,
+        ),
         ("哲学院的国际交流有哪些合作大学？", "哲学院现与英国牛津大学、比利时根特大学合作。", "", True),
         # A list counted as another kind (三个学科) lists no 专业.
         ("哲学院有哪些专业？", "融会贯通哲学、政治学与经济学三个学科的理论与方法。", "哲学院 专业", False),
         ("哲学院有哪些专业？", "哲学院设有哲学、伦理学、宗教学、逻辑学4个本科专业。", "", True),
         # 是从那些专业 is a slip for 哪些, asking which kind of thing, whatever 进行 stands before.
-        ("古典学实验班是从那些专业进行学生选拔的？", "此后每年均从全校不同专业中选拔学生。", "古典学实验班", True),
-        ("古典学实验班是从那些专业进行学生选拔的？", "古典学实验班起步于2009年，是第一个古典学教学班。", "", False),
+        (
+            "古典学实验班是从那些专业进行学生选拔的？",
+            "此后每年均从全校不同专业中选拔学生。",
+            "古典学实验班",
+            True,
+        ),
+        (
+            "古典学实验班是从那些专业进行学生选拔的？",
+            "古典学实验班起步于2009年，是第一个古典学教学班。",
+            "",
+            False,
+        ),
         # A price row sharing no word with the question is another thing's (a phone plan for 云存储).
         (
             "摄像头录像想存一个月，云存储一个月多钱？",
@@ -620,10 +640,20 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             "",
             False,
         ),
-        ("俺自己花钱考了个电工中级证，能补多少钱？", "证书等级：中级工（四级）；补贴标准（元/人）：1500", "", True),
+        (
+            "俺自己花钱考了个电工中级证，能补多少钱？",
+            "证书等级：中级工（四级）；补贴标准（元/人）：1500",
+            "",
+            True,
+        ),
         # A yes/no question is answered about the act it asks whether, not only the thing it names.
         ("老人戴的手表，摔倒了会自己打电话吗？", "戴了手表的老人，遇到危险长按SOS键3秒就能呼救。", "", False),
-        ("老人戴的手表，摔倒了会自己打电话吗？", "手表检测到跌倒时会震动，30秒内没有取消的，自动发起呼救。", "", True),
+        (
+            "老人戴的手表，摔倒了会自己打电话吗？",
+            "手表检测到跌倒时会震动，30秒内没有取消的，自动发起呼救。",
+            "",
+            True,
+        ),
         ("文学院的全职教师包括哪位80后青年作家？", "全职教师有阎连科、刘震云等著名作家。", "文学院", False),
         ("文学院的全职教师包括哪位80后青年作家？", "文学院还有80后青年作家张悦然等。", "", True),
         # Counting the kinds (两大类, 专业大类) names none of them.
