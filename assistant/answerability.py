@@ -1091,8 +1091,11 @@ def answers(
         as_year = re.search(rf"(?<!\d){year}(?!\d|\s*级)", sentence)  # 2019级 is a class, not the year
         if not as_year and (_DATED.search(sentence) or not _meets(year, sentence, dated_by)):
             return False
+    # A month goes with its year: a sentence saying the asked year says the month there too (1991年开始
+    # 享受政府特殊津贴 is not what happened in 1991年6月, whatever month its passage names).
+    dated_here = any(re.search(rf"(?<!\d){year}年", sentence) for year in asked.years)
     for month in asked.months:
-        if not re.search(rf"(?<!\d){month}月", f"{sentence} {around}"):
+        if not re.search(rf"(?<!\d){month}月", sentence if dated_here else f"{sentence} {around}"):
             return False
     # A page's own name is not repeated in each of its sentences, but a name the question quotes is
     # what it asks about: 学院亦曾聘请…傅高义 on a page that names the 古代文本文化国际研究中心 elsewhere
@@ -1446,7 +1449,17 @@ def _lists_another_kind(question: str, sentence: str, context: str) -> bool:
         return said.count(kind) < 2 and not re.search(rf"{_COUNT_OF}\s*[所家个]{kind}", said)
     if kind not in sentence and any(kind not in c.group(1) for c in _COUNTED_THINGS.finditer(sentence)):
         return True  # 融会贯通哲学、政治学与经济学三个学科 counts 学科, not the asked 专业
+    labels = {label.group(1) for label in _LIST_LABEL.finditer(sentence)}
+    if labels and kind not in labels:
+        return True  # 只招收英语或法语语种的考生 lists 语种, whatever 专业 the sentence names before
     return kind not in text and not (kind == "专业" and _DEPARTMENT.search(text))
+
+
+# The kind word right after a list's last item (英语、俄语…西班牙语专业; 英语或法语语种).
+_LIST_LABEL = re.compile(
+    r"(?:、|和|及|与|或者?)[^、，。；：:和及与或\s]{1,8}?"
+    rf"({'|'.join(sorted((k for k in _LISTED_KINDS if len(k) > 1), key=len, reverse=True))})"
+)
 
 
 _NAMED_WITH_THEIR_KIND = frozenset(["大学", "学校", "医院", "银行", "公司"])

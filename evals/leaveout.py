@@ -156,22 +156,54 @@ def still_answered(result: CaseResult, original: Case) -> list[str]:
     """The documents an answer given without the case's own documents still drew the original answer
     from: the passages it cites hold most of the original case's keywords (more than half: all of one
     or two, two of three, five of eight list items), so another document holds the fact, in other words
-    or in part (a verbatim copy of the evidence is found before asking); the cited documents holding
-    any of them are named. Empty when the case is a true negative, when the answer shares no more than
-    half of them (法语 and 英语 of six languages: another year's rule), or when its keywords cannot tell
-    (a yes/no case's 是)."""
+    or in part (a verbatim copy of the evidence is found before asking), or they quote the case's
+    evidence in other punctuation or with a word changed (`_copies`: the only sign for a yes/no case,
+    whose 是 or 可以 tells nothing); the cited documents holding any of them are named. Empty when the
+    case is a true negative, or when the answer shares no more than half of the keywords (法语 and 英语
+    of six languages: another year's rule) and no copy of the evidence."""
+    if result.refused or result.error:
+        return []
+    copies = {c.source for c in result.citations if any(_copies(e, c.quote) for e in original.evidence)}
     keywords = [k for k in original.answer_keywords if len(k) >= 2 and k not in _VERDICTS]
     if not keywords and original.answer:
         # A lone digit (9) is in any passage; the reference answer says it with its unit (9个 / 9), which
         # is as telling as a two-character keyword.
         keywords = [a for a in (a.strip() for a in original.answer.split("/")) if _COUNTED.fullmatch(a)][:1]
-    if result.refused or result.error or not keywords:
-        return []
     quotes = [c.quote for c in result.citations]
     held = [k for k in keywords if any(k in q for q in quotes)]
-    if 2 * len(held) <= len(keywords):
-        return []
-    return sorted({c.source for c in result.citations if any(k in c.quote for k in keywords)})
+    if keywords and 2 * len(held) > len(keywords):
+        copies |= {c.source for c in result.citations if any(k in c.quote for k in keywords)}
+    return sorted(copies)
+
+
+# Punctuation, spaces and quotation marks, which copies of a page set differently.
+_NOT_WORDS = re.compile(r"[\W_]+")
+_FIGURES = re.compile(r"\d+")
+# An FAQ's or a list's item number (9、国家专项计划…), which is no figure the evidence states.
+_ITEM_NUMBER = re.compile(r"^\s*[（(]?\d{1,2}\s*[、.．)）]")
+
+
+def _pieces(text: str) -> set[str]:
+    return {text[i : i + 4] for i in range(len(text) - 3)}
+
+
+def _copies(evidence: str, quote: str) -> bool:
+    """`quote` holds the evidence sentence in other punctuation or a word changed (“圆梦计划”和国家专项生计划
+    录取的新生可自行决定… for 按国家专项生计划和"圆梦计划"录取的新生可自行决定…): three quarters of its
+    four-character pieces and every figure it states. Another year's notice differs in its figures (至2020年
+    1月2日 is no copy of 至2020年12月21日); a short evidence (是, 8小时) tells nothing this way."""
+    wanted = _NOT_WORDS.sub("", _ITEM_NUMBER.sub("", evidence))
+    if len(wanted) < _COPY_MIN_CHARS:
+        return False
+    said = _NOT_WORDS.sub("", quote)
+    if not all(figure in said for figure in _FIGURES.findall(wanted)):
+        return False
+    pieces = _pieces(wanted)
+    return len(pieces & _pieces(said)) >= _COPY_SHARE * len(pieces)
+
+
+_COPY_MIN_CHARS = 12
+_COPY_SHARE = 0.75
 
 
 def _composer(settings: AssistantSettings) -> Composer | None:

@@ -620,6 +620,28 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         # A list counted as another kind (三个学科) lists no 专业.
         ("哲学院有哪些专业？", "融会贯通哲学、政治学与经济学三个学科的理论与方法。", "哲学院 专业", False),
         ("哲学院有哪些专业？", "哲学院设有哲学、伦理学、宗教学、逻辑学4个本科专业。", "", True),
+        # A list labelled as another kind (英语或法语语种) lists no 专业, whatever 专业 stands before it.
+        (
+            "哪些语言类专业只招收外语为英语的考生？",
+            "法语（中外合作办学）专业只招收英语或法语语种的考生。",
+            "",
+            False,
+        ),
+        (
+            "哪些语言类专业只招收外语为英语的考生？",
+            "我校英语、俄语、日语、德语、法语专业只招收外语为英语语种的考生。",
+            "",
+            True,
+        ),
+        # A month goes with the year the sentence names.
+        ("李文海在1991年6月获得了什么称号？", "1991年被授予“有突出贡献的专家”称号。", "6月 李文海", False),
+        ("李文海在1991年6月获得了什么称号？", "他被授予“有突出贡献的专家”称号。", "1991年6月 李文海", True),
+        (
+            "李文海在1991年6月获得了什么称号？",
+            "1991年6月获“全国普通高等学校优秀思想政治工作者”称号。",
+            "李文海",
+            True,
+        ),
         # 是从那些专业 is a slip for 哪些, asking which kind of thing, whatever 进行 stands before.
         (
             "古典学实验班是从那些专业进行学生选拔的？",

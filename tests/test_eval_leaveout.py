@@ -254,3 +254,32 @@ def test_an_answer_citing_the_original_keywords_is_no_negative() -> None:
     assert (
         still_answered(answered("每人每月880元"), original.model_copy(update={"answer_keywords": []})) == []
     )
+
+
+def test_an_answer_quoting_a_copy_of_the_evidence_is_no_negative() -> None:
+    """A yes/no case's 可以 tells nothing; an answer quoting its evidence in other punctuation or with a
+    word changed still draws on the fact. Another year's notice, the same sentence with other figures,
+    does not."""
+    yes_no = Case(
+        id="c",
+        question="国家专项计划录取的新生可以自行决定是否迁户口吗？",
+        answer_keywords=["可以"],
+        evidence=['按国家专项生计划和"圆梦计划"录取的新生可自行决定入学时是否迁转户口。'],
+        sources=["a.md"],
+    )
+    dated = Case(
+        id="d",
+        question="2020年保送生网上报名到几号？",
+        answer_keywords=["12月21日"],
+        evidence=["（一）网上报名：即日起至2020年12月21日11:00"],
+        sources=["a.md"],
+    )
+
+    def answered(case: Case, quote: str) -> CaseResult:
+        citation = Citation(number=1, chunk_id="x", source="doc1.md", title="", section="", quote=quote)
+        return CaseResult(case=negative(case, ["a.md"]), asked=case.question, citations=[citation])
+
+    copy = "“圆梦计划”和国家专项生计划录取的新生可自行决定入学时是否迁转户口[3]。"
+    assert still_answered(answered(yes_no, copy), yes_no) == ["doc1.md"]
+    assert still_answered(answered(yes_no, "国家专项计划录取的学生可以转专业。"), yes_no) == []
+    assert still_answered(answered(dated, "网上报名：即日起至2020年1月2日11:00"), dated) == []
