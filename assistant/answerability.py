@@ -1449,10 +1449,24 @@ def _lists_another_kind(question: str, sentence: str, context: str) -> bool:
         return said.count(kind) < 2 and not re.search(rf"{_COUNT_OF}\s*[所家个]{kind}", said)
     if kind not in sentence and any(kind not in c.group(1) for c in _COUNTED_THINGS.finditer(sentence)):
         return True  # 融会贯通哲学、政治学与经济学三个学科 counts 学科, not the asked 专业
+    qualifier = _which_direction(question) if kind == "方向" else ""
+    if qualifier and qualifier not in text:
+        return True  # 信息与计算科学方向 is a direction of study, not one of the asked 就业方向
     labels = {label.group(1) for label in _LIST_LABEL.finditer(sentence)}
     if labels and kind not in labels:
         return True  # 只招收英语或法语语种的考生 lists 语种, whatever 专业 the sentence names before
     return kind not in text and not (kind == "专业" and _DEPARTMENT.search(text))
+
+
+@lru_cache(maxsize=1024)
+def _which_direction(question: str) -> str:
+    """The word a listed 方向 is of (就业 of 就业方向有哪些, 交叉 of 新兴前沿与交叉方向), or "": a 方向 of
+    study is no 就业方向."""
+    tokens = list(pos_tagger().cut(question, HMM=False))
+    at = next((i for i, t in enumerate(tokens) if t.word == "方向"), -1)
+    before = tokens[at - 1] if at > 0 else None
+    # 专业有哪些方向 names none: the question word is no qualifier.
+    return before.word if before and len(before.word) >= 2 and before.flag.startswith(("n", "v")) else ""
 
 
 # The kind word right after a list's last item (英语、俄语…西班牙语专业; 英语或法语语种).
@@ -1995,6 +2009,29 @@ def misses_the_number(
 
 
 _FIGURES: frozenset[AskedKind] = frozenset({"amount", "duration", "time"})
+
+
+# What a question asks under: two characters before 了 (停电了, 下雨了), a verb in jieba's dictionary.
+# 报装了多久能装上 asks the span from the act itself, not under a condition: 了 is followed by the asking.
+_UNDER = re.compile(r"([\u4e00-\u9fff]{2})了(?!多久|多长|几|什么时候|啥时候|哪天)")
+_SPANS = frozenset({"time", "duration"})
+
+
+@lru_cache(maxsize=1024)
+def conditions(question: str) -> tuple[str, ...]:
+    """The events a time or span question asks under (停电 of 停电了村村响还能响多久): how long something
+    lasts or when it happens after them is another span than in the ordinary case."""
+    if not read_question(question).kinds & _SPANS:
+        return ()
+    verbs = _verbs(question)
+    return tuple(dict.fromkeys(m.group(1) for m in _UNDER.finditer(question) if m.group(1) in verbs))
+
+
+def under_another_condition(answer: str, known: Sequence[str]) -> bool:
+    """A time or span answer that never names the event the question asks under, where the documents
+    use the word (`known`): a test broadcast's 1分钟 is no answer to how long it sounds in a power cut
+    (停电了…能响多久). An event the documents say otherwise (房子盖好了 for 竣工) is not required."""
+    return any(not any(word in answer for word in (event, *_variants(event))) for event in known)
 
 
 def about_something_else(asked: Asked, topics: Sequence[str], cited: Sequence[str]) -> bool:

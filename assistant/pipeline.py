@@ -20,11 +20,13 @@ from assistant.answer import Answer, AnswerKind, Citation, HeardReading, Passage
 from assistant.answerability import (
     about_something_else,
     answerable,
+    conditions,
     holds_phone,
     misses_the_number,
     names_any,
     read_question,
     states_some,
+    under_another_condition,
     without_names,
 )
 from assistant.checking import check
@@ -478,15 +480,19 @@ class Assistant:
             # answered by a 乡镇's deadline for 低保.
             known = self._known(topics)
             named = [t for t in known if t not in NOT_WHICH] or known
-        return misses_the_number(asked, draft.text, topics, numbered) or about_something_else(
-            asked, named, passages
+        # Any document saying the event is enough: it is the one answer to the changed span.
+        events = self._known(list(conditions(question)), at_least=1)
+        return (
+            misses_the_number(asked, draft.text, topics, numbered)
+            or about_something_else(asked, named, passages)
+            or under_another_condition(draft.text, events)
         )
 
-    def _known(self, terms: Sequence[str]) -> list[str]:
-        """The terms the documents use (in `_DOCUMENTS_WORD` passages or more), or the synonym table gives
-        the documents' word for."""
+    def _known(self, terms: Sequence[str], at_least: int = _DOCUMENTS_WORD) -> list[str]:
+        """The terms the documents use (in `at_least` passages or more), or the synonym table gives the
+        documents' word for."""
         counts = self.kb.catalog.token_counts([t.lower() for t in terms])
-        return [t for t in terms if counts.get(t.lower(), 0) >= _DOCUMENTS_WORD or len(synonym_names(t)) > 1]
+        return [t for t in terms if counts.get(t.lower(), 0) >= at_least or len(synonym_names(t)) > 1]
 
     def _unknown_terms(self, question: str, spoken: bool = False) -> list[str]:
         """Topic words of the question that no passage of the knowledge base contains. A villager's word

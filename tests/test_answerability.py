@@ -17,6 +17,7 @@ from assistant.answerability import (
     about_something_else,
     answerable,
     answers,
+    conditions,
     misses_the_number,
     read_question,
     without_names,
@@ -630,6 +631,19 @@ def says(question: str, sentence: str, context: str = "") -> bool:
         (
             "哪些语言类专业只招收外语为英语的考生？",
             "我校英语、俄语、日语、德语、法语专业只招收外语为英语语种的考生。",
+            "",
+            True,
+        ),
+        # A 方向 of study is no 就业方向.
+        (
+            "金融工程专业的就业方向有哪些？",
+            "◆信息与计算科学方向：以大数据、云计算中的数学方法研究为主。",
+            "金融工程专业",
+            False,
+        ),
+        (
+            "艺术学院的本科专业有哪些方向？",
+            "动画（新媒体方向）、美术学（艺术管理方向）等本科专业。",
             "",
             True,
         ),
@@ -1346,6 +1360,25 @@ def test_where_one_goes_is_not_what_a_span_is_of(tmp_path: Path, embeddings: Emb
         assert asked.refused, asked.answer
         dibao_asked = assistant.ask("低保申请交上去，乡里多少天给批下来？")
         assert not dibao_asked.refused and "30个工作日" in dibao_asked.answer, dibao_asked.answer
+
+
+def test_a_span_asked_under_a_condition_is_answered_under_it(tmp_path: Path, embeddings: Embeddings) -> None:
+    # A test broadcast's minute is no answer to how long the speakers sound in a power cut.
+    faq = (
+        "# 云广播常见问题\n\n每月第一个星期一上午10:00是云广播系统试播，会播放约1分钟的测试提示音。\n\n"
+        "遇到停电要及时报修。\n"
+    )
+    battery = "# 云广播音柱\n\n停电时音柱内置蓄电池可以继续工作约8小时。\n"
+    assert conditions("停电了村村响还能响不？能响多久？") == ("停电",)
+    assert conditions("俺家在石桥乡，报装了多久能装上？") == ()  # the span from the act, no condition
+    with assistant_over(tmp_path, embeddings, {"faq.md": faq}) as assistant:
+        asked = assistant.ask("停电了云广播还能响多久？")
+        assert asked.refused, asked.answer
+        assert not assistant.ask("云广播试播会响多久？").refused
+    (tmp_path / "both").mkdir()
+    with assistant_over(tmp_path / "both", embeddings, {"faq.md": faq, "battery.md": battery}) as assistant:
+        asked = assistant.ask("停电了云广播还能响多久？")
+        assert not asked.refused and "8小时" in asked.answer, asked.answer
 
 
 def test_a_name_jieba_reads_as_single_characters_is_looked_for_in_the_passages() -> None:
