@@ -1234,7 +1234,7 @@ def _about_it(asked: Asked, question: str, sentence: str, context: str) -> bool:
     脱贫户养牛有补助吗 by a training allowance."""
     around = f"{sentence} {context}"
     asking = _CLAUSE.split(question.rstrip("？?。！! "))[-1]
-    acts = [word for word in asked.about if word in asking and word in _verbs(question)]
+    acts = [word for word in asked.about if word in asking and word in _acts(question)]
     if (
         not asked.benefits
         and 0 < len(acts) < len(asked.about)
@@ -1530,6 +1530,17 @@ def _verbs(question: str) -> frozenset[str]:
     """The question's verbs of two characters or more (参加 of 多少学生参加四六级考试)."""
     return frozenset(
         t.word for t in pos_tagger().cut(question, HMM=False) if len(t.word) >= 2 and t.flag == "v"
+    )
+
+
+@lru_cache(maxsize=1024)
+def _acts(question: str) -> frozenset[str]:
+    """The question's words of two characters or more that name an act, as a verb, a verbal noun or
+    jieba's adverbial reading of one (公开 of 看村里的公开)."""
+    return frozenset(
+        t.word
+        for t in pos_tagger().cut(question, HMM=False)
+        if len(t.word) >= 2 and t.flag in ("v", "vn", "ad")
     )
 
 

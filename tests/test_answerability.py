@@ -682,7 +682,10 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             "",
             True,
         ),
-        # A yes/no question is answered about the act it asks whether, not only the thing it names.
+        # A yes/no question is answered about the act it asks whether, not only the thing it names; jieba
+        # reads 村里的公开 as an adverb, still the act asked about.
+        ("我不会用智能手机，能在电视上看村里的公开吗？", "项目：IPTV机顶盒；收费标准：免费借用。", "", False),
+        ("我不会用智能手机，能在电视上看村里的公开吗？", "按乡村键就能在电视上看村务公开。", "", True),
         ("老人戴的手表，摔倒了会自己打电话吗？", "戴了手表的老人，遇到危险长按SOS键3秒就能呼救。", "", False),
         (
             "老人戴的手表，摔倒了会自己打电话吗？",
