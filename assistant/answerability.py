@@ -183,6 +183,10 @@ _PAGE_DATE = re.compile(
     r"(?:日期|发布时间)[:：]\s*\d{4}"
     r"|(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d{1,2}, \d{4}"
 )
+# A change of office told without its year (由黄达同志接任, 不再担任校长) or a thing placed in history
+# (在人大历史上是一个很重要的变化) is what the page recalls: its date is when it was told, not when it
+# happened.
+_SUCCESSION = re.compile(r"接任|继任|卸任|不再担任|调任|离任|接替|历史上")
 _PLACE = re.compile(
     r"[\u4e00-\u9fff]{1,10}(?:市|省|县|区|镇|乡|村|州|岛|国|湾|港|城|中心|体育场|体育馆|会议中心|会展中心|剧院|馆|大厦|广场|酒店|机场|大学|公园)"
 )
@@ -1091,6 +1095,8 @@ def answers(
         as_year = re.search(rf"(?<!\d){year}(?!\d|\s*级)", sentence)  # 2019级 is a class, not the year
         if not as_year and (_DATED.search(sentence) or not _meets(year, sentence, dated_by)):
             return False
+        if not as_year and not _meets(year, sentence, context) and _SUCCESSION.search(sentence):
+            return False  # 校长一职由黄达同志接任, told on a 2014 page, happened long before 2014
     # A month goes with its year: a sentence saying the asked year says the month there too (1991年开始
     # 享受政府特殊津贴 is not what happened in 1991年6月, whatever month its passage names).
     dated_here = any(re.search(rf"(?<!\d){year}年", sentence) for year in asked.years)
@@ -1452,6 +1458,8 @@ def _lists_another_kind(question: str, sentence: str, context: str) -> bool:
     qualifier = _which_direction(question) if kind == "方向" else ""
     if qualifier and qualifier not in text:
         return True  # 信息与计算科学方向 is a direction of study, not one of the asked 就业方向
+    if qualifier and any(qualifier not in m.group(1) for m in _DIRECTIONS_LISTED.finditer(sentence)):
+        return True  # 秦汉、唐宋、清史、民国史等断代史方向 are no 新兴前沿与交叉方向
     labels = {label.group(1) for label in _LIST_LABEL.finditer(sentence)}
     if labels and kind not in labels:
         return True  # 只招收英语或法语语种的考生 lists 语种, whatever 专业 the sentence names before
@@ -1467,6 +1475,10 @@ def _which_direction(question: str) -> str:
     before = tokens[at - 1] if at > 0 else None
     # 专业有哪些方向 names none: the question word is no qualifier.
     return before.word if before and len(before.word) >= 2 and before.flag.startswith(("n", "v")) else ""
+
+
+# The words a list of 方向 ends with (…、医疗史等新兴前沿与交叉方向): which 方向 they are.
+_DIRECTIONS_LISTED = re.compile(r"、([^、，。；：:\s]{1,14}?)方向")
 
 
 # The kind word right after a list's last item (英语、俄语…西班牙语专业; 英语或法语语种).

@@ -647,6 +647,18 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             "",
             True,
         ),
+        (
+            "历史学专业的新兴前沿与交叉方向有哪些？",
+            "中国史除保持在秦汉、唐宋、清史、民国史等断代史方向的优势外，大力发展新兴前沿与交叉方向。",
+            "",
+            False,
+        ),
+        (
+            "历史学专业的新兴前沿与交叉方向有哪些？",
+            "生态史、西域历史语言、数字史学、医疗史等新兴前沿与交叉方向蓬勃发展。",
+            "",
+            True,
+        ),
         # A month goes with the year the sentence names.
         ("李文海在1991年6月获得了什么称号？", "1991年被授予“有突出贡献的专家”称号。", "6月 李文海", False),
         ("李文海在1991年6月获得了什么称号？", "他被授予“有突出贡献的专家”称号。", "1991年6月 李文海", True),
@@ -858,6 +870,17 @@ def test_the_passage_dates_and_names_a_sentence_that_holds_no_other_year() -> No
     assert answers(asked, question, "图书室每天上午8点开门。", "", passage)
     assert not answers(asked, question, "2019年图书室晚上9点关门。", "", passage)
     assert not answers(asked, question, "日期：2025-03-01", "", passage), "a page's date line is no answer"
+
+
+def test_a_page_date_does_not_date_the_history_it_recalls() -> None:
+    question = "2014年，中国人民大学的校长是谁？"
+    asked = read_question(question)
+    page = "日期：2014-05-23\n李文海：历史离我们并不遥远"
+    recalled = "中央同意宝华同志不再担任中国人民大学校长，校长一职由黄达同志接任。"
+    assert not answers(asked, question, recalled, "", page)
+    assert not answers(asked, question, "黄达同志任校长，这在人大历史上是一个很重要的变化。", "", page)
+    current = "中国人民大学校长陈雨露出席开学典礼并讲话。"
+    assert answers(asked, question, current, "", "日期：2014-09-01\n开学典礼")
 
 
 def test_a_title_naming_another_year_dates_a_sentence_before_its_page_does() -> None:
