@@ -225,6 +225,8 @@ _POST = re.compile(
     r"(?:副|常务|执行|名誉|荣誉|双聘|特聘|兼职)?(?:所长|院长|校长|系主任|主任|书记|主席|会长|理事长|理事|委员|部长"
     r"|局长|处长|馆长|主编|秘书长|董事长|总经理|经理|教授|研究员|讲师|院士|顾问|首席专家)"
 )
+# A statement a school or body is known by (办学愿景, 宗旨, 校训), asked by its name: said under it.
+_STATEMENT_ASKED = re.compile(r"(愿景|理念|宗旨|使命|定位|校训|院训|口号)是(?:什么|啥)")
 # 谁是…的开拓者: the one a role ending the question names is a person, whatever else was the first.
 _WHO_IS_THE = re.compile(r"^谁是[^，。？?]*?([^\W\d的之]{1,3}(?:者|人物))[？?。]*$")
 _PERSON_HINT = re.compile(
@@ -1078,8 +1080,10 @@ def answers(
     immediate `context` (the passage's title and section and the sentence before) or its page's date
     line; a month or a name anywhere in its `passage` too (a page about 中国人民大学 does not repeat the
     name in every sentence)."""
-    if sentence.rstrip(" .。…").endswith(("？", "?", "：", ":")):
-        return False  # a question (an FAQ's, a headline's) answers nothing; a lead-in (…如下：) not yet
+    if sentence.rstrip(" .。…").endswith(("？", "?", "：", ":", "吗")):
+        # A question (an FAQ's, a headline's, 有机会推荐免试攻读研究生吗 without its mark) answers nothing;
+        # a lead-in (…如下：) not yet.
+        return False
     dateline = _DATELINE.match(sentence)
     if dateline:
         context = f"{context} {dateline.group()}"
@@ -1108,6 +1112,9 @@ def answers(
     # does not say who leads that centre.
     if any(not _meets(name, sentence, context if name in asked.quoted else around) for name in asked.names):
         return False
+    stated = _STATEMENT_ASKED.search(question)
+    if stated and stated.group(1) not in f"{sentence} {context}":
+        return False  # 办学愿景是什么 is not answered by the 办学理念 beside it
     role = _WHO_IS_THE.search(question)
     if role and role.group(1) not in sentence:
         return False  # 谁是…的开拓者 is answered where the 开拓者 is named, not by who visited

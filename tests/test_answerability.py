@@ -659,6 +659,10 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             "",
             True,
         ),
+        # A statement asked by its name is said under it; a heading's question answers nothing.
+        ("中法学院的办学愿景是什么？", "办学理念：高水平、有特色、国际性。", "中法学院", False),
+        ("中法学院的办学愿景是什么？", "办学愿景：打造独树一帜的中外合作办学新高地。", "中法学院", True),
+        ("中法学院用哪三个语言进行教学？", "中法学院学生有机会推荐免试攻读研究生吗", "", False),
         # A month goes with the year the sentence names.
         ("李文海在1991年6月获得了什么称号？", "1991年被授予“有突出贡献的专家”称号。", "6月 李文海", False),
         ("李文海在1991年6月获得了什么称号？", "他被授予“有突出贡献的专家”称号。", "1991年6月 李文海", True),
