@@ -227,6 +227,19 @@ _POST = re.compile(
 )
 # A statement a school or body is known by (办学愿景, 宗旨, 校训), asked by its name: said under it.
 _STATEMENT_ASKED = re.compile(r"(愿景|理念|宗旨|使命|定位|校训|院训|口号)是(?:什么|啥)")
+# A label and what it says (办学愿景：打造…): a line cut by its chunk (办学愿景：创立) says too little.
+_LABELLED = re.compile(r"([^：:，。；]{1,12})[：:]\s*([^，。；]*)")
+
+
+def _states(label: str, sentence: str, context: str) -> bool:
+    """The sentence says the statement asked by its name (`label`): under that name in the sentence or
+    beside it, and where the sentence is its labelled line, with more than a word after the label."""
+    if label not in f"{sentence} {context}":
+        return False
+    line = _LABELLED.match(sentence)
+    return line is None or label not in line.group(1) or len(line.group(2)) > 4
+
+
 # 谁是…的开拓者: the one a role ending the question names is a person, whatever else was the first.
 _WHO_IS_THE = re.compile(r"^谁是[^，。？?]*?([^\W\d的之]{1,3}(?:者|人物))[？?。]*$")
 _PERSON_HINT = re.compile(
@@ -1113,7 +1126,7 @@ def answers(
     if any(not _meets(name, sentence, context if name in asked.quoted else around) for name in asked.names):
         return False
     stated = _STATEMENT_ASKED.search(question)
-    if stated and stated.group(1) not in f"{sentence} {context}":
+    if stated and not _states(stated.group(1), sentence, context):
         return False  # 办学愿景是什么 is not answered by the 办学理念 beside it
     role = _WHO_IS_THE.search(question)
     if role and role.group(1) not in sentence:

@@ -59,15 +59,24 @@ def full_names(text: str) -> list[str]:
     """People named in full: three characters, a common surname first (王永昌, 吕小军); a villager's
     words jieba takes for names (养牛, 娶媳妇) are not."""
     text = _MONEY.sub(" ", text)  # 多少钱一平 is not 钱一平
-    return [n for n in _names_known_or_found(text) if len(n) == 3 and n[0] in SURNAMES]
+    return [n for n in _names_found(text) if len(n) == 3 and n[0] in SURNAMES]
 
 
 @lru_cache(maxsize=1024)
-def _names_known_or_found(text: str) -> tuple[str, ...]:
-    """People's names jieba finds (nr) or its dictionary holds as someone's (nrfg: 汪建熙)."""
+def _names_found(text: str) -> tuple[str, ...]:
+    """People's names jieba tags nr or nrfg in context (汪建熙); a dictionary word whose last two
+    characters are a common word (高水平: 水平) is no name, whatever its tag."""
+    tagger = pos_tagger()
+    freq = tagger.tokenizer.FREQ
     return tuple(
-        p.word for p in pos_tagger().cut(_QUOTED.sub(" ", text), HMM=True) if p.flag in ("nr", "nrfg")
+        p.word
+        for p in tagger.cut(_QUOTED.sub(" ", text), HMM=True)
+        if p.flag in ("nr", "nrfg") and not (freq.get(p.word) and freq.get(p.word[1:], 0) >= _COMMON_WORD)
     )
+
+
+_COMMON_WORD = 1000
+"""Dictionary frequency from which two characters are a word of their own (水平 13880; 建熙 none)."""
 
 
 def asked_role(question: str) -> str | None:
