@@ -491,6 +491,8 @@ class Assistant:
     def _known(self, terms: Sequence[str], at_least: int = _DOCUMENTS_WORD) -> list[str]:
         """The terms the documents use (in `at_least` passages or more), or the synonym table gives the
         documents' word for."""
+        if not terms:
+            return []  # no round trip to the catalog (a query on PostgreSQL) for a question with none
         counts = self.kb.catalog.token_counts([t.lower() for t in terms])
         return [t for t in terms if counts.get(t.lower(), 0) >= at_least or len(synonym_names(t)) > 1]
 

@@ -38,12 +38,23 @@ question each way); held half hit@5 .870 -> .883, hit@1 unchanged; 8 gave the sa
 
 
 @lru_cache(maxsize=8192)
-def person_names(text: str) -> tuple[str, ...]:
-    """People's names: jieba's word discovery (HMM) finds a name it has never seen (幸明军, 于蕾), which
-    its dictionary alone splits into characters; a nickname in quotes (“铁三角”) is nobody's name. Kept:
-    word discovery is slow, and the same passages are read for many questions."""
+def _tagged_people(text: str) -> tuple[tuple[str, str], ...]:
+    """The words jieba tags as people (nr, nrfg) with their tag: its word discovery (HMM) finds a name it
+    has never seen (幸明军, 于蕾, 汪建熙), which its dictionary alone splits into characters; a nickname in
+    quotes (“铁三角”) is nobody's name. Kept: word discovery is slow, and the same passages are read for
+    many questions."""
     text = _QUOTED.sub(" ", text)
-    return tuple(p.word for p in pos_tagger().cut(text, HMM=True) if len(p.word) >= 2 and p.flag == "nr")
+    return tuple(
+        (p.word, p.flag) for p in pos_tagger().cut(text, HMM=True) if len(p.word) >= 2 and p.flag in _PEOPLE
+    )
+
+
+_PEOPLE = ("nr", "nrfg")
+
+
+def person_names(text: str) -> tuple[str, ...]:
+    """People's names, as jieba's word discovery tags them (nr)."""
+    return tuple(word for word, flag in _tagged_people(text) if flag == "nr")
 
 
 # The hundred commonest surnames: jieba's HMM also calls 养牛, 水淹 and 老汉 people.
@@ -59,20 +70,16 @@ def full_names(text: str) -> list[str]:
     """People named in full: three characters, a common surname first (王永昌, 吕小军); a villager's
     words jieba takes for names (养牛, 娶媳妇) are not."""
     text = _MONEY.sub(" ", text)  # 多少钱一平 is not 钱一平
-    return [n for n in _names_found(text) if len(n) == 3 and n[0] in SURNAMES]
-
-
-@lru_cache(maxsize=1024)
-def _names_found(text: str) -> tuple[str, ...]:
-    """People's names jieba tags nr or nrfg in context (汪建熙); a dictionary word whose last two
-    characters are a common word (高水平: 水平) is no name, whatever its tag."""
-    tagger = pos_tagger()
-    freq = tagger.tokenizer.FREQ
-    return tuple(
-        p.word
-        for p in tagger.cut(_QUOTED.sub(" ", text), HMM=True)
-        if p.flag in ("nr", "nrfg") and not (freq.get(p.word) and freq.get(p.word[1:], 0) >= _COMMON_WORD)
-    )
+    # Also tagged nrfg in context (汪建熙); but a dictionary word whose last two characters are a common
+    # word (高水平: 水平) is no name, whatever its tag.
+    freq = pos_tagger().tokenizer.FREQ
+    return [
+        word
+        for word, _ in _tagged_people(text)
+        if len(word) == 3
+        and word[0] in SURNAMES
+        and not (freq.get(word) and freq.get(word[1:], 0) >= _COMMON_WORD)
+    ]
 
 
 _COMMON_WORD = 1000
