@@ -77,9 +77,17 @@ def full_names(text: str) -> list[str]:
         word
         for word, _ in _tagged_people(text)
         if len(word) == 3
-        and word[0] in SURNAMES
+        and (word[0] in SURNAMES or _titled(word, text))
         and not (freq.get(word) and freq.get(word[1:], 0) >= _COMMON_WORD)
     ]
+
+
+# A title said right before a name (校友邬沧萍, 特聘教授薛天纬) names a person, whatever the surname.
+_TITLE = re.compile(rf"(?:校友|教授|老师|先生|女士|院士|同学|同志|学者|专家|研究员|{HUMAN_ROLE.pattern})$")
+
+
+def _titled(word: str, text: str) -> bool:
+    return any(_TITLE.search(text[: m.start()]) for m in re.finditer(re.escape(word), text))
 
 
 _COMMON_WORD = 1000

@@ -219,3 +219,9 @@ def test_people_are_named_in_full_with_a_common_surname() -> None:
     assert full_names("脱贫户养牛有补助吗？") == []
     assert full_names("那稻子被水淹了，咋报案？") == []
     assert full_names("县城里的商品房现在多少钱一平？") == []
+
+
+def test_a_title_names_a_person_of_a_rarer_surname() -> None:
+    """邬 is not among the hundred commonest surnames; 校友 right before the name says who it is."""
+    assert full_names("中国人民大学校友邬沧萍中学毕业后上的是哪个大学？") == ["邬沧萍"]
+    assert full_names("邬沧萍中学毕业后上的是哪个大学？") == []
