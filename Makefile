@@ -81,12 +81,16 @@ eval-demo: install
 	$(BIN)/xiangyin eval run --cases evals/demo_cases.jsonl --kb knowledge/demo --out eval-results/demo \
 		--baseline evals/baselines/demo.json
 
-# After an intended change of answer quality: run the demo set and make it the new baseline.
+# After an intended change of answer quality: run the demo sets and make them the new baselines.
 eval-baseline: install
 	$(BIN)/xiangyin eval run --cases evals/demo_cases.jsonl --kb knowledge/demo --out eval-results/demo
 	$(BIN)/xiangyin eval baseline eval-results/demo/result.json evals/baselines/demo.json
 	$(BIN)/xiangyin eval run --cases evals/demo_nearmiss.jsonl --kb knowledge/demo --out eval-results/nearmiss
 	$(BIN)/xiangyin eval baseline eval-results/nearmiss/result.json evals/baselines/demo_nearmiss.json
+	$(BIN)/xiangyin eval leave-one-out --cases evals/demo_cases.jsonl --kb knowledge/demo \
+		--out eval-results/leave-one-out
+	$(BIN)/xiangyin eval baseline eval-results/leave-one-out/result.json \
+		evals/baselines/demo_leave_one_out.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

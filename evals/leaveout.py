@@ -216,8 +216,9 @@ def _composer(settings: AssistantSettings) -> Composer | None:
 def leave_one_out(
     cases_file: Path,
     settings: AssistantSettings,
-    knowledge: Path,
+    knowledge: Path | None = None,
     *,
+    knowledge_base: KnowledgeBase | None = None,
     limit: int | None = None,
     partial: Path | None = None,
     progress: Progress | None = None,
@@ -226,18 +227,24 @@ def leave_one_out(
 ) -> LeaveOneOutRun:
     """Ask each answerable case of `cases_file` (the first `limit`) in-process with its documents (its
     `sources` and those holding its evidence) removed from a copy of the knowledge folder's evaluation
-    home; a case passes when it is refused. One answered from other documents restating its fact is
-    asked again without them too, up to `rounds` times, then skipped. Results kept in `partial` by an
-    interrupted run are not asked again. Raises CaseFileError for a bad case file."""
+    home, or of an open `knowledge_base` (only read); a case passes when it is refused. One answered
+    from other documents restating its fact is asked again without them too, up to `rounds` times, then
+    skipped. Results kept in `partial` by an interrupted run are not asked again. Raises CaseFileError
+    for a bad case file."""
     cases = load_cases(cases_file)
     info = RunInfo(
         cases_file=str(cases_file),
         target="in-process",
-        knowledge=str(knowledge),
+        knowledge=str(knowledge) if knowledge else None,
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         settings=settings_info(settings),
     )
-    base, _ = prepare_knowledge(settings, knowledge, progress=ingest_progress)
+    if knowledge_base is not None:
+        base = knowledge_base
+    elif knowledge is not None:
+        base, _ = prepare_knowledge(settings, knowledge, progress=ingest_progress)
+    else:
+        raise ValueError("give a knowledge folder or an open knowledge base")
     try:
         groups, skipped = plan(base, cases, limit)
         originals = {negative(case, ()).id: case for group in groups.values() for case in group}
@@ -291,7 +298,8 @@ def leave_one_out(
         kept = sorted(final.values(), key=lambda r: order[r.case.id])
         return LeaveOneOutRun(RunResult.build(info, kept), skipped, copies, asked)
     finally:
-        base.close()
+        if knowledge_base is None:
+            base.close()
 
 
 def _ask(

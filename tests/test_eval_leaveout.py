@@ -226,6 +226,26 @@ def test_the_command_writes_a_run_the_report_reads(workspace: Workspace, left_ou
     assert (out / "result.html").exists()
 
 
+@pytest.mark.slow
+def test_the_command_fails_below_its_baseline(workspace: Workspace, left_out: LeaveOneOutRun) -> None:
+    out, summary = workspace.root / "gated", workspace.root / "baseline.json"
+    args = ["--home", str(workspace.settings.home), "eval", "leave-one-out"]
+    args += ["--cases", str(workspace.cases), "--kb", str(workspace.docs), "--out", str(out)]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    saved = CliRunner().invoke(app, ["eval", "baseline", str(out / "result.json"), str(summary)])
+    assert saved.exit_code == 0, saved.output
+
+    again = CliRunner().invoke(app, [*args, "--fresh", "--baseline", str(summary)])
+    assert again.exit_code == 0, again.output
+    assert "对比" in again.stdout and "变差（之前通过，现在未通过）：0 个" in again.stdout
+    # Every negative here is refused, so no run can fall below this baseline; the gate is the run
+    # command's (tests/test_golden.py fails a real regression): here it must be reached at all.
+    assert left_out.run.summary.refusal_recall == 1.0
+    wrong = CliRunner().invoke(app, [*args, "--fresh", "--baseline", str(summary), "--metric", "recall"])
+    assert wrong.exit_code == 2 and "unknown metric" in wrong.output
+
+
 def test_an_answer_citing_the_original_keywords_is_no_negative() -> None:
     original = Case(id="c", question="低保多少钱？", answer_keywords=["880元", "每月"], sources=["a.md"])
 

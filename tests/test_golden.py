@@ -1,6 +1,6 @@
-"""The demo golden set and its near-miss questions as a regression check: a run of the evaluation
-harness may not fall more than a little below the committed baselines (evals/baselines/), so a real
-regression fails and noise does not."""
+"""The demo golden set, its near-miss questions and its leave-one-out negatives as a regression check:
+a run of the evaluation harness may not fall more than a little below the committed baselines
+(evals/baselines/), so a real regression fails and noise does not."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from evals.cases import CaseFileError, load_cases
 from evals.compare import compare, gate
+from evals.leaveout import leave_one_out
 from evals.results import load_run
 from evals.runner import evaluate
 from knowledge.base import KnowledgeBase
@@ -66,7 +67,26 @@ def test_near_miss_refusals_do_not_regress(demo_kb: KnowledgeBase) -> None:
     assert not failures, "\n".join([*failures, "questions no longer refused:", *regressed])
 
 
+@pytest.mark.slow
+def test_leave_one_out_refusals_do_not_regress(demo_kb: KnowledgeBase) -> None:
+    """Each answerable golden case asked again without the documents holding its answer must keep being
+    refused (issue 14): same topic, asked fact gone."""
+    documents = len(demo_kb.catalog.documents())
+    result = leave_one_out(CASES, demo_kb.settings, knowledge_base=demo_kb)
+    run = result.run
+    comparison = compare(load_run(LEAVE_ONE_OUT_BASELINE), run)
+    # 88 negatives: one case moves refusal recall by about .011.
+    failures = gate(comparison, ("refusal_recall",), max_drop=0.03)
+    regressed = [f"{c.key} {c.question}" for c in comparison.regressed]
+    assert not failures, "\n".join([*failures, "questions no longer refused:", *regressed])
+    assert run.summary.errors == 0 and run.summary.cases + len(result.skipped) == len(
+        [c for c in load_cases(CASES) if not c.should_refuse]
+    )
+    assert len(demo_kb.catalog.documents()) == documents  # only copies lost documents
+
+
 BASELINE = ROOT / "evals" / "baselines" / "demo.json"
 NEAR_MISS_BASELINE = ROOT / "evals" / "baselines" / "demo_nearmiss.json"
+LEAVE_ONE_OUT_BASELINE = ROOT / "evals" / "baselines" / "demo_leave_one_out.json"
 ANSWER_GATE = ("keyword_accuracy", "number_accuracy", "hit_at_5", "mrr_at_10", "citation_correctness")
 REFUSAL_GATE = ("refusal_precision", "refusal_recall")

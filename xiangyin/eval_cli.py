@@ -252,10 +252,15 @@ def leave_one_out_command(
         int | None, typer.Option(min=1, help="Only the first N answerable cases with sources.")
     ] = None,
     fresh: Annotated[bool, typer.Option(help="Ignore answers kept from an interrupted run.")] = False,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Compare with this run or summary and fail on a regression.")
+    ] = None,
+    metric: MetricOption = None,
+    max_drop: MaxDropOption = 0.03,
 ) -> None:
     """Ask each answerable case again with the documents holding its answer removed (from a copy of the
     evaluation knowledge base): it must now be refused. Writes result.json and report.html, prints
-    refusal recall overall and per tag."""
+    refusal recall overall and per tag; with --baseline, fails when it fell below the baseline's."""
     target, partial = _output(out or Path("eval-results") / f"{cases.stem}-leave-one-out", fresh)
     with _asking() as (progress, ingest_progress):
         result = leave_one_out(
@@ -270,6 +275,10 @@ def leave_one_out_command(
     _write(result.run, target, partial, TITLE)
     _print_leave_one_out(result)
     console.print(f"报告：{target / 'report.html'}\n数据：{target / 'result.json'}")
+    if baseline is not None:
+        comparison = compare(_open_run(baseline), result.run)
+        _print_comparison(comparison)
+        _gate(comparison, metric, max_drop)
 
 
 @eval_app.command("compare")
