@@ -1128,6 +1128,8 @@ def answers(
     stated = _STATEMENT_ASKED.search(question)
     if stated and not _states(stated.group(1), sentence, context):
         return False  # 办学愿景是什么 is not answered by the 办学理念 beside it
+    if _OWN_VIEW.match(sentence) and not _ASKS_VIEW.search(question):
+        return False  # 我认为，国学院对提升民族文化素养大有意义 lists no 诗体 his course teaches
     role = _WHO_IS_THE.search(question)
     if role and role.group(1) not in sentence:
         return False  # 谁是…的开拓者 is answered where the 开拓者 is named, not by who visited
@@ -1526,6 +1528,10 @@ def _about_another_person(people: tuple[str, ...], sentence: str) -> bool:
         return False
     return opening.group(1) in full_names(sentence)
 
+
+# A speaker's own view (我认为…, 在我看来…) states no fact but what a question asking a view asks for.
+_OWN_VIEW = re.compile(r"\s*[“\"「]?(?:我们?(?:认为|觉得|看来)|在我们?看来)")
+_ASKS_VIEW = re.compile(r"认为|觉得|看来|看法|观点|评价|怎么看|如何看|眼中|意义")
 
 # Whose view is asked (杨庆中认为…): the person right before the verb, surname first (jieba reads 杨庆中
 # as 杨庆 and 中).

@@ -575,6 +575,19 @@ def says(question: str, sentence: str, context: str = "") -> bool:
             True,
         ),
         ("国学院副院长杨庆中认为国学的意义在于什么？", "重建民族精神内核是远大目标。", "国学院", False),
+        # A speaker's own view answers a question asking a view, and no question of fact.
+        (
+            "国学院特聘教授薛天纬开设的古诗文写作课主要讲授哪些诗体？",
+            "我认为，国学院对提升民族文化素养大有意义，能继承优秀传统，增强民族自豪感、自信心。",
+            "薛天纬总结说：“素养不是立竿见影的东西。",
+            False,
+        ),
+        (
+            "薛天纬认为国学院有什么意义？",
+            "我认为，国学院对提升民族文化素养大有意义，能继承优秀传统，增强民族自豪感、自信心。",
+            "薛天纬总结说：“素养不是立竿见影的东西。",
+            True,
+        ),
         # A person asked about is named in the sentence or beside it; one opening with someone else's
         # name is about them, whoever the page is about.
         ("汪建熙是哪个系的毕业生？", "夏成才，后来是中南财经大学会计系主任，数学非常好。", "汪建熙", False),
