@@ -190,16 +190,29 @@ def _pieces(text: str) -> set[str]:
 def _copies(evidence: str, quote: str) -> bool:
     """`quote` holds the evidence sentence in other punctuation or a word changed (“圆梦计划”和国家专项生计划
     录取的新生可自行决定… for 按国家专项生计划和"圆梦计划"录取的新生可自行决定…): three quarters of its
-    four-character pieces and every figure it states. Another year's notice differs in its figures (至2020年
-    1月2日 is no copy of 至2020年12月21日); a short evidence (是, 8小时) tells nothing this way."""
+    four-character pieces and every figure it states, or a line cut by a chunk's edge that is its end or
+    its beginning. Another year's notice differs in its figures (至2020年1月2日 is no copy of 至2020年12月
+    21日); a short evidence (是, 8小时) tells nothing this way."""
     wanted = _NOT_WORDS.sub("", _ITEM_NUMBER.sub("", evidence))
     if len(wanted) < _COPY_MIN_CHARS:
         return False
     said = _NOT_WORDS.sub("", quote)
-    if not all(figure in said for figure in _FIGURES.findall(wanted)):
+    figures = _FIGURES.findall(wanted)
+    if not all(figure in said for figure in figures):
         return False
     pieces = _pieces(wanted)
-    return len(pieces & _pieces(said)) >= _COPY_SHARE * len(pieces)
+    if len(pieces & _pieces(said)) >= _COPY_SHARE * len(pieces):
+        return True
+    # A chunk cut inside the evidence sentence (新生可自行决定入学时是否迁转户口。 opening a chunk, for
+    # 按国家专项生计划和"圆梦计划"录取的新生可自行决定…): a whole line of the quote is the evidence's end or
+    # its beginning, with every figure the evidence states.
+    lines = (_NOT_WORDS.sub("", line) for line in quote.splitlines())
+    return any(
+        len(line) >= _COPY_MIN_CHARS
+        and (wanted.endswith(line) or wanted.startswith(line))
+        and all(figure in line for figure in figures)
+        for line in lines
+    )
 
 
 _COPY_MIN_CHARS = 12

@@ -278,8 +278,8 @@ def test_an_answer_citing_the_original_keywords_is_no_negative() -> None:
 
 def test_an_answer_quoting_a_copy_of_the_evidence_is_no_negative() -> None:
     """A yes/no case's 可以 tells nothing; an answer quoting its evidence in other punctuation or with a
-    word changed still draws on the fact. Another year's notice, the same sentence with other figures,
-    does not."""
+    word changed, or cut by a chunk's edge, still draws on the fact. Another year's notice, the same
+    sentence with other figures, does not."""
     yes_no = Case(
         id="c",
         question="国家专项计划录取的新生可以自行决定是否迁户口吗？",
@@ -303,3 +303,8 @@ def test_an_answer_quoting_a_copy_of_the_evidence_is_no_negative() -> None:
     assert still_answered(answered(yes_no, copy), yes_no) == ["doc1.md"]
     assert still_answered(answered(yes_no, "国家专项计划录取的学生可以转专业。"), yes_no) == []
     assert still_answered(answered(dated, "网上报名：即日起至2020年1月2日11:00"), dated) == []
+    # A chunk cut inside the evidence: its line is the evidence's end, or its beginning with its figures.
+    cut = "日期：2022-05-24\n新生可自行决定入学时是否迁转户口。\n6.\n“圆梦计划”录取的新生在校的学习生活是否有不同？"
+    assert still_answered(answered(yes_no, cut), yes_no) == ["doc1.md"]
+    assert still_answered(answered(dated, "其他事项见下。\n（一）网上报名：即日起至2020年12"), dated) == []
+    assert still_answered(answered(yes_no, "入学时是否迁转户口。"), yes_no) == []  # too short to tell
