@@ -219,6 +219,8 @@ class ExtractiveComposer:
     def compose(self, question: str, evidence: Sequence[Evidence], history: Sequence[Turn] = ()) -> Draft:
         question = normalize_question(question)
         chosen: list[_Sentence] = []
+        # The passages of copies left out because a chosen sentence says them: cited with it.
+        copied: dict[tuple[int, int], list[int]] = {}
         coverages: list[float] = []
         size = 0
         placed = _placed(evidence)
@@ -267,8 +269,16 @@ class ExtractiveComposer:
                 ):
                     continue
                 text = display(sentence.text)
-                if any(text == display(c.text) for c in chosen):
-                    taken += 1  # another part already answered with it
+                # Said already: by another part, or in full where this is a copy a chunk's edge cut
+                # (导言—诗律…—歌行 of 导言—诗律…—歌行—词律及词).
+                said = _statement(placed[_key(sentence)])
+                whole = next(
+                    (c for c in chosen if text == display(c.text) or said in _statement(placed[_key(c)])),
+                    None,
+                )
+                if whole is not None:
+                    copied.setdefault(_key(whole), []).append(evidence[sentence.passage].number)
+                    taken += 1
                     continue
                 # Table rows are quoted whole, two of them however long (单宽带300M and 单宽带500M).
                 rows = TABLE_ROW.match(text) and all(TABLE_ROW.match(display(c.text)) for c in chosen)
@@ -289,6 +299,8 @@ class ExtractiveComposer:
             # A value under a label on its own line is read with its label (办学愿景：打造…新高地).
             text = (placed[_key(sentence)].label + display(sentence.text)).rstrip("。；;，,")
             marks = [evidence[sentence.passage].number, *_agreeing(sentence, evidence, placed)]
+            copies = [mark for mark in dict.fromkeys(copied.get(_key(sentence), [])) if mark not in marks]
+            marks += copies[: max(0, 1 + _MOST_AGREEING - len(marks))]
             parts.append(text + "".join(f"[{mark}]" for mark in marks) + "。")
             cited.extend(mark for mark in marks if mark not in cited)
         return Draft("".join(parts), cited=cited, coverage=min(coverages), composer=self.name)

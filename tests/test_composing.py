@@ -162,6 +162,17 @@ def test_a_copy_that_sets_its_label_on_a_line_of_its_own_says_the_same() -> None
     assert draft.text.startswith("办学理念：高水平、有特色、国际性[1][2]。")
 
 
+def test_a_copy_a_chunks_edge_cut_is_not_quoted_again_but_cited() -> None:
+    """Two pages with the same interview, one cut off by its chunk: the list is quoted once, whole, and
+    cited with both."""
+    whole = "薛天纬说：“我这门课的课时安排是这样的：导言—诗律、诗韵—对仗—七绝—五绝—五律—歌行—词律及词。"
+    cut = "薛天纬说：“我这门课的课时安排是这样的：导言—诗律、诗韵—对仗—七绝—五绝—五律—歌行"
+    found = [passage(1, whole, title="国学院：古诗文写作"), passage(2, cut, title="古诗文写作课")]
+    draft = ExtractiveComposer().compose("薛天纬的古诗文写作课讲授哪些诗体？", found)
+    assert draft.text.count("课时安排") == 1 and "词律及词" in draft.text
+    assert draft.cited == [1, 2] and draft.text.endswith("[1][2]。")
+
+
 _FAQ_2020 = "办学理念：高水平、有特色、国际性；\n办学愿景：创立世界一流、独具特色的人文社科精英学院；"
 _FAQ_2022 = "办学理念：\n高水平、有特色、国际性。\n办学愿景：\n打造“独树一帜”的中外合作办学新高地。"
 
