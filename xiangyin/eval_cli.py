@@ -159,6 +159,18 @@ MetricOption = Annotated[
 MaxDropOption = Annotated[
     float, typer.Option(help="Largest allowed drop of a gated measure (absolute; latency: a fraction).")
 ]
+BaselineOption = Annotated[
+    Path | None, typer.Option(help="Compare with this run or summary and fail on a regression.")
+]
+
+
+def _against(baseline: Path | None, run: RunResult, metrics: list[str] | None, max_drop: float) -> None:
+    """With a baseline, print how `run` compares and exit 1 when a gated measure dropped too far."""
+    if baseline is None:
+        return
+    comparison = compare(_open_run(baseline), run)
+    _print_comparison(comparison)
+    _gate(comparison, metrics, max_drop)
 
 
 @eval_app.command("run")
@@ -172,9 +184,7 @@ def run_command(
     out: Annotated[Path | None, typer.Option("--out", help="Folder for result.json and report.html.")] = None,
     workers: Annotated[int, typer.Option(min=1, max=32, help="Questions in flight (server runs).")] = 4,
     fresh: Annotated[bool, typer.Option(help="Ignore answers kept from an interrupted run.")] = False,
-    baseline: Annotated[
-        Path | None, typer.Option(help="Compare with this run or summary and fail on a regression.")
-    ] = None,
+    baseline: BaselineOption = None,
     metric: MetricOption = None,
     max_drop: MaxDropOption = 0.03,
     of: Annotated[
@@ -209,10 +219,7 @@ def run_command(
     if run.spoken:
         console.print(_summary_table(run.spoken, "语音提问"))
     console.print(f"报告：{target / 'report.html'}\n数据：{target / 'result.json'}")
-    if baseline is not None:
-        comparison = compare(_open_run(baseline), run)
-        _print_comparison(comparison)
-        _gate(comparison, metric, max_drop)
+    _against(baseline, run, metric, max_drop)
 
 
 def _print_leave_one_out(result: LeaveOneOutRun) -> None:
@@ -252,9 +259,7 @@ def leave_one_out_command(
         int | None, typer.Option(min=1, help="Only the first N answerable cases with sources.")
     ] = None,
     fresh: Annotated[bool, typer.Option(help="Ignore answers kept from an interrupted run.")] = False,
-    baseline: Annotated[
-        Path | None, typer.Option(help="Compare with this run or summary and fail on a regression.")
-    ] = None,
+    baseline: BaselineOption = None,
     metric: MetricOption = None,
     max_drop: MaxDropOption = 0.03,
 ) -> None:
@@ -275,10 +280,7 @@ def leave_one_out_command(
     _write(result.run, target, partial, TITLE)
     _print_leave_one_out(result)
     console.print(f"报告：{target / 'report.html'}\n数据：{target / 'result.json'}")
-    if baseline is not None:
-        comparison = compare(_open_run(baseline), result.run)
-        _print_comparison(comparison)
-        _gate(comparison, metric, max_drop)
+    _against(baseline, result.run, metric, max_drop)
 
 
 @eval_app.command("compare")
